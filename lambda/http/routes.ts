@@ -1,0 +1,53 @@
+/**
+ * The API's routes, as data: the CDK stack makes one function and one API Gateway route per entry, and the
+ * local server dispatches to the same handler modules. Paths use API Gateway's `{param}` syntax.
+ */
+export type TableAccess = 'read' | 'write' | 'delete' | 'none';
+
+export interface RouteDefinition {
+  /** Stable construct id and function name part. */
+  readonly id: string;
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  /** Handler module, relative to lambda/http/handlers, exporting `handler`. */
+  readonly entry: string;
+  /** What the function may do on the table: least privilege per route. */
+  readonly access: TableAccess;
+  /** Reachable without the authorizer (health only). */
+  readonly public?: boolean;
+}
+
+export const routes: readonly RouteDefinition[] = [
+  {
+    id: 'AppendMessages',
+    method: 'POST',
+    path: '/v1/conversations/{conversationId}/messages',
+    entry: 'append-messages.ts',
+    access: 'write',
+  },
+  {
+    id: 'LoadMessages',
+    method: 'GET',
+    path: '/v1/conversations/{conversationId}/messages',
+    entry: 'load-messages.ts',
+    access: 'read',
+  },
+  {
+    id: 'GetConversation',
+    method: 'GET',
+    path: '/v1/conversations/{conversationId}',
+    entry: 'get-conversation.ts',
+    access: 'read',
+  },
+  {
+    id: 'DeleteConversation',
+    method: 'DELETE',
+    path: '/v1/conversations/{conversationId}',
+    entry: 'delete-conversation.ts',
+    access: 'delete',
+  },
+  { id: 'Health', method: 'GET', path: '/health', entry: 'health.ts', access: 'none', public: true },
+];
+
+/** Any other method or path (API Gateway's `$default` route, the local server's fallback): 404 or 405. */
+export const fallbackRoute = { id: 'NotFound', entry: 'not-found.ts', access: 'none' } as const;

@@ -1,0 +1,58 @@
+/**
+ * The store's typed errors. Every DynamoDB/SDK failure is translated into one of these at the store's edge,
+ * so callers (handlers, the local server, the client) never see an AWS error type. `code` is the HTTP
+ * contract's error code, so mapping to a response is a table lookup.
+ */
+export abstract class MemoryError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: malformed id, message or query value. Nothing was stored. */
+export class InvalidRequestError extends MemoryError {
+  readonly code = 'invalid_request';
+}
+
+/** A message or a batch over the limits (256 KiB of JSON per message, DynamoDB's 4 MB per transaction). */
+export class PayloadTooLargeError extends MemoryError {
+  readonly code = 'payload_too_large';
+}
+
+/** The conversation is not at the version the caller expected (or the server lost every retry of a race). */
+export class VersionConflictError extends MemoryError {
+  readonly code = 'version_conflict';
+  constructor(
+    readonly currentVersion: number,
+    options?: ErrorOptions,
+  ) {
+    super(`The conversation is at version ${currentVersion}.`, options);
+  }
+}
+
+/** The idempotency key was already used in this conversation with a different request. */
+export class IdempotencyKeyReusedError extends MemoryError {
+  readonly code = 'idempotency_key_reused';
+  constructor(options?: ErrorOptions) {
+    super('This Idempotency-Key was already used with a different request body.', options);
+  }
+}
+
+/** DynamoDB throttled or could not be reached, after retries. Safe to retry later. */
+export class UnavailableError extends MemoryError {
+  readonly code = 'unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Anything unexpected from DynamoDB (a bug or misconfiguration). Details stay in `cause`, for logs only. */
+export class StoreFailureError extends MemoryError {
+  readonly code = 'internal';
+}

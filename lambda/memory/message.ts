@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { InvalidRequestError, PayloadTooLargeError } from './errors.js';
+
+/** Limits of the HTTP contract, enforced by the store itself so that embedders get them too. */
+export const limits = {
+  messagesPerAppend: 50,
+  messageBytes: 256 * 1024,
+  /** DynamoDB refuses a transaction over 4 MB; stay clearly below it with keys and attributes counted. */
+  appendBytes: 4_000_000,
+  jsonDepth: 32,
+  idLength: 128,
+} as const;
+
+export const conversationIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:@-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ : @ -');
+
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
+
+const contentPartSchema = z.looseObject({ type: z.string() });
+
+const toolCallSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  arguments: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+export const roleSchema = z.enum(['system', 'developer', 'user', 'assistant', 'tool']);
+
+export const messageInputSchema = z.strictObject({
+  id: z.string().min(1).max(limits.idLength).optional(),
+  role: roleSchema,
+  content: z.union([z.string(), z.array(contentPartSchema)]),
+  name: z.string().optional(),
+  toolCalls: z.array(toolCallSchema).optional(),
+  toolCallId: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type MessageInput = z.infer<typeof messageInputSchema>;
+
+/** A message as stored and returned: the input exactly, plus its place in the conversation. */
+export type StoredMessage = MessageInput & { id: string; seq: number; createdAt: string };
+
+/** JSON nesting depth: a scalar is 0, `{}` or `[]` is 1. Iterative, so hostile input cannot overflow the stack. */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    max = Math.max(max, depth + 1);
+    if (max > 1000) return max;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'value'}: ${issue.message}`)
+    .join('; ');
+}
+
+/**
+ * Validates a batch for append and returns each message as plain JSON (what will be stored, byte for byte)
+ * with its serialized size. The original objects are kept, not zod's output, so unknown keys inside
+ * content parts, tool calls and metadata, and their order, survive the round trip.
+ */
+export function parseMessages(messages: unknown): Array<{ message: MessageInput; bytes: number }> {
+  if (!Array.isArray(messages) || messages.length < 1 || messages.length > limits.messagesPerAppend) {
+    throw new InvalidRequestError(`messages must be an array of 1 to ${limits.messagesPerAppend} messages.`);
+  }
+  let total = 0;
+  const parsed = messages.map((input, index) => {
+    const json = JSON.stringify(input);
+    const bytes = Buffer.byteLength(json ?? '');
+    if (bytes > limits.messageBytes) {
+      throw new PayloadTooLargeError(
+        `messages.${index} is ${bytes} bytes of JSON; the limit is ${limits.messageBytes} (256 KiB).`,
+      );
+    }
+    if (jsonDepth(input) > limits.jsonDepth) {
+      throw new InvalidRequestError(`messages.${index} is nested deeper than ${limits.jsonDepth} levels.`);
+    }
+    const message: unknown = json === undefined ? undefined : JSON.parse(json);
+    const result = messageInputSchema.safeParse(message);
+    if (!result.success) {
+      throw new InvalidRequestError(`messages.${index}: ${describeIssues(result.error)}`);
+    }
+    total += bytes;
+    return { message: message as MessageInput, bytes };
+  });
+  if (total > limits.appendBytes) {
+    throw new PayloadTooLargeError(
+      `The messages add up to ${total} bytes; one append holds at most ${limits.appendBytes} bytes.`,
+    );
+  }
+  return parsed;
+}
