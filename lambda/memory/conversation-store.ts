@@ -485,9 +485,7 @@ export class ConversationStore {
    * across retries after an unknown outcome (DynamoDB then applies the transaction at most once) and is
    * renewed after a cancellation, which certainly wrote nothing.
    */
-  private async commit(
-    input: TransactWriteCommandInput,
-  ): Promise<
+  private async commit(input: TransactWriteCommandInput): Promise<
     | { committed: true; capacity: number }
     | {
         committed: false;
