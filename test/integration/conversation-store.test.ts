@@ -1,0 +1,504 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
+import {
+  IdempotencyKeyReusedError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  VersionConflictError,
+} from '../../lambda/memory/errors.js';
+import type { MessageInput } from '../../lambda/memory/message.js';
+import { keys } from '../../lambda/memory/table.js';
+import { createTestTable } from '../support/dynamodb.js';
+
+type Table = Awaited<ReturnType<typeof createTestTable>>;
+
+const user = (content: string): MessageInput => ({ role: 'user', content });
+const texts = (messages: Array<{ content: unknown }>) => messages.map((message) => message.content);
+const seqs = (messages: Array<{ seq: number }>) => messages.map((message) => message.seq);
+let counter = 0;
+const newId = () => `conv-${++counter}`;
+
+async function itemsOf(table: Table, tenant: string, conversationId: string) {
+  const output = await table.client.send(
+    new QueryCommand({
+      TableName: table.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.partition(tenant, conversationId) },
+      ConsistentRead: true,
+    }),
+  );
+  return output.Items ?? [];
+}
+
+async function fill(store: ConversationStore, tenant: string, id: string, count: number, size = 0) {
+  const padding = 'x'.repeat(size);
+  const perBatch = size > 10_000 ? 10 : 50;
+  for (let start = 1; start <= count; start += perBatch) {
+    const batch = Array.from({ length: Math.min(perBatch, count - start + 1) }, (_, i) =>
+      user(`m${start + i}${padding}`),
+    );
+    await store.append(tenant, id, batch);
+  }
+}
+
+describe('ConversationStore on DynamoDB Local', () => {
+  let table: Table;
+  let store: ConversationStore;
+  const makeStore = (options: Partial<ConversationStoreOptions> = {}) =>
+    new ConversationStore({ client: table.client, tableName: table.tableName, ...options });
+
+  beforeAll(async () => {
+    table = await createTestTable('store');
+    store = makeStore();
+  });
+
+  describe('append and load', () => {
+    it('round-trips every message field exactly and adds seq, id and createdAt', async () => {
+      // Prepare
+      const id = newId();
+      const messages: MessageInput[] = [
+        { role: 'system', content: 'You are terse.' },
+        {
+          id: 'client-id-1',
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture? 🦆 ünïcödé' },
+            { type: 'image', source: { kind: 'url', url: 'https://example.com/a.png' }, detail: null },
+          ],
+          name: 'alice',
+          metadata: { nested: { list: [1, 2.5, -3e300, true, null, ''], empty: {} }, n: 0 },
+        },
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: [
+            { id: 'call_1', name: 'lookup', arguments: '{"q":"duck"}' },
+            {
+              id: 'call_2',
+              name: 'search',
+              arguments: { q: 'duck', limit: 3, deep: { a: [] } },
+              extra: 'kept',
+            },
+          ],
+        },
+        { role: 'tool', content: '{"result":"a duck"}', toolCallId: 'call_1' },
+        { role: 'developer', content: [{ type: 'text', text: 'be nice' }] },
+      ];
+
+      // Act
+      const appended = await store.append('t', id, messages);
+      const page = await store.load('t', id);
+
+      // Assess
+      expect(appended.version).toBe(5);
+      expect(page.version).toBe(5);
+      expect(page.messages).toEqual(appended.messages);
+      page.messages.forEach((stored, index) => {
+        const { seq, createdAt, id: storedId, ...rest } = stored;
+        expect(seq).toBe(index + 1);
+        expect(new Date(createdAt).toISOString()).toBe(createdAt);
+        expect({ ...rest, ...(messages[index]?.id ? { id: storedId } : {}) }).toEqual(messages[index]);
+      });
+      expect(page.messages[1]?.id).toBe('client-id-1');
+      expect(page.messages[0]?.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect((page.messages[2]?.id ?? '') > (page.messages[0]?.id ?? '')).toBe(true);
+    });
+
+    it('reads an unknown conversation as version 0 with no messages', async () => {
+      const page = await store.load('t', newId());
+
+      expect(page).toMatchObject({ version: 0, messages: [], nextBefore: null });
+      expect(await store.getConversation('t', newId())).toBeUndefined();
+    });
+
+    it('describes a conversation with its head', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b')]);
+      await store.append('t', id, [user('c')]);
+
+      const info = await store.getConversation('t', id);
+
+      expect(info).toMatchObject({ conversationId: id, version: 3, messageCount: 3 });
+      expect(info && info.updatedAt >= info.createdAt).toBe(true);
+      expect(info?.expiresAt).toBeUndefined();
+    });
+
+    it('keeps tenants apart: the same id under two tenants is two conversations', async () => {
+      const id = newId();
+      await store.append('tenant-a', id, [user('for a')]);
+      await store.append('tenant-b', id, [user('for b'), user('again b')]);
+
+      const [a, b] = await Promise.all([store.load('tenant-a', id), store.load('tenant-b', id)]);
+
+      expect(texts(a.messages)).toEqual(['for a']);
+      expect(texts(b.messages)).toEqual(['for b', 'again b']);
+      expect(await store.getConversation('tenant-c', id)).toBeUndefined();
+    });
+  });
+
+  describe('pagination', () => {
+    const id = newId();
+    beforeAll(async () => {
+      await fill(store, 't', id, 25);
+    });
+
+    it('pages backward from the newest messages with nextBefore', async () => {
+      const first = await store.load('t', id, { limit: 10 });
+      const second = await store.load('t', id, { limit: 10, before: first.nextBefore ?? -1 });
+      const third = await store.load('t', id, { limit: 10, before: second.nextBefore ?? -1 });
+
+      expect(seqs(first.messages)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+      expect(first.nextBefore).toBe(16);
+      expect(seqs(second.messages)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(second.nextBefore).toBe(6);
+      expect(seqs(third.messages)).toEqual([1, 2, 3, 4, 5]);
+      expect(third.nextBefore).toBeNull();
+      expect(third.version).toBe(25);
+    });
+
+    it('pages forward from the oldest messages with nextAfter', async () => {
+      const first = await store.load('t', id, { limit: 10, after: 0 });
+      const second = await store.load('t', id, { limit: 10, after: first.nextAfter ?? -1 });
+      const third = await store.load('t', id, { limit: 10, after: second.nextAfter ?? -1 });
+
+      expect(seqs(first.messages)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(first.nextAfter).toBe(10);
+      expect(seqs(second.messages)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+      expect(seqs(third.messages)).toEqual([21, 22, 23, 24, 25]);
+      expect(third.nextAfter).toBeNull();
+      expect(third.nextBefore).toBeUndefined();
+    });
+
+    it('combines after and before as exclusive bounds', async () => {
+      const forward = await store.load('t', id, { after: 5, before: 12, limit: 4 });
+      const rest = await store.load('t', id, { after: forward.nextAfter ?? -1, before: 12, limit: 4 });
+      const backward = await store.load('t', id, { before: 3 });
+
+      expect(seqs(forward.messages)).toEqual([6, 7, 8, 9]);
+      expect(forward.nextAfter).toBe(9);
+      expect(seqs(rest.messages)).toEqual([10, 11]);
+      expect(rest.nextAfter).toBeNull();
+      expect(seqs(backward.messages)).toEqual([1, 2]);
+      expect(backward.nextBefore).toBeNull();
+    });
+
+    it('returns an exact final page with a null cursor', async () => {
+      const page = await store.load('t', id, { limit: 25 });
+      const beyond = await store.load('t', id, { after: 25 });
+
+      expect(page.messages).toHaveLength(25);
+      expect(page.nextBefore).toBeNull();
+      expect(beyond).toMatchObject({ messages: [], nextAfter: null, version: 25 });
+    });
+
+    it('rejects bad query values', async () => {
+      for (const options of [
+        { limit: 0 },
+        { limit: 1001 },
+        { limit: 1.5 },
+        { before: -1 },
+        { after: Number.NaN },
+      ]) {
+        await expect(store.load('t', id, options)).rejects.toBeInstanceOf(InvalidRequestError);
+      }
+    });
+
+    it('stops a page below its byte budget and points at the rest', async () => {
+      const big = newId();
+      await fill(store, 't', big, 30, 200_000); // 30 x ~200 KB = 6 MB, more than one page may carry
+
+      const page = await store.load('t', big, { limit: 30 });
+      const rest = await store.load('t', big, { limit: 30, before: page.nextBefore ?? -1 });
+
+      expect(page.messages.length).toBeLessThan(30);
+      expect(page.nextBefore).toBe(page.messages[0]?.seq);
+      expect(seqs([...rest.messages, ...page.messages])).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    });
+  });
+
+  describe('conditional append', () => {
+    it('commits on the expected version and rejects a stale one, writing nothing', async () => {
+      const id = newId();
+      await store.append('t', id, [user('one')], { expectedVersion: 0 });
+      await store.append('t', id, [user('two')], { expectedVersion: 1 });
+
+      const stale = await store.append('t', id, [user('late')], { expectedVersion: 1 }).catch((e) => e);
+      const fresh = await store.append('t', newId(), [user('x')], { expectedVersion: 3 }).catch((e) => e);
+
+      expect(stale).toMatchObject({ name: 'VersionConflictError', currentVersion: 2 });
+      expect(fresh).toMatchObject({ name: 'VersionConflictError', currentVersion: 0 });
+      expect(texts((await store.load('t', id)).messages)).toEqual(['one', 'two']);
+    });
+
+    it('rejects expectedVersion 0 on an existing conversation', async () => {
+      const id = newId();
+      await store.append('t', id, [user('one')]);
+
+      await expect(store.append('t', id, [user('two')], { expectedVersion: 0 })).rejects.toBeInstanceOf(
+        VersionConflictError,
+      );
+    });
+  });
+
+  describe('idempotency', () => {
+    it('replays the original result for the same key and body, writing nothing', async () => {
+      const id = newId();
+      const first = await store.append('t', id, [user('hello'), user('world')], { idempotencyKey: 'key-1' });
+      await store.append('t', id, [user('later')]);
+      const before = await itemsOf(table, 't', id);
+
+      const replay = await store.append('t', id, [user('hello'), user('world')], { idempotencyKey: 'key-1' });
+
+      expect(replay).toMatchObject({ replayed: true, version: 2 });
+      expect(replay.messages).toEqual(first.messages);
+      expect(await itemsOf(table, 't', id)).toEqual(before);
+    });
+
+    it('replays a conditional append even after the version moved on', async () => {
+      const id = newId();
+      const first = await store.append('t', id, [user('a')], { expectedVersion: 0, idempotencyKey: 'k' });
+      await store.append('t', id, [user('b')]);
+
+      const replay = await store.append('t', id, [user('a')], { expectedVersion: 0, idempotencyKey: 'k' });
+
+      expect(replay).toMatchObject({ replayed: true, version: 1, messages: first.messages });
+    });
+
+    it('treats key order inside the body as the same request', async () => {
+      const id = newId();
+      await store.append('t', id, [{ role: 'user', content: 'x', metadata: { a: 1, b: 2 } }], {
+        idempotencyKey: 'k',
+      });
+
+      const replay = await store.append('t', id, [{ metadata: { b: 2, a: 1 }, content: 'x', role: 'user' }], {
+        idempotencyKey: 'k',
+      });
+
+      expect(replay.replayed).toBe(true);
+    });
+
+    it('rejects the same key with another body and writes nothing', async () => {
+      const id = newId();
+      await store.append('t', id, [user('original')], { idempotencyKey: 'key-2' });
+      const before = await itemsOf(table, 't', id);
+
+      const reused = await store
+        .append('t', id, [user('different')], { idempotencyKey: 'key-2' })
+        .catch((e) => e);
+      const otherVersion = await store
+        .append('t', id, [user('original')], { idempotencyKey: 'key-2', expectedVersion: 1 })
+        .catch((e) => e);
+
+      expect(reused).toBeInstanceOf(IdempotencyKeyReusedError);
+      expect(otherVersion).toBeInstanceOf(IdempotencyKeyReusedError);
+      expect(await itemsOf(table, 't', id)).toEqual(before);
+    });
+
+    it('scopes keys to the tenant and the conversation', async () => {
+      const id = newId();
+      const other = newId();
+      await store.append('t', id, [user('a')], { idempotencyKey: 'shared' });
+
+      const sameTenant = await store.append('t', other, [user('b')], { idempotencyKey: 'shared' });
+      const otherTenant = await store.append('u', id, [user('c')], { idempotencyKey: 'shared' });
+
+      expect(sameTenant.replayed).toBe(false);
+      expect(otherTenant.replayed).toBe(false);
+    });
+
+    it('gives concurrent retries of one request exactly one commit', async () => {
+      const id = newId();
+
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.append('t', id, [user('once')], { idempotencyKey: 'retry' })),
+      );
+
+      expect(results.filter((result) => !result.replayed)).toHaveLength(1);
+      expect(new Set(results.map((result) => result.messages[0]?.id)).size).toBe(1);
+      expect(texts((await store.load('t', id)).messages)).toEqual(['once']);
+    });
+  });
+
+  describe('limits', () => {
+    it('accepts a message of exactly 256 KiB of JSON', async () => {
+      const id = newId();
+      const overhead = JSON.stringify(user('')).length;
+
+      const result = await store.append('t', id, [user('a'.repeat(256 * 1024 - overhead))]);
+
+      expect(result.version).toBe(1);
+    });
+
+    it('rejects what breaks a limit with a typed error and stores nothing', async () => {
+      const id = newId();
+      const overhead = JSON.stringify(user('')).length;
+      let deep: unknown = 'leaf';
+      for (let i = 0; i < 32; i++) deep = { deep };
+      const cases: Array<[unknown[], new (...args: never[]) => Error]> = [
+        [[], InvalidRequestError],
+        [Array.from({ length: 51 }, () => user('x')), InvalidRequestError],
+        [[user('a'.repeat(256 * 1024 - overhead + 1))], PayloadTooLargeError],
+        [Array.from({ length: 20 }, () => user('a'.repeat(250_000))), PayloadTooLargeError],
+        [[{ role: 'user', content: 'x', metadata: deep }], InvalidRequestError],
+        [[{ role: 'robot', content: 'x' }], InvalidRequestError],
+        [[{ role: 'user', content: [{ text: 'no type' }] }], InvalidRequestError],
+        [[{ role: 'user', content: 'x', unknownField: 1 }], InvalidRequestError],
+        [[{ role: 'user', content: 'x', id: 'i'.repeat(129) }], InvalidRequestError],
+      ];
+
+      for (const [messages, errorType] of cases) {
+        await expect(store.append('t', id, messages)).rejects.toBeInstanceOf(errorType);
+      }
+      await expect(store.append('t', 'bad/id', [user('x')])).rejects.toBeInstanceOf(InvalidRequestError);
+      await expect(store.append('t', id, [user('x')], { idempotencyKey: 'é' })).rejects.toBeInstanceOf(
+        InvalidRequestError,
+      );
+      expect(await itemsOf(table, 't', id)).toEqual([]);
+    });
+  });
+
+  describe('deleteConversation', () => {
+    it('removes every item of the conversation, and only of it', async () => {
+      const id = newId();
+      const neighbour = newId();
+      await fill(store, 't', id, 150);
+      await store.append('t', id, [user('keyed')], { idempotencyKey: 'k' });
+      await store.append('t', neighbour, [user('stays')]);
+
+      await store.deleteConversation('t', id);
+
+      expect(await itemsOf(table, 't', id)).toEqual([]);
+      expect(await store.load('t', id)).toMatchObject({ version: 0, messages: [] });
+      expect(await store.getConversation('t', id)).toBeUndefined();
+      expect(texts((await store.load('t', neighbour)).messages)).toEqual(['stays']);
+    });
+
+    it('starts a deleted conversation again at version 0, its keys free again', async () => {
+      const id = newId();
+      await store.append('t', id, [user('old')], { idempotencyKey: 'k' });
+      await store.deleteConversation('t', id);
+
+      const again = await store.append('t', id, [user('new')], { idempotencyKey: 'k' });
+
+      expect(again).toMatchObject({ replayed: false, version: 1 });
+      expect(texts((await store.load('t', id)).messages)).toEqual(['new']);
+    });
+
+    it('succeeds when nothing exists', async () => {
+      await expect(store.deleteConversation('t', newId())).resolves.toBeUndefined();
+    });
+
+    it('never leaves orphans when appends race the delete', async () => {
+      const id = newId();
+      await fill(store, 't', id, 120);
+
+      await Promise.all([
+        store.deleteConversation('t', id),
+        ...Array.from({ length: 5 }, (_, i) => store.append('t', id, [user(`racer ${i}`)])),
+      ]);
+
+      // Whatever survived must be a consistent conversation: its items are exactly its messages 1..version.
+      const page = await store.load('t', id, { limit: 1000 });
+      const items = await itemsOf(table, 't', id);
+      expect(seqs(page.messages)).toEqual(Array.from({ length: page.version }, (_, i) => i + 1));
+      expect(items).toHaveLength(page.version === 0 ? 0 : page.version + 1);
+    });
+  });
+
+  describe('retention (TTL)', () => {
+    it('sets expiresAt on every item, refreshes the head and hides what has expired', async () => {
+      let now = Date.parse('2026-01-01T00:00:00Z');
+      const timed = makeStore({ ttlSeconds: 3600, now: () => now });
+      const id = newId();
+      await timed.append('t', id, [user('early')], { idempotencyKey: 'k' });
+      now += 1800_000;
+      await timed.append('t', id, [user('later')]);
+
+      const items = await itemsOf(table, 't', id);
+      now += 2400_000; // 'early' (written at 0) has expired, 'later' (at 30 min) has not
+      const partly = await timed.load('t', id);
+      const info = await timed.getConversation('t', id);
+
+      expect(items.every((item) => typeof item.expiresAt === 'number')).toBe(true);
+      expect(items.find((item) => item.sk === keys.head)?.expiresAt).toBe(
+        Date.parse('2026-01-01T01:30:00Z') / 1000,
+      );
+      expect(texts(partly.messages)).toEqual(['later']);
+      expect(info?.expiresAt).toBe('2026-01-01T01:30:00.000Z');
+    });
+
+    it('reads a conversation past its expiry as unknown, and starts it again from 1', async () => {
+      let now = Date.parse('2026-02-01T00:00:00Z');
+      const timed = makeStore({ ttlSeconds: 60, now: () => now });
+      const id = newId();
+      await timed.append('t', id, [user('a'), user('b'), user('c')], { idempotencyKey: 'k' });
+      now += 61_000;
+
+      const expired = await timed.load('t', id);
+      const info = await timed.getConversation('t', id);
+      const restarted = await timed.append('t', id, [user('fresh')], {
+        expectedVersion: 0,
+        idempotencyKey: 'k',
+      });
+      const after = await timed.load('t', id);
+
+      expect(expired).toMatchObject({ version: 0, messages: [] });
+      expect(info).toBeUndefined();
+      expect(restarted).toMatchObject({ version: 1, replayed: false });
+      expect(texts(after.messages)).toEqual(['fresh']);
+      expect(after.version).toBe(1);
+    });
+  });
+
+  describe('concurrency', () => {
+    it('keeps the log exact under 32 concurrent appenders on one conversation', async () => {
+      // Prepare: 32 writers, 4 batches each, every batch of 1-3 messages under its own idempotency key.
+      const id = newId();
+      const writers = 32;
+      const batches = 4;
+      const racing = makeStore({ maxAttempts: 20 });
+      const sent: string[][] = Array.from({ length: writers }, () => []);
+
+      // Act: each writer appends its batches in order; a batch that finally gives up (503 or 409) is sent again
+      // with the same key, as a client would.
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let b = 0; b < batches; b++) {
+            const batch = Array.from({ length: 1 + ((w + b) % 3) }, (_, m) => user(`w${w}-b${b}-m${m}`));
+            for (;;) {
+              try {
+                await racing.append('t', id, batch, { idempotencyKey: `w${w}-b${b}` });
+                break;
+              } catch (error) {
+                if (
+                  !(error instanceof Error) ||
+                  !['UnavailableError', 'VersionConflictError'].includes(error.name)
+                ) {
+                  throw error;
+                }
+              }
+            }
+            sent[w]?.push(...texts(batch).map(String));
+          }
+        }),
+      );
+
+      // Assess: exactly what was written, seq contiguous from 1, each writer's order kept, batches unbroken.
+      const page = await racing.load('t', id, { limit: 1000 });
+      const expectedCount = sent.flat().length;
+      expect(page.version).toBe(expectedCount);
+      expect(seqs(page.messages)).toEqual(Array.from({ length: expectedCount }, (_, i) => i + 1));
+      expect([...texts(page.messages)].sort()).toEqual(sent.flat().sort());
+      for (let w = 0; w < writers; w++) {
+        const own = texts(page.messages).filter((text) => String(text).startsWith(`w${w}-`));
+        expect(own).toEqual(sent[w]);
+      }
+      const batchOf = (text: unknown) => String(text).replace(/-m\d+$/, '');
+      const runs = texts(page.messages).filter(
+        (text, i, all) => i === 0 || batchOf(text) !== batchOf(all[i - 1]),
+      );
+      expect(runs).toHaveLength(writers * batches);
+    });
+  });
+});

@@ -1,0 +1,444 @@
+import {
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  DynamoDBServiceException,
+  ProvisionedThroughputExceededException,
+  ResourceNotFoundException,
+  ThrottlingException,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ConversationStore } from '../../lambda/memory/conversation-store.js';
+import {
+  IdempotencyKeyReusedError,
+  MemoryError,
+  PayloadTooLargeError,
+  StoreFailureError,
+  UnavailableError,
+  VersionConflictError,
+} from '../../lambda/memory/errors.js';
+import { keys } from '../../lambda/memory/table.js';
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'local' }));
+const pk = keys.partition('tenant', 'conv');
+const message = { role: 'user', content: 'hi' };
+
+const store = (maxAttempts = 3) =>
+  new ConversationStore({ client, tableName: 'table', maxAttempts, backoff: { baseMs: 0, capMs: 0 } });
+
+const serviceError = <T extends DynamoDBServiceException>(
+  Type: new (options: { message: string; $metadata: object }) => T,
+  message = 'boom',
+) => new Type({ message, $metadata: {} });
+
+/** A cancelled transaction: one reason per item; `Item` is returned in DynamoDB's wire format. */
+const cancelled = (...reasons: Array<{ Code: string; Item?: Record<string, unknown> }>) =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: reasons.map(
+      (reason): CancellationReason => ({
+        Code: reason.Code,
+        ...(reason.Item ? { Item: marshall(reason.Item) } : {}),
+      }),
+    ),
+  });
+const none = { Code: 'None' };
+const headAt = (version: number) => ({
+  Code: 'ConditionalCheckFailed',
+  Item: { pk, sk: keys.head, version },
+});
+
+function sentTransactions(): TransactWriteCommandInput[] {
+  return dynamo.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+}
+
+/** The idempotency hash the store writes for a request, read off the transaction it sends. */
+async function hashOf(messages: unknown[], expectedVersion?: number): Promise<string> {
+  dynamo.reset();
+  dynamo.on(TransactWriteCommand).resolves({});
+  await store().append('tenant', 'conv', messages, {
+    expectedVersion: expectedVersion ?? 0,
+    idempotencyKey: 'k',
+  });
+  const items = sentTransactions()[0]?.TransactItems ?? [];
+  const hash = items.at(-1)?.Put?.Item?.hash as string;
+  dynamo.reset();
+  return hash;
+}
+
+describe('ConversationStore', () => {
+  beforeEach(() => {
+    dynamo.reset();
+  });
+
+  describe('append', () => {
+    it('with expectedVersion commits in one transaction: head condition, message puts, idempotency record', async () => {
+      // Prepare
+      dynamo.on(TransactWriteCommand).resolves({ ConsumedCapacity: [{ CapacityUnits: 6 }] });
+
+      // Act
+      const result = await store().append('tenant', 'conv', [message, message], {
+        expectedVersion: 4,
+        idempotencyKey: 'key',
+      });
+
+      // Assess
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      expect(dynamo).not.toHaveReceivedCommand(GetCommand);
+      const items = sentTransactions()[0]?.TransactItems ?? [];
+      expect(items[0]?.Update).toMatchObject({
+        Key: { pk, sk: keys.head },
+        ConditionExpression: expect.stringContaining('version = :base'),
+        ExpressionAttributeValues: expect.objectContaining({ ':base': 4, ':version': 6, ':count': 2 }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      expect(items.slice(1, 3).map((item) => item.Put?.Item?.sk)).toEqual([keys.message(5), keys.message(6)]);
+      expect(items[3]?.Put).toMatchObject({
+        Item: { pk, sk: keys.idempotency('key'), version: 6, firstSeq: 5, lastSeq: 6 },
+        ConditionExpression: expect.stringContaining('attribute_not_exists(pk)'),
+      });
+      expect(sentTransactions()[0]?.ClientRequestToken).toEqual(expect.any(String));
+      expect(result).toMatchObject({ version: 6, replayed: false, consumedCapacity: 6 });
+      expect(result.messages.map((m) => m.seq)).toEqual([5, 6]);
+    });
+
+    it('starts a conversation with a conditional Put of the head', async () => {
+      dynamo.on(TransactWriteCommand).resolves({});
+
+      await store().append('tenant', 'conv', [message], { expectedVersion: 0 });
+
+      expect(sentTransactions()[0]?.TransactItems?.[0]?.Put).toMatchObject({
+        Item: { pk, sk: keys.head, version: 1, messageCount: 1 },
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :nowSec',
+      });
+    });
+
+    it('without expectedVersion reads the head with a strongly consistent read first', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 9 } });
+      dynamo.on(TransactWriteCommand).resolves({});
+
+      const result = await store().append('tenant', 'conv', [message]);
+
+      expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+        Key: { pk, sk: keys.head },
+        ConsistentRead: true,
+      });
+      expect(result.version).toBe(10);
+    });
+
+    it('rejects a stale expectedVersion with the current version from the failed condition', async () => {
+      dynamo.on(TransactWriteCommand).rejects(cancelled(headAt(7), none));
+
+      const error = await store()
+        .append('tenant', 'conv', [message], { expectedVersion: 3 })
+        .catch((e) => e);
+
+      expect(error).toBeInstanceOf(VersionConflictError);
+      expect(error.currentVersion).toBe(7);
+      expect(error.cause).toBeInstanceOf(TransactionCanceledException);
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    });
+
+    it('reports version 0 when the head that failed the condition has expired', async () => {
+      dynamo
+        .on(TransactWriteCommand)
+        .rejects(
+          cancelled(
+            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 7, expiresAt: 1 } },
+            none,
+          ),
+        );
+
+      const error = await store()
+        .append('tenant', 'conv', [message], { expectedVersion: 3 })
+        .catch((e) => e);
+
+      expect(error).toMatchObject({ name: 'VersionConflictError', currentVersion: 0 });
+    });
+
+    it('retries a lost race on the version the failed condition returned', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2 } });
+      dynamo
+        .on(TransactWriteCommand)
+        .rejectsOnce(cancelled(headAt(5), none))
+        .resolves({});
+
+      const result = await store().append('tenant', 'conv', [message]);
+
+      const [first, second] = sentTransactions();
+      expect(first?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':base']).toBe(2);
+      expect(second?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':base']).toBe(5);
+      expect(second?.TransactItems?.[1]?.Put?.Item?.sk).toBe(keys.message(6));
+      expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
+      expect(result.version).toBe(6);
+    });
+
+    it('gives up with Unavailable after the bounded number of lost races', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 1 } });
+      dynamo.on(TransactWriteCommand).rejects(cancelled(headAt(8), none));
+
+      const error = await store(4)
+        .append('tenant', 'conv', [message])
+        .catch((e) => e);
+
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error.retryAfterSeconds).toBeGreaterThan(0);
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 4);
+    });
+
+    it('replays from the idempotency record returned by the failed key condition', async () => {
+      const hash = await hashOf([message], 0);
+      const record = { pk, sk: keys.idempotency('k'), hash, version: 1, firstSeq: 1, lastSeq: 1 };
+      const stored = { ...message, id: 'a', seq: 1, createdAt: '2026-01-01T00:00:00.000Z' };
+      dynamo
+        .on(TransactWriteCommand)
+        .rejects(cancelled(headAt(3), none, { Code: 'ConditionalCheckFailed', Item: record }));
+      dynamo.on(QueryCommand).resolves({ Items: [{ pk, sk: keys.message(1), msg: JSON.stringify(stored) }] });
+
+      const result = await store().append('tenant', 'conv', [message], {
+        expectedVersion: 0,
+        idempotencyKey: 'k',
+      });
+
+      expect(result).toEqual({
+        conversationId: 'conv',
+        version: 1,
+        messages: [stored],
+        replayed: true,
+        consumedCapacity: 0,
+      });
+      expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+        ConsistentRead: true,
+        ExpressionAttributeValues: { ':pk': pk, ':lower': keys.message(1), ':upper': keys.message(1) },
+      });
+    });
+
+    it('looks the key up when only the head condition is reported failed', async () => {
+      const hash = await hashOf([message], 0);
+      dynamo.on(TransactWriteCommand).rejects(cancelled(headAt(3), none, none));
+      dynamo.on(GetCommand).resolves({ Item: { hash, version: 1, firstSeq: 1, lastSeq: 1 } });
+      dynamo.on(QueryCommand).resolves({ Items: [] });
+
+      const result = await store().append('tenant', 'conv', [message], {
+        expectedVersion: 0,
+        idempotencyKey: 'k',
+      });
+
+      expect(result.replayed).toBe(true);
+      expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: { pk, sk: keys.idempotency('k') } });
+    });
+
+    it('rejects a reused key whose record holds another hash', async () => {
+      const record = { pk, sk: keys.idempotency('k'), hash: 'other', version: 1, firstSeq: 1, lastSeq: 1 };
+      dynamo
+        .on(TransactWriteCommand)
+        .rejects(cancelled(none, none, { Code: 'ConditionalCheckFailed', Item: record }));
+
+      const error = await store()
+        .append('tenant', 'conv', [message], { expectedVersion: 0, idempotencyKey: 'k' })
+        .catch((e) => e);
+
+      expect(error).toBeInstanceOf(IdempotencyKeyReusedError);
+    });
+
+    it('retries a transaction conflict, with a new token, then commits', async () => {
+      dynamo
+        .on(TransactWriteCommand)
+        .rejectsOnce(cancelled({ Code: 'TransactionConflict' }, none))
+        .rejectsOnce(serviceError(TransactionConflictException))
+        .resolves({});
+
+      const result = await store().append('tenant', 'conv', [message], { expectedVersion: 0 });
+
+      const tokens = sentTransactions().map((input) => input.ClientRequestToken);
+      expect(result.version).toBe(1);
+      expect(tokens).toHaveLength(3);
+      expect(tokens[1]).not.toBe(tokens[0]);
+    });
+
+    it('keeps the token when the outcome of a call is unknown, so DynamoDB applies it at most once', async () => {
+      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      dynamo.on(TransactWriteCommand).rejectsOnce(timeout).resolves({});
+
+      await store().append('tenant', 'conv', [message], { expectedVersion: 0 });
+
+      const [first, second] = sentTransactions();
+      expect(second?.ClientRequestToken).toBe(first?.ClientRequestToken);
+    });
+
+    it.each([
+      ['ThrottlingException', () => serviceError(ThrottlingException)],
+      ['ProvisionedThroughputExceededException', () => serviceError(ProvisionedThroughputExceededException)],
+      ['a throttled transaction', () => cancelled({ Code: 'ThrottlingError' }, none)],
+      ['a network error', () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ])('turns %s that outlasts the retries into Unavailable', async (_name, makeError) => {
+      dynamo.on(TransactWriteCommand).rejects(makeError());
+
+      const error = await store(3)
+        .append('tenant', 'conv', [message], { expectedVersion: 0 })
+        .catch((e) => e);
+
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).not.toBeInstanceOf(DynamoDBServiceException);
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
+    });
+
+    it.each([
+      [
+        'ValidationException on item size',
+        'Item size has exceeded the maximum allowed size',
+        PayloadTooLargeError,
+      ],
+      [
+        'ValidationException on transaction size',
+        'Transaction request cannot be larger than 4 MB',
+        PayloadTooLargeError,
+      ],
+      ['another ValidationException', 'Invalid UpdateExpression', StoreFailureError],
+    ])('translates %s', async (_name, text, errorType) => {
+      const error = Object.assign(
+        new DynamoDBServiceException({
+          name: 'ValidationException',
+          $fault: 'client',
+          $metadata: {},
+          message: text,
+        }),
+      );
+      dynamo.on(TransactWriteCommand).rejects(error);
+
+      const thrown = await store()
+        .append('tenant', 'conv', [message], { expectedVersion: 0 })
+        .catch((e) => e);
+
+      expect(thrown).toBeInstanceOf(errorType);
+      expect(thrown.cause).toBe(error);
+    });
+
+    it('translates a missing table and unknown errors into StoreFailure, keeping the cause for logs', async () => {
+      dynamo
+        .on(GetCommand)
+        .rejectsOnce(serviceError(ResourceNotFoundException))
+        .rejects(new TypeError('bug'));
+
+      const missing = await store()
+        .append('tenant', 'conv', [message])
+        .catch((e) => e);
+      const unknown = await store()
+        .append('tenant', 'conv', [message])
+        .catch((e) => e);
+
+      expect(missing).toBeInstanceOf(StoreFailureError);
+      expect(missing.message).toMatch(/table does not exist/);
+      expect(unknown).toBeInstanceOf(StoreFailureError);
+      expect(unknown.cause).toBeInstanceOf(TypeError);
+    });
+
+    it('lets no AWS error type escape', async () => {
+      const errors = [
+        serviceError(ConditionalCheckFailedException),
+        serviceError(ThrottlingException),
+        serviceError(ResourceNotFoundException),
+        cancelled({ Code: 'ValidationError' }),
+        new Error('anything'),
+      ];
+      for (const error of errors) {
+        dynamo.reset();
+        dynamo.on(TransactWriteCommand).rejects(error);
+
+        const thrown = await store(2)
+          .append('tenant', 'conv', [message], { expectedVersion: 0 })
+          .catch((e) => e);
+
+        expect(thrown).toBeInstanceOf(MemoryError);
+        expect(thrown).not.toBeInstanceOf(DynamoDBServiceException);
+      }
+    });
+  });
+
+  describe('load', () => {
+    it('reads the default window and the head in one strongly consistent descending Query', async () => {
+      const stored = (seq: number) => ({
+        pk,
+        sk: keys.message(seq),
+        msg: JSON.stringify({ ...message, seq }),
+      });
+      dynamo.on(QueryCommand).resolves({ Items: [{ pk, sk: keys.head, version: 3 }, stored(3), stored(2)] });
+
+      const page = await store().load('tenant', 'conv', { limit: 2 });
+
+      expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
+      expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 3,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      });
+      expect(page).toMatchObject({ version: 3, nextBefore: 2 });
+      expect(page.messages.map((m) => m.seq)).toEqual([2, 3]);
+    });
+
+    it('turns throttled reads into Unavailable', async () => {
+      dynamo.on(QueryCommand).rejects(serviceError(ProvisionedThroughputExceededException));
+
+      await expect(store(2).load('tenant', 'conv')).rejects.toBeInstanceOf(UnavailableError);
+    });
+  });
+
+  describe('deleteConversation', () => {
+    it('deletes in transactions of at most 100 actions, each conditioned on the head, the head last', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 150 } });
+      const sks = [
+        ...Array.from({ length: 150 }, (_, i) => keys.message(i + 1)),
+        keys.head,
+        keys.idempotency('k'),
+      ];
+      dynamo.on(QueryCommand).resolves({ Items: sks.map((sk) => ({ sk })) });
+      dynamo.on(TransactWriteCommand).resolves({});
+
+      await store().deleteConversation('tenant', 'conv');
+
+      const transactions = sentTransactions();
+      expect(transactions.map((t) => t.TransactItems?.length)).toEqual([100, 53, 1]);
+      for (const t of transactions.slice(0, 2)) {
+        expect(t.TransactItems?.[0]?.ConditionCheck).toMatchObject({
+          Key: { pk, sk: keys.head },
+          ConditionExpression: 'version = :version',
+          ExpressionAttributeValues: { ':version': 150 },
+        });
+      }
+      expect(transactions[2]?.TransactItems?.[0]?.Delete?.Key).toEqual({ pk, sk: keys.head });
+    });
+
+    it('starts over when an append changes the head during the delete', async () => {
+      dynamo
+        .on(GetCommand)
+        .resolvesOnce({ Item: { version: 1 } })
+        .resolves({ Item: { version: 2 } });
+      dynamo.on(QueryCommand).resolves({ Items: [{ sk: keys.message(1) }, { sk: keys.head }] });
+      dynamo
+        .on(TransactWriteCommand)
+        .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed' }, none))
+        .resolves({});
+
+      await store().deleteConversation('tenant', 'conv');
+
+      expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 2);
+      expect(sentTransactions().at(-1)?.TransactItems?.[0]?.Delete?.ExpressionAttributeValues).toEqual({
+        ':version': 2,
+      });
+    });
+  });
+});
