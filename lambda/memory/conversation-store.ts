@@ -20,10 +20,18 @@ import {
   MemoryError,
   PayloadTooLargeError,
   StoreFailureError,
+  SuffixMismatchError,
   UnavailableError,
   VersionConflictError,
 } from './errors.js';
-import { conversationIdSchema, idempotencyKeySchema, parseMessages, type StoredMessage } from './message.js';
+import {
+  conversationIdSchema,
+  idempotencyKeySchema,
+  limits,
+  type MessageInput,
+  parseMessages,
+  type StoredMessage,
+} from './message.js';
 import { newMessageId } from './message-id.js';
 import { keys } from './table.js';
 
@@ -46,6 +54,16 @@ export interface AppendOptions {
   readonly expectedVersion?: number;
   /** Makes the append replay-safe for the conversation's lifetime: same key + same body = same result. */
   readonly idempotencyKey?: string;
+  /**
+   * What makes two requests with the same key "the same request", as any JSON value.
+   * @default the messages and expectedVersion (an agent turn passes its request instead of the reply)
+   */
+  readonly idempotencyFingerprint?: unknown;
+}
+
+export interface EditResult extends AppendResult {
+  /** The messages the edit removed (empty on a replay). */
+  readonly removed: StoredMessage[];
 }
 
 export interface AppendResult {
@@ -173,12 +191,13 @@ export class ConversationStore {
   ): Promise<AppendResult> {
     const pk = this.partition(tenant, conversationId);
     const batch = parseMessages(messages);
-    const { expectedVersion, idempotencyKey } = options;
+    const { expectedVersion } = options;
     if (expectedVersion !== undefined) requireSeq('expectedVersion', expectedVersion);
-    if (idempotencyKey !== undefined) parseOrThrow(idempotencyKeySchema, idempotencyKey, 'idempotencyKey');
-    const hash = idempotencyKey === undefined ? undefined : requestHash(batch, expectedVersion);
+    const key = this.idempotency(options, () => ({
+      messages: batch.map(({ message }) => message),
+      expectedVersion,
+    }));
     let capacity = 0;
-
     let base: number;
     if (expectedVersion !== undefined) {
       base = expectedVersion;
@@ -189,109 +208,104 @@ export class ConversationStore {
     }
 
     for (let attempt = 1; ; attempt++) {
-      const nowMs = this.now();
-      const createdAt = new Date(nowMs).toISOString();
-      const expiresAt = this.expiry(nowMs);
-      const ttl = expiresAt === undefined ? {} : { expiresAt };
-      const stored = batch.map(
-        ({ message }, index): StoredMessage => ({
-          ...message,
-          id: message.id ?? newMessageId(nowMs),
-          seq: base + index + 1,
-          createdAt,
-        }),
-      );
-      const version = base + stored.length;
-      const transaction: TransactWriteCommandInput = {
-        TransactItems: [
-          this.headWrite(pk, base, version, stored.length, createdAt, nowMs, expiresAt),
-          ...stored.map((message) => ({
-            Put: {
-              TableName: this.tableName,
-              Item: { pk, sk: keys.message(message.seq), msg: JSON.stringify(message), ...ttl },
-            },
-          })),
-          ...(idempotencyKey === undefined
-            ? []
-            : [
-                {
-                  Put: {
-                    TableName: this.tableName,
-                    Item: {
-                      pk,
-                      sk: keys.idempotency(idempotencyKey),
-                      hash,
-                      version,
-                      firstSeq: base + 1,
-                      lastSeq: version,
-                      ...ttl,
-                    },
-                    // A record past its expiry is dead: its key may be used again.
-                    ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :nowSec',
-                    ExpressionAttributeValues: { ':nowSec': Math.floor(nowMs / 1000) },
-                    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-                  },
-                },
-              ]),
-        ],
-        ReturnConsumedCapacity: 'TOTAL',
-      };
-
-      const outcome = await this.commit(transaction);
+      const outcome = await this.write(pk, conversationId, base, { remove: [], add: batch }, key);
+      if (outcome.done)
+        return { ...outcome.result, consumedCapacity: capacity + outcome.result.consumedCapacity };
       capacity += outcome.capacity;
-      if (outcome.committed) {
-        return { conversationId, version, messages: stored, replayed: false, consumedCapacity: capacity };
-      }
-
-      const headReason = outcome.reasons[0];
-      const keyReason = outcome.reasons[stored.length + 1];
-      if (idempotencyKey !== undefined) {
-        // DynamoDB may report only the first failed condition, so a failed head check alone still looks up
-        // the key: a retried request must replay, not conflict.
-        let record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
-        if (!record && conditionFailed(headReason)) {
-          const read = await this.send(() =>
-            this.client.send(
-              new GetCommand({
-                TableName: this.tableName,
-                Key: { pk, sk: keys.idempotency(idempotencyKey) },
-                ConsistentRead: true,
-                ReturnConsumedCapacity: 'TOTAL',
-              }),
-            ),
-          );
-          capacity += sumCapacity(read.ConsumedCapacity);
-          record = read.Item as IdempotencyRecord | undefined;
-        }
-        if (record && this.isLive(record)) {
-          if (record.hash !== hash) throw new IdempotencyKeyReusedError();
-          const replay = await this.readRange(pk, record.firstSeq, record.lastSeq);
-          return {
-            conversationId,
-            version: record.version,
-            messages: replay.messages,
-            replayed: true,
-            consumedCapacity: capacity + replay.capacity,
-          };
-        }
-      }
-      if (!conditionFailed(headReason)) {
-        throw new StoreFailureError('DynamoDB cancelled the append for an unexpected reason.', {
-          cause: outcome.error,
-        });
-      }
-      const current = this.liveVersion(itemOf<Head>(headReason));
-      if (expectedVersion !== undefined) throw new VersionConflictError(current, { cause: outcome.error });
-      if (attempt >= this.maxAttempts) {
-        throw new UnavailableError(
-          `The conversation is under heavy concurrent writes; ${attempt} attempts lost the race. Retry shortly.`,
-          1,
-          { cause: outcome.error },
-        );
-      }
-      await this.pause(attempt);
-      base = current;
+      if (expectedVersion !== undefined)
+        throw new VersionConflictError(outcome.current, { cause: outcome.error });
+      await this.afterLostRace(attempt, outcome.error);
+      base = outcome.current;
     }
+  }
+
+  /**
+   * Replaces the newest messages: if the conversation ends with `expectedSuffix` (compared as JSON values,
+   * ignoring seq, createdAt and, unless given, id), removes them and appends `replacement`, atomically.
+   * Seqs are never reused: the replacement gets new seqs after `version`, and an edit that only removes
+   * still raises the version by one, so a version seen once never names two different histories.
+   */
+  async replaceSuffix(
+    tenant: string,
+    conversationId: string,
+    edit: { expectedSuffix: readonly unknown[]; replacement: readonly unknown[] },
+    options: AppendOptions = {},
+  ): Promise<EditResult> {
+    const pk = this.partition(tenant, conversationId);
+    const expected = parseMessages(edit.expectedSuffix, { allowEmpty: true });
+    const replacement = parseMessages(edit.replacement, { allowEmpty: true });
+    if (expected.length + replacement.length === 0) {
+      throw new InvalidRequestError('An edit needs an expectedSuffix or a replacement.');
+    }
+    if (expected.length + replacement.length > limits.messagesPerAppend) {
+      throw new InvalidRequestError(`An edit touches at most ${limits.messagesPerAppend} messages.`);
+    }
+    const { expectedVersion } = options;
+    if (expectedVersion !== undefined) requireSeq('expectedVersion', expectedVersion);
+    const key = this.idempotency(options, () => ({
+      edit: 'replace_suffix',
+      expectedSuffix: expected.map(({ message }) => message),
+      replacement: replacement.map(({ message }) => message),
+      expectedVersion,
+    }));
+    let capacity = 0;
+
+    for (let attempt = 1; ; attempt++) {
+      const [replay, window] = await Promise.all([
+        key ? this.findReplay(pk, conversationId, key) : undefined,
+        this.query(
+          {
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
+            ScanIndexForward: false,
+          },
+          Math.max(expected.length, 1),
+          true,
+          Number.POSITIVE_INFINITY,
+        ),
+      ]);
+      if (replay) return { ...replay, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
+      capacity += window.capacity;
+      const version = this.liveVersion(window.head);
+      if (expectedVersion !== undefined && version !== expectedVersion)
+        throw new VersionConflictError(version);
+      const suffix = expected.length === 0 ? [] : window.messages.filter((m) => m.seq <= version).reverse();
+      const matches =
+        suffix.length === expected.length &&
+        suffix.every((stored, i) => sameMessage(stored, expected[i]?.message as MessageInput));
+      if (!matches) throw new SuffixMismatchError(version);
+
+      const change = { remove: suffix.map((message) => message.seq), add: replacement };
+      const outcome = await this.write(pk, conversationId, version, change, key);
+      if (outcome.done) {
+        const result = outcome.result;
+        return {
+          ...result,
+          removed: result.replayed ? [] : suffix,
+          consumedCapacity: capacity + result.consumedCapacity,
+        };
+      }
+      capacity += outcome.capacity;
+      if (expectedVersion !== undefined)
+        throw new VersionConflictError(outcome.current, { cause: outcome.error });
+      await this.afterLostRace(attempt, outcome.error);
+    }
+  }
+
+  /**
+   * The stored result of an earlier request with this idempotency key, without writing anything: lets a
+   * caller skip expensive work (an agent turn's model call) on a replay. `fingerprint` is what makes two
+   * requests "the same", as given to append. Throws IdempotencyKeyReusedError for another fingerprint.
+   */
+  async findIdempotentResult(
+    tenant: string,
+    conversationId: string,
+    idempotencyKey: string,
+    fingerprint: unknown,
+  ): Promise<AppendResult | undefined> {
+    const pk = this.partition(tenant, conversationId);
+    const key = this.idempotency({ idempotencyKey, idempotencyFingerprint: fingerprint }, () => fingerprint);
+    return key ? this.findReplay(pk, conversationId, key) : undefined;
   }
 
   async load(tenant: string, conversationId: string, options: LoadOptions = {}): Promise<HistoryPage> {
@@ -430,12 +444,187 @@ export class ConversationStore {
     return keys.partition(tenant, conversationId);
   }
 
+  private idempotency(
+    options: AppendOptions,
+    defaultFingerprint: () => unknown,
+  ): { key: string; hash: string } | undefined {
+    const { idempotencyKey } = options;
+    if (idempotencyKey === undefined) return undefined;
+    parseOrThrow(idempotencyKeySchema, idempotencyKey, 'idempotencyKey');
+    const fingerprint = options.idempotencyFingerprint ?? defaultFingerprint();
+    return {
+      key: idempotencyKey,
+      hash: createHash('sha256').update(canonicalJson(fingerprint)).digest('base64url'),
+    };
+  }
+
+  /**
+   * One conditional commit on `base`: the head check, deletes of `remove`, puts of `add` at base+1..., and
+   * the idempotency record. Answers with the result, a replay, or the version that won the race.
+   */
+  private async write(
+    pk: string,
+    conversationId: string,
+    base: number,
+    change: { remove: number[]; add: ReturnType<typeof parseMessages> },
+    idempotency: { key: string; hash: string } | undefined,
+  ): Promise<
+    | { done: true; result: AppendResult }
+    | { done: false; current: number; error: TransactionCanceledException; capacity: number }
+  > {
+    const nowMs = this.now();
+    const createdAt = new Date(nowMs).toISOString();
+    const expiresAt = this.expiry(nowMs);
+    const ttl = expiresAt === undefined ? {} : { expiresAt };
+    const stored = change.add.map(
+      ({ message }, index): StoredMessage => ({
+        ...message,
+        id: message.id ?? newMessageId(nowMs),
+        seq: base + index + 1,
+        createdAt,
+      }),
+    );
+    // Every change raises the version, even one that only removes: versions never repeat.
+    const version = base + Math.max(stored.length, 1);
+    const countDelta = stored.length - change.remove.length;
+    const transaction: TransactWriteCommandInput = {
+      TransactItems: [
+        this.headWrite(pk, base, version, countDelta, createdAt, nowMs, expiresAt),
+        ...change.remove.map((seq) => ({
+          Delete: { TableName: this.tableName, Key: { pk, sk: keys.message(seq) } },
+        })),
+        ...stored.map((message) => ({
+          Put: {
+            TableName: this.tableName,
+            Item: { pk, sk: keys.message(message.seq), msg: JSON.stringify(message), ...ttl },
+          },
+        })),
+        ...(idempotency === undefined
+          ? []
+          : [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    pk,
+                    sk: keys.idempotency(idempotency.key),
+                    hash: idempotency.hash,
+                    version,
+                    firstSeq: base + 1,
+                    lastSeq: base + stored.length,
+                    ...ttl,
+                  },
+                  // A record past its expiry is dead: its key may be used again.
+                  ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :nowSec',
+                  ExpressionAttributeValues: { ':nowSec': Math.floor(nowMs / 1000) },
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+                },
+              },
+            ]),
+      ],
+      ReturnConsumedCapacity: 'TOTAL',
+    };
+
+    const outcome = await this.commit(transaction);
+    if (outcome.committed) {
+      return {
+        done: true,
+        result: {
+          conversationId,
+          version,
+          messages: stored,
+          replayed: false,
+          consumedCapacity: outcome.capacity,
+        },
+      };
+    }
+    const headReason = outcome.reasons[0];
+    if (idempotency !== undefined) {
+      // DynamoDB may report only the first failed condition, so a failed head check alone still looks up
+      // the key: a retried request must replay, not conflict.
+      const keyReason = outcome.reasons.at(-1);
+      const record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
+      const replay = record
+        ? await this.replayFrom(pk, conversationId, record, idempotency.hash)
+        : conditionFailed(headReason)
+          ? await this.findReplay(pk, conversationId, idempotency)
+          : undefined;
+      if (replay) return { done: true, result: replay };
+    }
+    if (!conditionFailed(headReason)) {
+      throw new StoreFailureError('DynamoDB cancelled the write for an unexpected reason.', {
+        cause: outcome.error,
+      });
+    }
+    return {
+      done: false,
+      current: this.liveVersion(itemOf<Head>(headReason)),
+      error: outcome.error,
+      capacity: 0,
+    };
+  }
+
+  private async findReplay(
+    pk: string,
+    conversationId: string,
+    idempotency: { key: string; hash: string },
+  ): Promise<AppendResult | undefined> {
+    const read = await this.send(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: keys.idempotency(idempotency.key) },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    const record = read.Item as IdempotencyRecord | undefined;
+    const replay = record && (await this.replayFrom(pk, conversationId, record, idempotency.hash));
+    return (
+      replay && { ...replay, consumedCapacity: replay.consumedCapacity + sumCapacity(read.ConsumedCapacity) }
+    );
+  }
+
+  /** The original result of a live idempotency record, re-read from the messages it wrote. */
+  private async replayFrom(
+    pk: string,
+    conversationId: string,
+    record: IdempotencyRecord,
+    hash: string,
+  ): Promise<AppendResult | undefined> {
+    if (!this.isLive(record)) return undefined;
+    if (record.hash !== hash) throw new IdempotencyKeyReusedError();
+    const range =
+      record.lastSeq >= record.firstSeq
+        ? await this.readRange(pk, record.firstSeq, record.lastSeq)
+        : { messages: [], capacity: 0 };
+    return {
+      conversationId,
+      version: record.version,
+      messages: range.messages,
+      replayed: true,
+      consumedCapacity: range.capacity,
+    };
+  }
+
+  private async afterLostRace(attempt: number, cause: unknown): Promise<void> {
+    if (attempt >= this.maxAttempts) {
+      throw new UnavailableError(
+        `The conversation is under heavy concurrent writes; ${attempt} attempts lost the race. Retry shortly.`,
+        1,
+        { cause },
+      );
+    }
+    await this.pause(attempt);
+  }
+
   /** The head write: a fresh head when base is 0 (none, or an expired one), else a version bump. */
   private headWrite(
     pk: string,
     base: number,
     version: number,
-    count: number,
+    countDelta: number,
     timestamp: string,
     nowMs: number,
     expiresAt: number | undefined,
@@ -446,7 +635,7 @@ export class ConversationStore {
         pk,
         sk: keys.head,
         version,
-        messageCount: count,
+        messageCount: countDelta,
         createdAt: timestamp,
         updatedAt: timestamp,
         ...(expiresAt === undefined ? {} : { expiresAt }),
@@ -470,7 +659,7 @@ export class ConversationStore {
         ExpressionAttributeValues: {
           ':version': version,
           ':now': timestamp,
-          ':count': count,
+          ':count': countDelta,
           ':base': base,
           ':nowSec': nowSec,
           ...(expiresAt === undefined ? {} : { ':expiresAt': expiresAt }),
@@ -670,12 +859,6 @@ function backwardCursor(ascending: StoredMessage[], full: boolean): number | nul
   return full && oldest !== undefined && oldest > 1 ? oldest : null;
 }
 
-/** The request's fingerprint for idempotency: the messages as sent (keys sorted) and the expected version. */
-function requestHash(batch: ReturnType<typeof parseMessages>, expectedVersion: number | undefined): string {
-  const canonical = canonicalJson({ messages: batch.map(({ message }) => message), expectedVersion });
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
@@ -685,6 +868,12 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** Whether a stored message is the expected one: same JSON value, ignoring what the store added. */
+function sameMessage(stored: StoredMessage, expected: MessageInput): boolean {
+  const { seq: _seq, createdAt: _createdAt, id, ...rest } = stored;
+  return canonicalJson(expected.id === undefined ? rest : { ...rest, id }) === canonicalJson(expected);
 }
 
 function conditionFailed(reason: CancellationReason | undefined): reason is CancellationReason {

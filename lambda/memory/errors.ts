@@ -32,6 +32,17 @@ export class VersionConflictError extends MemoryError {
   }
 }
 
+/** A history edit's expected suffix is not how the conversation ends (now). Nothing was changed. */
+export class SuffixMismatchError extends MemoryError {
+  readonly code = 'suffix_mismatch';
+  constructor(
+    readonly currentVersion: number,
+    options?: ErrorOptions,
+  ) {
+    super(`The conversation (version ${currentVersion}) does not end with the expected messages.`, options);
+  }
+}
+
 /** The idempotency key was already used in this conversation with a different request. */
 export class IdempotencyKeyReusedError extends MemoryError {
   readonly code = 'idempotency_key_reused';

@@ -69,9 +69,15 @@ export function describeIssues(error: z.ZodError): string {
  * with its serialized size. The original objects are kept, not zod's output, so unknown keys inside
  * content parts, tool calls and metadata, and their order, survive the round trip.
  */
-export function parseMessages(messages: unknown): Array<{ message: MessageInput; bytes: number }> {
-  if (!Array.isArray(messages) || messages.length < 1 || messages.length > limits.messagesPerAppend) {
-    throw new InvalidRequestError(`messages must be an array of 1 to ${limits.messagesPerAppend} messages.`);
+export function parseMessages(
+  messages: unknown,
+  options: { allowEmpty?: boolean } = {},
+): Array<{ message: MessageInput; bytes: number }> {
+  const min = options.allowEmpty ? 0 : 1;
+  if (!Array.isArray(messages) || messages.length < min || messages.length > limits.messagesPerAppend) {
+    throw new InvalidRequestError(
+      `messages must be an array of ${min} to ${limits.messagesPerAppend} messages.`,
+    );
   }
   let total = 0;
   const parsed = messages.map((input, index) => {

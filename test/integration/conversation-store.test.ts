@@ -5,6 +5,7 @@ import {
   IdempotencyKeyReusedError,
   InvalidRequestError,
   PayloadTooLargeError,
+  SuffixMismatchError,
   VersionConflictError,
 } from '../../lambda/memory/errors.js';
 import type { MessageInput } from '../../lambda/memory/message.js';
@@ -448,6 +449,115 @@ describe('ConversationStore on DynamoDB Local', () => {
       expect(restarted).toMatchObject({ version: 1, replayed: false });
       expect(texts(after.messages)).toEqual(['fresh']);
       expect(after.version).toBe(1);
+    });
+  });
+
+  describe('replaceSuffix', () => {
+    it('replaces the newest messages atomically, with new seqs and a higher version', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b'), user('c')]);
+
+      const edit = await store.replaceSuffix('t', id, {
+        expectedSuffix: [user('b'), user('c')],
+        replacement: [user('B'), user('C'), user('D')],
+      });
+      const page = await store.load('t', id);
+
+      expect(edit).toMatchObject({ version: 6, replayed: false });
+      expect(texts(edit.removed)).toEqual(['b', 'c']);
+      expect(seqs(edit.messages)).toEqual([4, 5, 6]);
+      expect(texts(page.messages)).toEqual(['a', 'B', 'C', 'D']);
+      expect(seqs(page.messages)).toEqual([1, 4, 5, 6]);
+      expect(await store.getConversation('t', id)).toMatchObject({ version: 6, messageCount: 4 });
+    });
+
+    it('raises the version by one for a pure removal, so seqs are never reused', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b')]);
+
+      const pop = await store.replaceSuffix('t', id, { expectedSuffix: [user('b')], replacement: [] });
+      const next = await store.append('t', id, [user('c')]);
+
+      expect(pop).toMatchObject({ version: 3, messages: [] });
+      expect(next.messages[0]?.seq).toBe(4);
+      expect(texts((await store.load('t', id)).messages)).toEqual(['a', 'c']);
+    });
+
+    it('fails on a suffix that does not match and changes nothing', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b')]);
+      const before = await itemsOf(table, 't', id);
+
+      const wrong = await store
+        .replaceSuffix('t', id, { expectedSuffix: [user('a')], replacement: [user('x')] })
+        .catch((e) => e);
+      const tooLong = await store
+        .replaceSuffix('t', id, { expectedSuffix: [user('0'), user('a'), user('b')], replacement: [] })
+        .catch((e) => e);
+
+      expect(wrong).toMatchObject({ name: 'SuffixMismatchError', currentVersion: 2 });
+      expect(tooLong).toBeInstanceOf(SuffixMismatchError);
+      expect(await itemsOf(table, 't', id)).toEqual(before);
+    });
+
+    it('applies an edit once per idempotency key and rejects the key for another edit', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b')]);
+      const edit = { expectedSuffix: [user('b')], replacement: [user('B')] };
+
+      const first = await store.replaceSuffix('t', id, edit, { idempotencyKey: 'op-1' });
+      const again = await store.replaceSuffix('t', id, edit, { idempotencyKey: 'op-1' });
+      const other = await store
+        .replaceSuffix('t', id, { expectedSuffix: [user('B')], replacement: [] }, { idempotencyKey: 'op-1' })
+        .catch((e) => e);
+
+      expect(first.replayed).toBe(false);
+      expect(again).toMatchObject({ replayed: true, version: first.version, messages: first.messages });
+      expect(other).toBeInstanceOf(IdempotencyKeyReusedError);
+      expect(texts((await store.load('t', id)).messages)).toEqual(['a', 'B']);
+    });
+
+    it('lets exactly one of two racing edits of the same suffix win', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b')]);
+
+      const results = await Promise.allSettled([
+        store.replaceSuffix('t', id, { expectedSuffix: [user('b')], replacement: [user('first')] }),
+        store.replaceSuffix('t', id, { expectedSuffix: [user('b')], replacement: [user('second')] }),
+      ]);
+
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      expect((await store.load('t', id)).messages).toHaveLength(2);
+    });
+
+    it('rejects a stale expectedVersion', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a')]);
+
+      const stale = await store
+        .replaceSuffix('t', id, { expectedSuffix: [user('a')], replacement: [] }, { expectedVersion: 0 })
+        .catch((e) => e);
+
+      expect(stale).toMatchObject({ name: 'VersionConflictError', currentVersion: 1 });
+    });
+  });
+
+  describe('findIdempotentResult', () => {
+    it('finds the result of a request by its own fingerprint without writing', async () => {
+      const id = newId();
+      const turn = { message: 'hello', system: 'terse' };
+      const written = await store.append('t', id, [user('hello'), { role: 'assistant', content: 'hi!' }], {
+        idempotencyKey: 'turn-1',
+        idempotencyFingerprint: turn,
+      });
+
+      const found = await store.findIdempotentResult('t', id, 'turn-1', turn);
+      const unknown = await store.findIdempotentResult('t', id, 'turn-2', turn);
+      const other = await store.findIdempotentResult('t', id, 'turn-1', { message: 'bye' }).catch((e) => e);
+
+      expect(found).toMatchObject({ replayed: true, version: 2, messages: written.messages });
+      expect(unknown).toBeUndefined();
+      expect(other).toBeInstanceOf(IdempotencyKeyReusedError);
     });
   });
 
