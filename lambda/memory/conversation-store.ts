@@ -124,10 +124,11 @@ interface IdempotencyRecord {
   expiresAt?: number;
 }
 
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 1000;
-/** A page stops before this many bytes of messages, so that a response stays below Lambda's 6 MB. */
-const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * A page stops before this many UTF-8 bytes of messages. Lambda's response limit is 6 MB of the JSON
+ * envelope, in which the body is escaped once more (a quote can grow to four bytes): 1 MiB stays below it.
+ */
+const MAX_PAGE_BYTES = 1024 * 1024;
 /** DynamoDB allows 100 actions per transaction; deletes run 99 at a time next to a check on the head. */
 const DELETES_PER_TRANSACTION = 99;
 
@@ -310,9 +311,9 @@ export class ConversationStore {
 
   async load(tenant: string, conversationId: string, options: LoadOptions = {}): Promise<HistoryPage> {
     const pk = this.partition(tenant, conversationId);
-    const limit = options.limit ?? DEFAULT_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new InvalidRequestError(`limit must be an integer from 1 to ${MAX_LIMIT}.`);
+    const limit = options.limit ?? limits.pageSize;
+    if (!Number.isInteger(limit) || limit < 1 || limit > limits.maxPageSize) {
+      throw new InvalidRequestError(`limit must be an integer from 1 to ${limits.maxPageSize}.`);
     }
     if (options.before !== undefined) requireSeq('before', options.before);
     if (options.after !== undefined) requireSeq('after', options.after);
@@ -790,9 +791,9 @@ export class ConversationStore {
         }
         if (!this.isLive(item as { expiresAt?: number })) continue;
         const msg = item.msg as string;
-        if (messages.length > 0 && bytes + msg.length > maxBytes)
-          return { head, messages, full: true, capacity };
-        bytes += msg.length;
+        const size = Buffer.byteLength(msg);
+        if (messages.length > 0 && bytes + size > maxBytes) return { head, messages, full: true, capacity };
+        bytes += size;
         messages.push(JSON.parse(msg) as StoredMessage);
         if (messages.length === limit) return { head, messages, full: true, capacity };
       }

@@ -9,6 +9,9 @@ export const limits = {
   appendBytes: 4_000_000,
   jsonDepth: 32,
   idLength: 128,
+  /** Messages per page of a load: the default and the maximum. */
+  pageSize: 50,
+  maxPageSize: 1000,
 } as const;
 
 export const conversationIdSchema = z
@@ -81,15 +84,16 @@ export function parseMessages(
   }
   let total = 0;
   const parsed = messages.map((input, index) => {
+    // Depth first: it is iterative, while JSON.stringify would overflow the stack on hostile nesting.
+    if (jsonDepth(input) > limits.jsonDepth) {
+      throw new InvalidRequestError(`messages.${index} is nested deeper than ${limits.jsonDepth} levels.`);
+    }
     const json = JSON.stringify(input);
     const bytes = Buffer.byteLength(json ?? '');
     if (bytes > limits.messageBytes) {
       throw new PayloadTooLargeError(
         `messages.${index} is ${bytes} bytes of JSON; the limit is ${limits.messageBytes} (256 KiB).`,
       );
-    }
-    if (jsonDepth(input) > limits.jsonDepth) {
-      throw new InvalidRequestError(`messages.${index} is nested deeper than ${limits.jsonDepth} levels.`);
     }
     const message: unknown = json === undefined ? undefined : JSON.parse(json);
     const result = messageInputSchema.safeParse(message);

@@ -209,12 +209,20 @@ describe('ConversationStore on DynamoDB Local', () => {
       const big = newId();
       await fill(store, 't', big, 30, 200_000); // 30 x ~200 KB = 6 MB, more than one page may carry
 
-      const page = await store.load('t', big, { limit: 30 });
-      const rest = await store.load('t', big, { limit: 30, before: page.nextBefore ?? -1 });
+      const pages = [await store.load('t', big, { limit: 30 })];
+      for (let page = pages[0]; page?.nextBefore; page = pages.at(-1)) {
+        pages.push(await store.load('t', big, { limit: 30, before: page.nextBefore }));
+      }
 
-      expect(page.messages.length).toBeLessThan(30);
-      expect(page.nextBefore).toBe(page.messages[0]?.seq);
-      expect(seqs([...rest.messages, ...page.messages])).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      const first = pages[0];
+      expect(first?.messages.length).toBeLessThan(30);
+      expect(first?.nextBefore).toBe(first?.messages[0]?.seq);
+      for (const page of pages) {
+        const bytes = page.messages.reduce((sum, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
+        expect(bytes).toBeLessThanOrEqual(1024 * 1024);
+      }
+      const all = pages.reverse().flatMap((page) => seqs(page.messages));
+      expect(all).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     });
   });
 
@@ -336,12 +344,15 @@ describe('ConversationStore on DynamoDB Local', () => {
       const overhead = JSON.stringify(user('')).length;
       let deep: unknown = 'leaf';
       for (let i = 0; i < 32; i++) deep = { deep };
+      let hostile: unknown = 'leaf';
+      for (let i = 0; i < 200_000; i++) hostile = [hostile];
       const cases: Array<[unknown[], new (...args: never[]) => Error]> = [
         [[], InvalidRequestError],
         [Array.from({ length: 51 }, () => user('x')), InvalidRequestError],
         [[user('a'.repeat(256 * 1024 - overhead + 1))], PayloadTooLargeError],
         [Array.from({ length: 20 }, () => user('a'.repeat(250_000))), PayloadTooLargeError],
         [[{ role: 'user', content: 'x', metadata: deep }], InvalidRequestError],
+        [[{ role: 'user', content: 'x', metadata: { hostile } }], InvalidRequestError],
         [[{ role: 'robot', content: 'x' }], InvalidRequestError],
         [[{ role: 'user', content: [{ text: 'no type' }] }], InvalidRequestError],
         [[{ role: 'user', content: 'x', unknownField: 1 }], InvalidRequestError],

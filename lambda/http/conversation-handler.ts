@@ -1,0 +1,25 @@
+import { conversationPathSchema } from './api-schemas.js';
+import { type HttpHandler, type HttpOperation, type HttpRequest, httpHandler } from './http-handler.js';
+import { parsePathParameters } from './request.js';
+import { config } from './store.js';
+import { tenantOf } from './tenancy.js';
+
+export interface ConversationRequest extends HttpRequest {
+  /** From the authorizer, never from the request. */
+  readonly tenant: string;
+  readonly conversationId: string;
+}
+
+/** A handler for a `/v1/conversations/{conversationId}...` route: the tenant first (401/403), then the id (400). */
+export function conversationHandler(
+  routeId: string,
+  operation: HttpOperation<ConversationRequest>,
+): HttpHandler {
+  return httpHandler(routeId, async (request) => {
+    const tenant = tenantOf(request.event, config.tenantClaim);
+    request.annotate({ tenant });
+    const { conversationId } = parsePathParameters(request.event, conversationPathSchema);
+    request.annotate({ conversationId });
+    return operation({ ...request, tenant, conversationId });
+  });
+}

@@ -1,0 +1,108 @@
+import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2WithRequestContext } from 'aws-lambda';
+import type { z } from 'zod';
+import { jsonDepth } from '../memory/message.js';
+import { maxRequestBodyBytes } from './api-schemas.js';
+import { HttpError } from './http-errors.js';
+
+/**
+ * An API Gateway HTTP API event (payload format 2.0). The authorizer's shape depends on the deployment (JWT or
+ * IAM) and the local server's stand-in; ./tenancy.ts validates it.
+ */
+export type HttpEvent = APIGatewayProxyEventV2WithRequestContext<
+  APIGatewayEventRequestContextV2 & { authorizer?: unknown }
+>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the body as JSON, rejects it when too large (413), not JSON or nested deeper than `maxDepth` (400), and
+ * validates it with `schema`. Returns the JSON as sent, not zod's output: zod rebuilds objects, which would
+ * reorder keys and drop some (`__proto__`), and the contract stores messages exactly as sent.
+ */
+export function parseJsonBody<S extends z.ZodType>(
+  event: HttpEvent,
+  schema: S,
+  options: { readonly maxDepth: number },
+): z.input<S> {
+  const text = bodyText(event);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+  // Before validation: the store serializes messages recursively, so hostile nesting must stop here.
+  if (jsonDepth(json) > options.maxDepth) {
+    throw new HttpError(
+      'invalid_request',
+      `The request body is nested deeper than ${options.maxDepth} levels.`,
+    );
+  }
+  const result = schema.safeParse(json);
+  if (!result.success)
+    throw new HttpError('invalid_request', `Invalid request body: ${describe(result.error)}`);
+  return json as z.input<S>;
+}
+
+/** Path parameters, URL-decoded (ids never contain `%`, so decoding an already decoded id changes nothing). */
+export function parsePathParameters<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  const decoded = Object.fromEntries(
+    Object.entries(event.pathParameters ?? {}).map(([name, value]) => [
+      name,
+      value && decodePathSegment(value),
+    ]),
+  );
+  const result = schema.safeParse(decoded);
+  if (!result.success) throw new HttpError('invalid_request', `Invalid path: ${describe(result.error)}`);
+  return result.data;
+}
+
+/** The query string; API Gateway joins a repeated parameter with commas, which no integer schema accepts. */
+export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  const result = schema.safeParse(event.queryStringParameters ?? {});
+  if (!result.success)
+    throw new HttpError('invalid_request', `Invalid query string: ${describe(result.error)}`);
+  return result.data;
+}
+
+/** Headers by lower-case name (API Gateway lower-cases them already; other callers may not). */
+export function parseHeaders<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  const headers = Object.fromEntries(
+    Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+  );
+  const result = schema.safeParse(headers);
+  if (!result.success) throw new HttpError('invalid_request', `Invalid header: ${describe(result.error)}`);
+  return result.data;
+}
+
+function bodyText(event: HttpEvent): string {
+  const body = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : undefined;
+  const size = bytes?.byteLength ?? Buffer.byteLength(body);
+  if (size > maxRequestBodyBytes) {
+    throw new HttpError(
+      'payload_too_large',
+      `The request body is ${size} bytes; the limit is ${maxRequestBodyBytes} (1 MiB).`,
+    );
+  }
+  if (bytes === undefined) return body;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new HttpError('invalid_request', 'The request body is not valid UTF-8.');
+  }
+}
+
+function decodePathSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value; // A malformed escape: left as is, the id schema rejects the `%`.
+  }
+}
+
+function describe(error: z.ZodError): string {
+  return `${error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ')}.`;
+}

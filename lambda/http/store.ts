@@ -1,0 +1,22 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConversationStore } from '../memory/conversation-store.js';
+import { readConfig } from './config.js';
+import { tracer } from './observability.js';
+
+/*
+ * The process's configuration and store, built once at cold start. A bad environment fails the init with the
+ * variable's name. The client takes region, credentials and endpoint from the standard AWS variables
+ * (the local server sets AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local).
+ */
+export const config = readConfig(process.env);
+
+const client = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export const store = new ConversationStore({
+  client,
+  tableName: config.tableName,
+  ttlSeconds: config.ttlSeconds,
+});
