@@ -1,0 +1,469 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { fallbackRoute, type RouteDefinition, routes, type TableAccess } from '../lambda/http/routes.js';
+import { ttlAttribute } from '../lambda/memory/table.js';
+import { MemoryFunction } from './memory-function.js';
+
+/** How callers authenticate; the tenant of every request comes from here, never from the request. */
+export type AgentMemoryAuth =
+  /** SigV4-signed requests; the tenant is the calling IAM principal. */
+  | { readonly type: 'iam' }
+  | {
+      readonly type: 'jwt';
+      /** The token issuer, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/<pool id>`. */
+      readonly issuer: string;
+      /** Accepted `aud` (or `client_id`) values; at least one. */
+      readonly audience: readonly string[];
+      /**
+       * The claim that names the tenant.
+       * @default 'sub'
+       */
+      readonly tenantClaim?: string;
+    };
+
+export interface AgentMemoryThrottling {
+  /** Steady-state requests per second for the whole stage. */
+  readonly rateLimit: number;
+  /** Requests the stage accepts in a burst above the rate. */
+  readonly burstLimit: number;
+}
+
+/** Per-route function settings: the one place a route with extra needs (e.g. a model call) is configured. */
+export interface RouteOptions {
+  /**
+   * Memory in MB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout; API Gateway answers 503 after 30 s whatever this is.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Extra environment variables for this route's function; `TABLE_NAME`, `TENANT_CLAIM` and `TTL_SECONDS`
+   * are the construct's.
+   * @default - only the construct's own (table, tenant claim, retention, Powertools)
+   */
+  readonly environment?: { readonly [key: string]: string };
+  /**
+   * Extra IAM statements for this route's function (e.g. `bedrock:InvokeModel` on one model).
+   * @default - only the table access of the route's `access` level
+   */
+  readonly initialPolicy?: readonly iam.PolicyStatement[];
+}
+
+export interface AgentMemoryProps {
+  /**
+   * How callers authenticate. Every route but `GET /health` requires it, the `$default` route included.
+   * @default { type: 'iam' }
+   */
+  readonly auth?: AgentMemoryAuth;
+
+  /**
+   * Conversations expire this long after their last write (DynamoDB TTL on `expiresAt`).
+   * @default - conversations are kept until deleted
+   */
+  readonly retention?: Duration;
+
+  /**
+   * Retention of the functions' logs and of the API access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Stage-wide throttling of the HTTP API.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly throttling?: AgentMemoryThrottling;
+
+  /**
+   * CORS preflight configuration, for browser clients.
+   * @default - no CORS: browsers may not call the API from other origins
+   */
+  readonly cors?: apigw.CorsPreflightOptions;
+
+  /**
+   * What happens to the table and the log groups when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * DynamoDB deletion protection on the table.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * Where alarms notify (on alarm and back to OK).
+   * @default - alarms are created without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Settings for built-in routes, by route id (`AppendMessages`, `LoadMessages`, ..., `NotFound`).
+   * @default - every route gets the defaults of `RouteOptions`
+   */
+  readonly routeOptions?: { readonly [routeId: string]: RouteOptions };
+}
+
+/**
+ * IAM actions per route access level. Transactions need no action of their own: DynamoDB authorizes each
+ * Put/Update/Delete/ConditionCheck inside them. Nothing else (no Scan, no Batch*, no DescribeTable).
+ */
+const tableActions: { readonly [access in TableAccess]: readonly string[] } = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  write: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  delete: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+  none: [],
+};
+
+const handlersDirectory = new URL('../lambda/http/handlers/', import.meta.url);
+
+/**
+ * Durable conversation memory for AI agents: a DynamoDB table, one Lambda function per route (each with only
+ * the table actions its route needs), an authenticated HTTP API in front, alarms and a dashboard.
+ */
+export class AgentMemory extends Construct {
+  /** The conversation table. */
+  public readonly table: dynamodb.ITable;
+  /** The HTTP API. */
+  public readonly api: apigw.IHttpApi;
+  /** The API's base URL (the `$default` stage), ending in `/`. */
+  public readonly url: string;
+  /** The route functions, by route id (`AppendMessages`, ..., and `NotFound` for the `$default` route). */
+  public readonly functions: { readonly [routeId: string]: lambda.IFunction };
+
+  private readonly conversationTable: dynamodb.Table;
+  private readonly httpApi: apigw.HttpApi;
+  private readonly authorizer: apigw.IHttpRouteAuthorizer;
+  private readonly functionEnvironment: { readonly [key: string]: string };
+  private readonly logRetention: logs.RetentionDays;
+  private readonly removalPolicy: RemovalPolicy;
+  private readonly alarmAction: SnsAction | undefined;
+  private readonly routeFunctions: { [routeId: string]: lambda.IFunction } = {};
+  private readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: AgentMemoryProps = {}) {
+    super(scope, id);
+
+    const auth = validateAuth(props.auth ?? { type: 'iam' });
+    const ttlSeconds = props.retention === undefined ? undefined : validateRetention(props.retention);
+    const throttling = validateThrottling(props.throttling ?? { rateLimit: 100, burstLimit: 200 });
+    const knownRouteIds = new Set([...routes.map((route) => route.id), fallbackRoute.id]);
+    for (const routeId of Object.keys(props.routeOptions ?? {})) {
+      if (!knownRouteIds.has(routeId)) {
+        throw new Error(`routeOptions: no route '${routeId}' (known: ${[...knownRouteIds].join(', ')}).`);
+      }
+    }
+    this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.alarmAction = props.alarmTopic === undefined ? undefined : new SnsAction(props.alarmTopic);
+
+    // Key schema and TTL attribute: lambda/memory/table.ts (the same definition DynamoDB Local gets).
+    this.conversationTable = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: ttlAttribute,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: this.removalPolicy,
+    });
+    this.table = this.conversationTable;
+
+    this.functionEnvironment = {
+      TABLE_NAME: this.conversationTable.tableName,
+      ...(auth.type === 'jwt' ? { TENANT_CLAIM: auth.tenantClaim ?? 'sub' } : {}),
+      ...(ttlSeconds === undefined ? {} : { TTL_SECONDS: String(ttlSeconds) }),
+    };
+
+    this.authorizer =
+      auth.type === 'jwt'
+        ? new HttpJwtAuthorizer('JwtAuthorizer', auth.issuer, { jwtAudience: [...auth.audience] })
+        : new HttpIamAuthorizer();
+
+    this.httpApi = new apigw.HttpApi(this, 'Api', {
+      description: 'Agent memory: durable conversation history for AI agents.',
+      // The stage is defined below, with throttling and access logs.
+      createDefaultStage: false,
+      ...(props.cors === undefined ? {} : { corsPreflight: props.cors }),
+    });
+    this.api = this.httpApi;
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    const stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: throttling,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+      },
+    });
+    this.url = stage.url;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'API requests and errors',
+        width: 12,
+        left: [this.httpApi.metricCount({ statistic: 'Sum', period: Duration.minutes(1) })],
+        right: [
+          this.httpApi.metricClientError({ statistic: 'Sum', period: Duration.minutes(1) }),
+          this.httpApi.metricServerError({ statistic: 'Sum', period: Duration.minutes(1) }),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'API latency (p50, p99)',
+        width: 12,
+        left: [
+          this.httpApi.metricLatency({ statistic: 'p50', period: Duration.minutes(1) }),
+          this.httpApi.metricLatency({ statistic: 'p99', period: Duration.minutes(1) }),
+        ],
+      }),
+    );
+    this.addAlarm(
+      'Api5xxAlarm',
+      this.httpApi.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
+      5,
+      'The API answered 5xx at least 5 times in 5 minutes (errors, timeouts, or 503 under contention).',
+    );
+
+    for (const route of routes) {
+      this.addRoute(route, props.routeOptions?.[route.id]);
+    }
+    // Unknown paths and methods: the function answers the contract's 404/405, behind the authorizer too.
+    const notFound = this.addFunction(fallbackRoute, props.routeOptions?.[fallbackRoute.id]);
+    new apigw.HttpRoute(this, `${fallbackRoute.id}Route`, {
+      httpApi: this.httpApi,
+      routeKey: apigw.HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration('Integration', notFound),
+      authorizer: this.authorizer,
+    });
+    this.functions = this.routeFunctions;
+  }
+
+  /**
+   * Adds a route served by its own function, with the table actions of `route.access` and the given
+   * options. Every built-in route goes through here; so does a later one with extra needs (its own timeout,
+   * memory, environment and IAM statements).
+   */
+  public addRoute(route: RouteDefinition, options: RouteOptions = {}): lambda.IFunction {
+    if (route.public === true && route.access !== 'none') {
+      throw new Error(
+        `Route '${route.id}' is public, so it may not access the table (access: '${route.access}').`,
+      );
+    }
+    const fn = this.addFunction(route, options);
+    const httpRoute = new apigw.HttpRoute(this, `${route.id}Route`, {
+      httpApi: this.httpApi,
+      routeKey: apigw.HttpRouteKey.with(route.path, apigw.HttpMethod[route.method]),
+      integration: new HttpLambdaIntegration('Integration', fn),
+      authorizer: route.public === true ? new apigw.HttpNoneAuthorizer() : this.authorizer,
+    });
+    if (route.public === true) {
+      Validations.of(httpRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Public by design (shared/http-contract.md: GET /health may be unauthenticated): it answers ' +
+          '{"status":"ok"} and its function has no table access.',
+      });
+    }
+    return fn;
+  }
+
+  /**
+   * Permits `grantee` to read the table (the standard DynamoDB read actions, on this table and its indexes),
+   * for apps that use the conversation store in their own functions.
+   */
+  public grantReadData(grantee: iam.IGrantable): iam.Grant {
+    return this.conversationTable.grants.readData(grantee);
+  }
+
+  /** Permits `grantee` to read and write the table (the standard DynamoDB data actions, no admin actions). */
+  public grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
+    return this.conversationTable.grants.readWriteData(grantee);
+  }
+
+  private addFunction(
+    route: Pick<RouteDefinition, 'id' | 'entry' | 'access'>,
+    options: RouteOptions = {},
+  ): lambda.IFunction {
+    if (this.routeFunctions[route.id] !== undefined) {
+      throw new Error(`A route with id '${route.id}' already exists.`);
+    }
+    const clashes = Object.keys(options.environment ?? {}).filter((key) => key in this.functionEnvironment);
+    if (clashes.length > 0) {
+      throw new Error(
+        `Route '${route.id}': environment may not set ${clashes.join(', ')} (set by AgentMemory).`,
+      );
+    }
+    const memoryFunction = new MemoryFunction(this, route.id, {
+      entry: fileURLToPath(new URL(route.entry, handlersDirectory)),
+      description: `Agent memory: ${route.id} (table access: ${route.access}).`,
+      environment: { ...options.environment, ...this.functionEnvironment },
+      logRetention: this.logRetention,
+      logRemovalPolicy: this.removalPolicy,
+      ...(options.memorySize === undefined ? {} : { memorySize: options.memorySize }),
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    });
+    const fn = memoryFunction.function;
+    const actions = tableActions[route.access];
+    if (actions.length > 0) this.conversationTable.grants.actions(fn, ...actions);
+    for (const statement of options.initialPolicy ?? []) fn.addToRolePolicy(statement);
+    // API Gateway invokes synchronously: failures reach the caller and the Errors alarm, never a queue.
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked only synchronously by API Gateway: a dead-letter queue applies to asynchronous invocations, ' +
+        'while here every failure is returned to the caller and counted by the function Errors alarm.',
+    });
+    this.routeFunctions[route.id] = fn;
+    this.addFunctionMonitoring(route.id, fn);
+    return fn;
+  }
+
+  private addFunctionMonitoring(routeId: string, fn: lambda.Function): void {
+    const period = Duration.minutes(5);
+    const timeout = fn.timeout ?? Duration.seconds(3);
+    this.addAlarm(
+      `${routeId}ErrorsAlarm`,
+      fn.metricErrors({ statistic: 'Sum', period }),
+      1,
+      `${routeId}: the function failed (uncaught error, crash or timeout).`,
+    );
+    this.addAlarm(
+      `${routeId}ThrottlesAlarm`,
+      fn.metricThrottles({ statistic: 'Sum', period }),
+      1,
+      `${routeId}: invocations were throttled (account or reserved concurrency exhausted).`,
+    );
+    this.addAlarm(
+      `${routeId}DurationAlarm`,
+      fn.metricDuration({ statistic: 'p99', period }),
+      Math.floor(timeout.toMilliseconds() * 0.8),
+      `${routeId}: p99 duration is above 80% of the ${timeout.toSeconds()} s timeout.`,
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `${routeId}: invocations, errors, throttles`,
+        width: 12,
+        left: [fn.metricInvocations({ statistic: 'Sum', period: Duration.minutes(1) })],
+        right: [
+          fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) }),
+          fn.metricThrottles({ statistic: 'Sum', period: Duration.minutes(1) }),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${routeId}: duration (p50, p99)`,
+        width: 12,
+        left: [
+          fn.metricDuration({ statistic: 'p50', period: Duration.minutes(1) }),
+          fn.metricDuration({ statistic: 'p99', period: Duration.minutes(1) }),
+        ],
+      }),
+    );
+  }
+
+  private addAlarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    if (this.alarmAction !== undefined) {
+      alarm.addAlarmAction(this.alarmAction);
+      alarm.addOkAction(this.alarmAction);
+    }
+  }
+}
+
+/** Access log line: JSON (one object per request), every value quoted since absent ones log as `-`. */
+const accessLogFields = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  errorMessage: '$context.error.message',
+};
+
+function validateAuth(auth: AgentMemoryAuth): AgentMemoryAuth {
+  if (auth.type === 'iam') return auth;
+  if (auth.type !== 'jwt') {
+    throw new Error(`auth.type must be 'iam' or 'jwt', got '${(auth as { type: unknown }).type}'.`);
+  }
+  if (!Token.isUnresolved(auth.issuer) && !/^https:\/\/[^\s/]+/.test(auth.issuer)) {
+    throw new Error(`auth.issuer must be an https:// URL, got '${auth.issuer}'.`);
+  }
+  if (auth.audience.length === 0 || auth.audience.some((audience) => audience.trim() === '')) {
+    throw new Error('auth.audience must list at least one non-empty audience.');
+  }
+  if (auth.tenantClaim !== undefined && !/^[A-Za-z0-9_:.\-/]{1,128}$/.test(auth.tenantClaim)) {
+    throw new Error(
+      `auth.tenantClaim must be a claim name (letters, digits, _ : . - /), got '${auth.tenantClaim}'.`,
+    );
+  }
+  return auth;
+}
+
+function validateRetention(retention: Duration): number {
+  const seconds = retention.toSeconds();
+  if (!Number.isInteger(seconds) || seconds < 60) {
+    throw new Error(`retention must be a whole number of seconds, at least one minute; got ${seconds} s.`);
+  }
+  return seconds;
+}
+
+function validateThrottling(throttling: AgentMemoryThrottling): AgentMemoryThrottling {
+  const { rateLimit, burstLimit } = throttling;
+  if (!Number.isFinite(rateLimit) || rateLimit <= 0) {
+    throw new Error(`throttling.rateLimit must be a positive number, got ${rateLimit}.`);
+  }
+  if (!Number.isInteger(burstLimit) || burstLimit <= 0) {
+    throw new Error(`throttling.burstLimit must be a positive integer, got ${burstLimit}.`);
+  }
+  return throttling;
+}

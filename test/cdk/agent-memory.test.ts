@@ -1,0 +1,597 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fallbackRoute, routes } from '../../lambda/http/routes.js';
+import {
+  actionsOf,
+  allPolicyStatements,
+  logicalIdOf,
+  resourcesOf,
+  resourcesOfType,
+  type Synthesized,
+  synthConstruct,
+  synthStack,
+} from './synth.js';
+
+/** Every function the construct creates: one per route, plus the `$default` route's. */
+const allRoutes: ReadonlyArray<{
+  id: string;
+  access: 'read' | 'write' | 'delete' | 'none';
+  routeKey: string;
+}> = [
+  ...routes.map((route) => ({
+    id: route.id,
+    access: route.access,
+    routeKey: `${route.method} ${route.path}`,
+  })),
+  { id: fallbackRoute.id, access: fallbackRoute.access, routeKey: '$default' },
+];
+
+/** Written out here, not imported: the test states the intended least privilege independently. */
+const expectedTableActions = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  write: [
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ],
+  delete: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+  none: [],
+} as const;
+
+function newestNodeMajorInCdk(): number {
+  return Math.max(
+    ...lambda.Runtime.ALL.map((runtime) => /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1])
+      .filter((major): major is string => major !== undefined)
+      .map(Number),
+  );
+}
+
+function dynamoActionsOfRole(synth: Synthesized, routeId: string): string[] {
+  const policyId = logicalIdOf(synth.stack, `${routeId}/Role/DefaultPolicy`);
+  return allPolicyStatements(synth.template)
+    .filter(({ policy }) => policy === policyId)
+    .flatMap(({ statement }) => actionsOf(statement))
+    .filter((action) => action.startsWith('dynamodb:'))
+    .sort();
+}
+
+describe('AgentMemory', () => {
+  let iamStack: Synthesized;
+  let jwtStack: Synthesized;
+
+  beforeAll(() => {
+    iamStack = synthStack();
+    jwtStack = synthStack({
+      auth: 'jwt',
+      jwtIssuer: 'https://issuer.example.com/',
+      jwtAudience: 'agents, dashboards',
+      tenantClaim: 'custom:tenant',
+    });
+  });
+
+  describe('table', () => {
+    it('has the pk/sk string key schema, on-demand billing, PITR, TTL on expiresAt and AWS-managed encryption', () => {
+      // Prepare / Act: synthesized in beforeAll
+      // Assess
+      iamStack.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+      iamStack.template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayWith([
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ]),
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
+        DeletionProtectionEnabled: true,
+      });
+    });
+
+    it('is retained on stack deletion and on replacement by default', () => {
+      iamStack.template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+
+    it('follows removalPolicy and deletionProtection overrides, log groups included', () => {
+      // Act
+      const { template } = synthConstruct({
+        removalPolicy: RemovalPolicy.DESTROY,
+        deletionProtection: false,
+      });
+      // Assess
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+        UpdateReplacePolicy: 'Delete',
+        Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+      });
+      for (const logGroup of Object.values(resourcesOfType(template, 'AWS::Logs::LogGroup'))) {
+        expect(logGroup.DeletionPolicy).toBe('Delete');
+      }
+    });
+  });
+
+  describe('functions', () => {
+    it('creates one function per route plus the $default route function', () => {
+      iamStack.template.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
+      for (const route of allRoutes) {
+        expect(iamStack.template.toJSON().Resources).toHaveProperty(
+          logicalIdOf(iamStack.stack, `${route.id}/Function`),
+        );
+      }
+    });
+
+    it('runs every function on ARM64 with the newest Node runtime aws-cdk-lib offers, 22 or newer', () => {
+      const newest = newestNodeMajorInCdk();
+      expect(newest).toBeGreaterThanOrEqual(22);
+      for (const fn of Object.values(resourcesOfType(iamStack.template, 'AWS::Lambda::Function'))) {
+        expect(fn.Properties.Architectures).toEqual(['arm64']);
+        expect(fn.Properties.Runtime).toBe(`nodejs${newest}.x`);
+      }
+    });
+
+    it('gives every function tracing, explicit memory and timeout, source maps and Powertools settings', () => {
+      iamStack.template.allResourcesProperties('AWS::Lambda::Function', {
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 512,
+        Timeout: 10,
+        Handler: 'index.handler',
+        Environment: {
+          Variables: Match.objectEquals({
+            TABLE_NAME: { Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Table') },
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_SERVICE_NAME: 'agent-memory',
+            POWERTOOLS_METRICS_NAMESPACE: 'AgentMemory',
+          }),
+        },
+      });
+    });
+
+    it('logs every function to its own log group with a retention', () => {
+      const logGroups = resourcesOfType(iamStack.template, 'AWS::Logs::LogGroup');
+      for (const fn of Object.values(resourcesOfType(iamStack.template, 'AWS::Lambda::Function'))) {
+        const reference = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(logGroups[reference]?.Properties.RetentionInDays).toBe(30);
+      }
+      const referenced = new Set(
+        Object.values(resourcesOfType(iamStack.template, 'AWS::Lambda::Function')).map(
+          (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
+        ),
+      );
+      expect(referenced.size).toBe(routes.length + 1);
+    });
+
+    it('gives JWT functions the tenant claim, and IAM functions none', () => {
+      jwtStack.template.allResourcesProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ TENANT_CLAIM: 'custom:tenant' }) },
+      });
+      iamStack.template.allResourcesProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ TENANT_CLAIM: Match.absent() }) },
+      });
+    });
+
+    it('sets TTL_SECONDS on every function when a retention is configured', () => {
+      // Act
+      const { template } = synthConstruct({ retention: Duration.days(7) });
+      // Assess
+      template.allResourcesProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ TTL_SECONDS: String(7 * 24 * 3600) }) },
+      });
+      iamStack.template.allResourcesProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ TTL_SECONDS: Match.absent() }) },
+      });
+    });
+  });
+
+  describe('IAM', () => {
+    it.each(allRoutes)("gives $id only the '$access' table actions", (route) => {
+      expect(dynamoActionsOfRole(iamStack, route.id)).toEqual([...expectedTableActions[route.access]].sort());
+    });
+
+    it('keeps the read path from writing and every route but delete from deleting', () => {
+      const reads = routes.filter((route) => route.access === 'read');
+      expect(reads.length).toBeGreaterThan(0);
+      for (const route of reads) {
+        expect(dynamoActionsOfRole(iamStack, route.id)).not.toEqual(
+          expect.arrayContaining(['dynamodb:PutItem']),
+        );
+      }
+      for (const route of allRoutes.filter((candidate) => candidate.access !== 'delete')) {
+        expect(dynamoActionsOfRole(iamStack, route.id)).not.toContain('dynamodb:DeleteItem');
+      }
+    });
+
+    it('grants DynamoDB actions only on this table, never dynamodb:* and never on *', () => {
+      const tableArn = { 'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'AgentMemory/Table'), 'Arn'] };
+      const statements = allPolicyStatements(iamStack.template);
+      const dynamo = statements.filter(({ statement }) =>
+        actionsOf(statement).some((action) => action.toLowerCase().startsWith('dynamodb:')),
+      );
+      expect(dynamo.length).toBeGreaterThan(0);
+      for (const { statement } of statements) {
+        expect(actionsOf(statement)).not.toContain('dynamodb:*');
+        expect(actionsOf(statement)).not.toContain('*');
+      }
+      for (const { statement } of dynamo) {
+        expect(resourcesOf(statement)).toEqual([tableArn]);
+      }
+    });
+
+    it('allows nothing on * but the X-Ray trace upload, alone in a tracing policy per function', () => {
+      const onStar = allPolicyStatements(iamStack.template).filter(({ statement }) =>
+        resourcesOf(statement).includes('*'),
+      );
+      expect(onStar.length).toBe(routes.length + 1);
+      for (const { statement } of onStar) {
+        expect(actionsOf(statement).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      }
+      for (const route of allRoutes) {
+        const tracingPolicy = logicalIdOf(iamStack.stack, `${route.id}/TracingPolicy`);
+        const statements = allPolicyStatements(iamStack.template).filter(
+          ({ policy }) => policy === tracingPolicy,
+        );
+        expect(statements).toHaveLength(1);
+        expect(
+          resourcesOfType(iamStack.template, 'AWS::IAM::Policy')[tracingPolicy]?.Properties.Roles,
+        ).toEqual([{ Ref: logicalIdOf(iamStack.stack, `${route.id}/Role`) }]);
+      }
+    });
+
+    it('starts each function only once its tracing permission exists', () => {
+      for (const route of allRoutes) {
+        iamStack.template.hasResource('AWS::Lambda::Function', {
+          Properties: Match.objectLike({ Description: Match.stringLikeRegexp(`: ${route.id} `) }),
+          DependsOn: Match.arrayWith([logicalIdOf(iamStack.stack, `${route.id}/TracingPolicy`)]),
+        });
+      }
+    });
+
+    it('uses no managed policies: each role writes only its own log group', () => {
+      iamStack.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+      const policyId = logicalIdOf(iamStack.stack, 'LoadMessages/Role/DefaultPolicy');
+      iamStack.template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Effect: 'Allow',
+              Resource: { 'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'LoadMessages/LogGroup'), 'Arn'] },
+            },
+          ]),
+        },
+      });
+      expect(iamStack.template.toJSON().Resources).toHaveProperty(policyId);
+    });
+  });
+
+  describe('HTTP API', () => {
+    function routeByKey(synth: Synthesized, routeKey: string) {
+      const matches = Object.values(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Route')).filter(
+        (route) => route.Properties.RouteKey === routeKey,
+      );
+      expect(matches).toHaveLength(1);
+      return matches[0]?.Properties ?? {};
+    }
+
+    it('creates a route per entry of the route table, plus $default', () => {
+      iamStack.template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length + 1);
+      for (const route of routes) routeByKey(iamStack, `${route.method} ${route.path}`);
+      routeByKey(iamStack, '$default');
+    });
+
+    it.each([
+      ['IAM', () => iamStack, 'AWS_IAM'],
+      ['JWT', () => jwtStack, 'JWT'],
+    ])(
+      'puts the %s authorizer on every route but the public health route, $default included',
+      (_name, synth, type) => {
+        for (const route of routes) {
+          const properties = routeByKey(synth(), `${route.method} ${route.path}`);
+          expect(properties.AuthorizationType).toBe(route.public === true ? 'NONE' : type);
+        }
+        expect(routeByKey(synth(), '$default').AuthorizationType).toBe(type);
+        expect(routes.filter((route) => route.public === true).map((route) => route.path)).toEqual([
+          '/health',
+        ]);
+      },
+    );
+
+    it('configures the JWT authorizer from context and attaches it to the protected routes', () => {
+      jwtStack.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+      jwtStack.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        AuthorizerType: 'JWT',
+        IdentitySource: ['$request.header.Authorization'],
+        JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['agents', 'dashboards'] },
+      });
+      const authorizerId = Object.keys(
+        resourcesOfType(jwtStack.template, 'AWS::ApiGatewayV2::Authorizer'),
+      )[0];
+      for (const route of Object.values(resourcesOfType(jwtStack.template, 'AWS::ApiGatewayV2::Route'))) {
+        if (route.Properties.AuthorizationType === 'NONE') continue;
+        expect(route.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
+      }
+    });
+
+    it('integrates each route with its own function (payload format 2.0)', () => {
+      iamStack.template.resourceCountIs('AWS::ApiGatewayV2::Integration', routes.length + 1);
+      iamStack.template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
+      const integrationOf = (routeKey: string) =>
+        (routeByKey(iamStack, routeKey).Target as { 'Fn::Join': [string, [string, { Ref: string }]] })[
+          'Fn::Join'
+        ][1][1].Ref;
+      for (const route of allRoutes) {
+        const integration = resourcesOfType(iamStack.template, 'AWS::ApiGatewayV2::Integration')[
+          integrationOf(route.routeKey)
+        ];
+        expect(integration?.Properties.IntegrationUri).toEqual({
+          'Fn::GetAtt': [logicalIdOf(iamStack.stack, `${route.id}/Function`), 'Arn'],
+        });
+      }
+    });
+
+    it('throttles the $default stage with the default limits and writes JSON access logs with a retention', () => {
+      const logGroupId = logicalIdOf(iamStack.stack, 'AgentMemory/AccessLogs');
+      iamStack.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+        AccessLogSettings: {
+          DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+          Format: Match.anyValue(),
+        },
+      });
+      const [stage] = Object.values(resourcesOfType(iamStack.template, 'AWS::ApiGatewayV2::Stage'));
+      const format = JSON.parse(
+        (stage?.Properties.AccessLogSettings as { Format: string } | undefined)?.Format ?? '',
+      );
+      expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+      iamStack.template.hasResourceProperties('AWS::Logs::LogGroup', {
+        RetentionInDays: 30,
+      });
+      expect(
+        resourcesOfType(iamStack.template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties.RetentionInDays,
+      ).toBe(30);
+    });
+
+    it('has no CORS configuration unless the cors prop enables it', () => {
+      iamStack.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'HTTP',
+        CorsConfiguration: Match.absent(),
+      });
+      const { template } = synthConstruct({ cors: { allowOrigins: ['https://app.example.com'] } });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        CorsConfiguration: { AllowOrigins: ['https://app.example.com'] },
+      });
+    });
+  });
+
+  describe('monitoring', () => {
+    it('alarms on API 5xx responses', () => {
+      iamStack.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5xx',
+        Statistic: 'Sum',
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Api') } }],
+      });
+    });
+
+    it.each(allRoutes)('alarms on $id errors, throttles and p99 duration near the timeout', (route) => {
+      const dimensions = [
+        { Name: 'FunctionName', Value: { Ref: logicalIdOf(iamStack.stack, `${route.id}/Function`) } },
+      ];
+      for (const metric of ['Errors', 'Throttles']) {
+        iamStack.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Statistic: 'Sum',
+          Threshold: 1,
+          Dimensions: dimensions,
+        });
+      }
+      iamStack.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Duration',
+        ExtendedStatistic: 'p99',
+        Threshold: 8000,
+        Dimensions: dimensions,
+      });
+    });
+
+    it('has a dashboard and no alarm actions without a topic', () => {
+      iamStack.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      iamStack.template.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 3 * (routes.length + 1));
+      iamStack.template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
+    });
+
+    it('notifies the alarm topic on alarm and on recovery', () => {
+      // Act
+      const { template } = synthConstruct((stack) => ({
+        alarmTopic: sns.Topic.fromTopicArn(stack, 'Alarms', 'arn:aws:sns:eu-west-1:123456789012:alarms'),
+      }));
+      // Assess
+      template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:alarms'],
+        OKActions: ['arn:aws:sns:eu-west-1:123456789012:alarms'],
+      });
+    });
+  });
+
+  describe('stack outputs', () => {
+    it('exports the API URL and the table name', () => {
+      iamStack.template.hasOutput('ApiUrl', {
+        Value: {
+          'Fn::Join': ['', Match.arrayWith([{ Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Api') }])],
+        },
+      });
+      iamStack.template.hasOutput('TableName', {
+        Value: { Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Table') },
+      });
+    });
+  });
+
+  describe('extension points', () => {
+    it('applies routeOptions to a built-in route: memory, timeout and the duration alarm follow', () => {
+      // Act
+      const synth = synthConstruct({
+        routeOptions: { LoadMessages: { memorySize: 1024, timeout: Duration.seconds(20) } },
+      });
+      // Assess
+      const functionId = logicalIdOf(synth.stack, 'LoadMessages/Function');
+      expect(resourcesOfType(synth.template, 'AWS::Lambda::Function')[functionId]?.Properties).toMatchObject({
+        MemorySize: 1024,
+        Timeout: 20,
+      });
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Duration',
+        Threshold: 16_000,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+      });
+    });
+
+    it('rejects routeOptions for an unknown route', () => {
+      expect(() => synthConstruct({ routeOptions: { LoadMesages: { memorySize: 1024 } } })).toThrow(
+        /no route 'LoadMesages'/,
+      );
+    });
+
+    it("rejects route environment that would override the construct's own variables", () => {
+      expect(() =>
+        synthConstruct({ routeOptions: { Health: { environment: { TABLE_NAME: 'other' } } } }),
+      ).toThrow(/may not set TABLE_NAME/);
+    });
+
+    it('adds a route with its own function, options and IAM statements in one call (addRoute)', () => {
+      // Act
+      const synth = synthConstruct(
+        {},
+        {
+          configure: (memory) =>
+            memory.addRoute(
+              { id: 'Extra', method: 'POST', path: '/v1/extra', entry: 'health.ts', access: 'read' },
+              {
+                timeout: Duration.seconds(25),
+                environment: { MODEL_ID: 'some-model' },
+                initialPolicy: [
+                  new iam.PolicyStatement({
+                    actions: ['bedrock:InvokeModel'],
+                    resources: ['arn:aws:bedrock:eu-west-1::foundation-model/some-model'],
+                  }),
+                ],
+              },
+            ),
+        },
+      );
+      // Assess
+      const functionId = logicalIdOf(synth.stack, 'Extra/Function');
+      expect(resourcesOfType(synth.template, 'AWS::Lambda::Function')[functionId]?.Properties).toMatchObject({
+        Timeout: 25,
+        Environment: {
+          Variables: expect.objectContaining({ MODEL_ID: 'some-model', TABLE_NAME: expect.anything() }),
+        },
+      });
+      synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: 'POST /v1/extra',
+        AuthorizationType: 'AWS_IAM',
+      });
+      expect(dynamoActionsOfRole(synth, 'Extra')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+      synth.template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: 'bedrock:InvokeModel',
+              Resource: 'arn:aws:bedrock:eu-west-1::foundation-model/some-model',
+            }),
+          ]),
+        },
+        Roles: [{ Ref: logicalIdOf(synth.stack, 'Extra/Role') }],
+      });
+    });
+
+    it('rejects a second route with an existing id', () => {
+      expect(() =>
+        synthConstruct(
+          {},
+          {
+            configure: (memory) =>
+              memory.addRoute({
+                id: 'Health',
+                method: 'GET',
+                path: '/v1/x',
+                entry: 'health.ts',
+                access: 'none',
+              }),
+          },
+        ),
+      ).toThrow(/'Health' already exists/);
+    });
+
+    it('refuses a public route that could touch the table', () => {
+      expect(() =>
+        synthConstruct(
+          {},
+          {
+            configure: (memory) =>
+              memory.addRoute({
+                id: 'Open',
+                method: 'GET',
+                path: '/v1/open',
+                entry: 'health.ts',
+                access: 'read',
+                public: true,
+              }),
+          },
+        ),
+      ).toThrow(/is public, so it may not access the table/);
+    });
+
+    it('grants embedding functions read, or read and write, access to this table only', () => {
+      // Act
+      const synth = synthConstruct(
+        {},
+        {
+          configure: (memory, stack) => {
+            const principal = (id: string) =>
+              new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+            memory.grantReadData(principal('Reader'));
+            memory.grantReadWriteData(principal('Writer'));
+          },
+        },
+      );
+      // Assess
+      const tableArn = { 'Fn::GetAtt': [logicalIdOf(synth.stack, 'Memory/Table'), 'Arn'] };
+      const actionsOfRole = (roleId: string) => {
+        const policyId = logicalIdOf(synth.stack, `${roleId}/DefaultPolicy`);
+        const statements = allPolicyStatements(synth.template).filter(({ policy }) => policy === policyId);
+        for (const { statement } of statements) expect(resourcesOf(statement)).toContainEqual(tableArn);
+        return statements.flatMap(({ statement }) => actionsOf(statement));
+      };
+      expect(actionsOfRole('Reader')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+      expect(actionsOfRole('Reader')).not.toContain('dynamodb:PutItem');
+      expect(actionsOfRole('Writer')).toEqual(
+        expect.arrayContaining([
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+        ]),
+      );
+      expect(actionsOfRole('Writer')).not.toContain('dynamodb:*');
+    });
+  });
+});
