@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import type { ContextPolicy } from './context-policy.js';
+
+/** How the turn function reaches its model. */
+export type ModelConfig =
+  | { readonly provider: 'offline'; readonly modelId: string }
+  | { readonly provider: 'bedrock'; readonly modelId: string }
+  | {
+      readonly provider: 'openai';
+      readonly modelId: string;
+      readonly baseUrl: string;
+      /** Exactly one: the key itself (local), or the Secrets Manager secret that holds it (stack). */
+      readonly apiKey: { readonly value: string } | { readonly secretArn: string };
+    };
+
+export interface AgentConfig {
+  readonly model: ModelConfig;
+  /** Deadline for a turn's model calls, below API Gateway's 30 s. */
+  readonly modelTimeoutMs: number;
+  readonly context: ContextPolicy;
+}
+
+export class AgentConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentConfigurationError';
+  }
+}
+
+const integer = (min: number, max: number, unit = '') =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be an integer from ${min} to ${max}${unit}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `must be an integer from ${min} to ${max}${unit}`);
+
+const nonEmpty = () => z.string().min(1, 'must not be empty');
+
+/** Every variable the turn function reads; each is named when it is wrong. */
+const environmentSchema = z
+  .object({
+    MODEL_PROVIDER: z
+      .enum(['offline', 'bedrock', 'openai'], { error: 'must be offline, bedrock or openai' })
+      .default('offline'),
+    MODEL_ID: nonEmpty().optional(),
+    OPENAI_BASE_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .default('https://api.openai.com/v1'),
+    OPENAI_API_KEY: nonEmpty().optional(),
+    OPENAI_API_KEY_SECRET_ARN: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+        'must be a Secrets Manager secret ARN',
+      )
+      .optional(),
+    MODEL_TIMEOUT_MS: integer(1, 29_000, ' (milliseconds, below API Gateway 30 s)').default(20_000),
+    CONTEXT_MAX_MESSAGES: integer(1, 1000).default(20),
+    CONTEXT_MAX_TOKENS: integer(1, 10_000_000).default(8000),
+  })
+  .superRefine((env, context) => {
+    if (env.MODEL_PROVIDER !== 'offline' && env.MODEL_ID === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['MODEL_ID'],
+        message: `is required when MODEL_PROVIDER is ${env.MODEL_PROVIDER}`,
+      });
+    }
+    if (env.MODEL_PROVIDER !== 'openai') return;
+    const keys = [env.OPENAI_API_KEY, env.OPENAI_API_KEY_SECRET_ARN].filter((key) => key !== undefined);
+    if (keys.length !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['OPENAI_API_KEY'],
+        message: `or OPENAI_API_KEY_SECRET_ARN (exactly one) is required when MODEL_PROVIDER is openai; ${
+          keys.length === 0 ? 'neither is' : 'both are'
+        } set`,
+      });
+    }
+  });
+
+/**
+ * The agent's configuration from the environment, validated once (at cold start), failing with the name of
+ * every wrong variable. Values are never echoed, so a key cannot leak into an error message.
+ *
+ *   MODEL_PROVIDER             offline | bedrock | openai                      default offline
+ *   MODEL_ID                   required for bedrock and openai                 default offline: "offline"
+ *   OPENAI_BASE_URL            chat-completions API root                       default https://api.openai.com/v1
+ *   OPENAI_API_KEY             the key (local)              } exactly one for openai
+ *   OPENAI_API_KEY_SECRET_ARN  a secret holding the key     }
+ *   MODEL_TIMEOUT_MS           1-29000                                         default 20000
+ *   CONTEXT_MAX_MESSAGES       1-1000                                          default 20
+ *   CONTEXT_MAX_TOKENS         1-10000000                                      default 8000
+ */
+export function readAgentConfig(environment: Record<string, string | undefined>): AgentConfig {
+  const result = environmentSchema.safeParse(environment);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new AgentConfigurationError(`Invalid environment: ${problems.join('; ')}.`);
+  }
+  const env = result.data;
+  const modelId = env.MODEL_ID ?? 'offline';
+  let model: ModelConfig;
+  if (env.MODEL_PROVIDER === 'openai') {
+    model = {
+      provider: 'openai',
+      modelId,
+      baseUrl: env.OPENAI_BASE_URL,
+      apiKey:
+        env.OPENAI_API_KEY !== undefined
+          ? { value: env.OPENAI_API_KEY }
+          : { secretArn: env.OPENAI_API_KEY_SECRET_ARN as string },
+    };
+  } else {
+    model = { provider: env.MODEL_PROVIDER, modelId };
+  }
+  return {
+    model,
+    modelTimeoutMs: env.MODEL_TIMEOUT_MS,
+    context: { maxMessages: env.CONTEXT_MAX_MESSAGES, maxTokens: env.CONTEXT_MAX_TOKENS },
+  };
+}

@@ -1,0 +1,51 @@
+import type { MessageInput, StoredMessage } from '../memory/message.js';
+
+/** What a model is asked for one reply. */
+export interface ChatRequest {
+  /** The turn's system prompt, sent before any system or developer message of the history. */
+  readonly system?: string;
+  /** The selected history, oldest first, as stored. */
+  readonly history: readonly StoredMessage[];
+  /** The new user message. */
+  readonly message: MessageInput;
+  /** Aborted at the turn's deadline; a model stops waiting for its provider when it fires. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A chat model behind one method. Implementations translate their provider's failures into ModelError or
+ * ModelTimeoutError (./model-errors.ts) and put the provider's stop reason and token usage into the reply's
+ * `metadata` as `{ stopReason, usage: { inputTokens, outputTokens, totalTokens } }`.
+ */
+export interface ChatModel {
+  /** Reported with every turn (`model` in the response) and stored in the reply's metadata. */
+  readonly modelId: string;
+  /** The assistant's reply: role `assistant`, text content and/or `toolCalls`. */
+  reply(request: ChatRequest): Promise<MessageInput>;
+}
+
+/** The reply metadata every provider fills in. */
+export interface ModelReplyMetadata {
+  readonly stopReason?: string;
+  readonly usage?: TokenUsage;
+}
+
+export interface TokenUsage {
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly totalTokens?: number;
+}
+
+/** The reply metadata, without the fields a provider did not report (stored JSON has no undefined). */
+export function replyMetadata(
+  stopReason: string | undefined,
+  usage: TokenUsage | undefined,
+): ModelReplyMetadata {
+  const counts = Object.fromEntries(
+    Object.entries(usage ?? {}).filter(([, count]) => typeof count === 'number'),
+  ) as TokenUsage;
+  return {
+    ...(stopReason === undefined ? {} : { stopReason }),
+    ...(Object.keys(counts).length === 0 ? {} : { usage: counts }),
+  };
+}

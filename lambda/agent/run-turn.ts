@@ -1,0 +1,226 @@
+import type { AppendResult, ConversationStore } from '../memory/conversation-store.js';
+import { InvalidRequestError, StoreFailureError, VersionConflictError } from '../memory/errors.js';
+import { type MessageInput, parseMessages, type StoredMessage } from '../memory/message.js';
+import { abortable } from './abortable.js';
+import type { ChatModel, ChatRequest } from './chat-model.js';
+import {
+  type ContextPolicy,
+  defaultContextPolicy,
+  estimateTextTokens,
+  estimateTokens,
+  selectContext,
+  validateContextPolicy,
+} from './context-policy.js';
+import { ModelError, ModelTimeoutError } from './model-errors.js';
+import { type TurnMessage, userMessageOf } from './turn-message.js';
+
+/** The part of the store a turn uses. */
+export type TurnStore = Pick<ConversationStore, 'load' | 'append' | 'findIdempotentResult'>;
+
+export interface RunTurnInput {
+  readonly store: TurnStore;
+  readonly model: ChatModel;
+  readonly tenant: string;
+  readonly conversationId: string;
+  /** A non-blank string, or a message of role `user` with non-empty content. */
+  readonly message: TurnMessage;
+  /** A system prompt for this turn; sent to the model, not stored (but part of the idempotency check). */
+  readonly system?: string;
+  /** Run the turn only if the conversation is at this version; else VersionConflictError, no model call. */
+  readonly expectedVersion?: number;
+  /** Same key + same request = the stored reply again, without a model call. */
+  readonly idempotencyKey?: string;
+  /** @default defaultContextPolicy (20 messages, 8000 estimated tokens) */
+  readonly policy?: ContextPolicy;
+  /** The deadline for the turn's model calls together (every regeneration included). @default 20000 */
+  readonly modelTimeoutMs?: number;
+  /** Model calls when the conversation keeps changing under the turn (without expectedVersion). @default 3 */
+  readonly maxAttempts?: number;
+  /** An outer deadline (e.g. the Lambda's remaining time); aborting it also stops the model call. */
+  readonly signal?: AbortSignal;
+}
+
+export interface TurnResult {
+  readonly conversationId: string;
+  readonly version: number;
+  /** The committed pair: [user message, assistant reply]. */
+  readonly messages: StoredMessage[];
+  readonly reply: StoredMessage;
+  /** How many stored messages the model was given as history. */
+  readonly contextMessages: number;
+  /** The model id that wrote the reply. */
+  readonly model: string;
+  /** True when this is the stored result of an earlier request with the same idempotency key. */
+  readonly replayed: boolean;
+  /** Model calls this request made: 0 on a replay, more than 1 after lost races. */
+  readonly modelCalls: number;
+}
+
+export const defaultModelTimeoutMs = 20_000;
+export const defaultTurnAttempts = 3;
+
+/**
+ * One agent turn: load the recent history (strongly consistent), ask the model, then commit the user message
+ * and the reply in one conditional, idempotent append on the version that was read. Nothing is stored unless
+ * the model answered, so a model error or timeout leaves the conversation unchanged.
+ *
+ * - With an idempotency key, the stored result of an earlier identical request (message, system,
+ *   expectedVersion: the request, not the reply) is returned without a model call. That lookup runs next to
+ *   the first load. A concurrent retry with the same key that commits first is found by the append, which
+ *   then returns it.
+ * - With `expectedVersion`, a conversation at another version is a VersionConflictError before any model call,
+ *   and so is losing the race at commit.
+ * - Without it, a lost race (another writer between load and commit) reloads and regenerates on the new
+ *   history, up to `maxAttempts` model calls, then throws the VersionConflictError.
+ *
+ * The reply is stored with `metadata.model`, `metadata.contextMessages` and the provider's `stopReason` and
+ * `usage`, so a replay reports what the original turn did.
+ *
+ * Throws the store's MemoryErrors, ModelError (502) and ModelTimeoutError (504).
+ */
+export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
+  const { store, model, tenant, conversationId, system, expectedVersion, idempotencyKey } = input;
+  const policy = input.policy ?? defaultContextPolicy;
+  const modelTimeoutMs = input.modelTimeoutMs ?? defaultModelTimeoutMs;
+  const maxAttempts = input.maxAttempts ?? defaultTurnAttempts;
+  validateContextPolicy(policy);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+  }
+  if (!Number.isInteger(modelTimeoutMs) || modelTimeoutMs < 1) {
+    throw new RangeError(`modelTimeoutMs must be a positive integer, got ${modelTimeoutMs}`);
+  }
+  if (system !== undefined && typeof system !== 'string') {
+    throw new InvalidRequestError('system must be a string.');
+  }
+  if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0)) {
+    throw new InvalidRequestError('expectedVersion must be an integer >= 0.');
+  }
+  const message = userMessageOf(input.message);
+  // What makes a retry "the same turn". `kind` keeps it apart from an append's fingerprint under the same key.
+  const fingerprint = { kind: 'turn', message, system, expectedVersion };
+  const reservedTokens = estimateTextTokens(system) + estimateTokens(message);
+
+  const earlier =
+    idempotencyKey === undefined
+      ? undefined
+      : store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint);
+  let deadline: Deadline | undefined;
+
+  for (let attempt = 1; ; attempt++) {
+    const [replay, page] = await Promise.all([
+      attempt === 1 ? earlier : undefined,
+      store.load(tenant, conversationId, { limit: policy.maxMessages }),
+    ]);
+    if (replay) return replayedTurn(replay, model, attempt - 1);
+    if (expectedVersion !== undefined && page.version !== expectedVersion) {
+      throw new VersionConflictError(page.version);
+    }
+
+    const history = selectContext(page.messages, policy, reservedTokens);
+    deadline ??= startDeadline(modelTimeoutMs, input.signal);
+    const reply = await generateReply(model, { system, history, message, signal: deadline.signal }, deadline);
+    const stampedReply = storableReply(reply, { model: model.modelId, contextMessages: history.length });
+
+    try {
+      const result = await store.append(tenant, conversationId, [message, stampedReply], {
+        expectedVersion: page.version,
+        idempotencyKey,
+        idempotencyFingerprint: fingerprint,
+      });
+      if (result.replayed) return replayedTurn(result, model, attempt);
+      return turnResult(result, model.modelId, history.length, false, attempt);
+    } catch (error) {
+      const retry = error instanceof VersionConflictError && expectedVersion === undefined;
+      if (!retry || attempt >= maxAttempts) throw error;
+    }
+  }
+}
+
+interface Deadline {
+  readonly signal: AbortSignal;
+  /** Set when the turn's own timeout fired (rather than the caller's signal). */
+  readonly timedOut: () => boolean;
+  readonly timeoutMs: number;
+}
+
+function startDeadline(timeoutMs: number, outer: AbortSignal | undefined): Deadline {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = outer === undefined ? timeout : AbortSignal.any([timeout, outer]);
+  return { signal, timedOut: () => timeout.aborted, timeoutMs };
+}
+
+/**
+ * Calls the model, holding it to the deadline even if it ignores the signal; anything it throws leaves as a
+ * ModelError or ModelTimeoutError, with the original as the cause.
+ */
+async function generateReply(
+  model: ChatModel,
+  request: ChatRequest,
+  deadline: Deadline,
+): Promise<MessageInput> {
+  try {
+    return await abortable(
+      Promise.resolve().then(() => model.reply(request)),
+      request.signal,
+    );
+  } catch (error) {
+    if (request.signal.aborted) {
+      const cause = error instanceof ModelTimeoutError ? error.cause : error;
+      throw new ModelTimeoutError(deadline.timedOut() ? deadline.timeoutMs : undefined, { cause });
+    }
+    if (error instanceof ModelError || error instanceof ModelTimeoutError) throw error;
+    throw new ModelError('The model failed.', { cause: error });
+  }
+}
+
+/**
+ * The reply with the turn's facts added to its metadata. A reply the store would refuse (not an assistant
+ * message, too large, malformed) is the model's failure, not the client's: a ModelError, nothing stored.
+ */
+function storableReply(reply: MessageInput, facts: { model: string; contextMessages: number }): MessageInput {
+  if (reply?.role !== 'assistant') {
+    throw new ModelError('The model returned an invalid reply.', {
+      cause: new Error(`The reply has role ${JSON.stringify(reply?.role)}, not "assistant".`),
+    });
+  }
+  const stamped = { ...reply, metadata: { ...reply.metadata, ...facts } };
+  try {
+    parseMessages([stamped]);
+  } catch (error) {
+    throw new ModelError('The model returned a reply that cannot be stored.', { cause: error });
+  }
+  return stamped;
+}
+
+function turnResult(
+  result: AppendResult,
+  modelId: string,
+  contextMessages: number,
+  replayed: boolean,
+  modelCalls: number,
+): TurnResult {
+  const reply = result.messages.at(-1);
+  if (result.messages.length !== 2 || reply?.role !== 'assistant') {
+    // Only possible for a replay whose messages an edit (replaceSuffix) has since removed.
+    throw new StoreFailureError('The stored result of this turn is no longer in the conversation.');
+  }
+  return {
+    conversationId: result.conversationId,
+    version: result.version,
+    messages: result.messages,
+    reply,
+    contextMessages,
+    model: modelId,
+    replayed,
+    modelCalls,
+  };
+}
+
+/** An earlier turn's result, reported as it was: model and context size come from the stored reply. */
+function replayedTurn(result: AppendResult, model: ChatModel, modelCalls: number): TurnResult {
+  const metadata = result.messages.at(-1)?.metadata ?? {};
+  const modelId = typeof metadata.model === 'string' ? metadata.model : model.modelId;
+  const contextMessages = typeof metadata.contextMessages === 'number' ? metadata.contextMessages : 0;
+  return turnResult(result, modelId, contextMessages, true, modelCalls);
+}
