@@ -1,0 +1,90 @@
+import type { CostResults, TurnSample } from './cost-vs-history.js';
+
+export interface AcceptanceCheck {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+export interface Acceptance {
+  readonly passed: boolean;
+  readonly checks: AcceptanceCheck[];
+}
+
+/** Capacity at the largest history may differ from the reference by at most this share. */
+export const FLATNESS_TOLERANCE = 0.1;
+export const CALLS_PER_TURN = 2;
+
+/**
+ * The claim the benchmark exists for: our turn costs the same at any history length, in two DynamoDB calls.
+ *
+ * "The same" is measured against the smallest history that fills the window. A shorter history is read whole,
+ * so its turn reads fewer items and may only be cheaper; that is checked too. Both the modeled capacity
+ * (DynamoDB's documented rules) and DynamoDB Local's report must be flat. Call counts and capacity units are
+ * deterministic, so this never judges a timing.
+ */
+export function checkAcceptance(cost: CostResults): Acceptance {
+  const ours = cost.samples
+    .filter((sample) => sample.system === 'agent-memory')
+    .sort((a, b) => a.historyLength - b.historyLength);
+  const checks: AcceptanceCheck[] = [];
+  if (ours.length < 2) {
+    return {
+      passed: false,
+      checks: [
+        { name: 'samples', passed: false, detail: 'need agent-memory samples at two history lengths' },
+      ],
+    };
+  }
+
+  const wrongCalls = ours.filter(
+    (sample) => sample.callsPerTurn.min !== CALLS_PER_TURN || sample.callsPerTurn.max !== CALLS_PER_TURN,
+  );
+  checks.push({
+    name: `exactly ${CALLS_PER_TURN} DynamoDB calls per turn`,
+    passed: wrongCalls.length === 0,
+    detail:
+      wrongCalls.length === 0
+        ? `every measured turn at ${ours.map((sample) => sample.historyLength).join(', ')} messages: ${ours[0]?.commands.join(' + ')}`
+        : wrongCalls
+            .map(
+              (sample) =>
+                `${sample.historyLength}: ${sample.callsPerTurn.min}-${sample.callsPerTurn.max} calls`,
+            )
+            .join('; '),
+  });
+
+  const reference = ours.find((sample) => sample.historyLength >= cost.window) ?? (ours[0] as TurnSample);
+  const largest = ours.at(-1) as TurnSample;
+  for (const measure of ['modeled', 'reported'] as const) {
+    const label = measure === 'modeled' ? 'modeled capacity' : "DynamoDB Local's reported capacity";
+    const base = reference[measure].totalUnits;
+    const top = largest[measure].totalUnits;
+    // Modeled units are known per turn: every measured turn at the largest history must be within tolerance.
+    const extremes =
+      measure === 'modeled' ? [largest.totalUnitsRange.min, largest.totalUnitsRange.max] : [top];
+    const worst = Math.max(...extremes.map((units) => Math.abs(units - base) / base));
+    checks.push({
+      name: `${label} flat: ${largest.historyLength} messages within ${FLATNESS_TOLERANCE * 100}% of ${reference.historyLength}`,
+      passed: worst <= FLATNESS_TOLERANCE,
+      detail: `${top} vs ${base} units per turn (${formatChange((top - base) / base)})`,
+    });
+    const shorter = ours.filter((sample) => sample.historyLength < reference.historyLength);
+    if (shorter.length > 0) {
+      const dearer = shorter.filter((sample) => sample[measure].totalUnits > base * (1 + FLATNESS_TOLERANCE));
+      checks.push({
+        name: `${label}: histories shorter than the ${cost.window}-message window cost no more`,
+        passed: dearer.length === 0,
+        detail: shorter
+          .map((sample) => `${sample.historyLength} messages: ${sample[measure].totalUnits} units`)
+          .join('; '),
+      });
+    }
+  }
+  return { passed: checks.every((check) => check.passed), checks };
+}
+
+function formatChange(change: number): string {
+  const percent = Math.round(change * 1000) / 10;
+  return `${percent >= 0 ? '+' : ''}${percent}%`;
+}

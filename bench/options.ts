@@ -1,0 +1,99 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly sizes: number[];
+  /** Messages our turn loads (the `limit` of the default window). */
+  readonly window: number;
+  readonly warmupTurns: number;
+  readonly measuredTurns: number;
+  /** Unmeasured turns per system before the first sample: DynamoDB Local's JVM needs hundreds to get hot. */
+  readonly processWarmupTurns: number;
+  readonly api: boolean;
+  readonly coldStart: boolean;
+  /** Fresh processes per bundle (and variant) in part 3. */
+  readonly coldStartRuns: number;
+  /** Use this cloud assembly instead of running `cdk synth`. */
+  readonly cloudAssembly: string | undefined;
+  /** Where results.json and the SVG go. */
+  readonly outDir: string;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]   (or: npx tsx bench/run.ts [options])
+
+  --quick               small sizes (10, 20, 200), few turns, at most one CDK bundle from an existing cdk.out;
+                        also BENCH_QUICK=1. Results go to a temporary directory unless --out is given.
+  --sizes 10,100,...    history lengths (default 10,100,1000,2000,5000,10000)
+  --window N            messages our turn loads (default 10)
+  --warmup N            warm-up turns per sample, not measured (default 3; quick 1)
+  --turns N             measured turns per sample (default 30; quick 5); also BENCH_TURNS
+  --process-warmup N    unmeasured turns per system before the first sample (default 500; quick 20)
+  --runs N              fresh Node processes per bundle for cold start (default 15; quick 3)
+  --cdk-out DIR         measure the bundles of this cloud assembly instead of running cdk synth
+  --no-api              skip part 2 (through the local server's HTTP API)
+  --no-cold-start       skip part 3 (bundle size and import time)
+  --out DIR             results directory (default bench/results)
+  --help
+`;
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1)
+    throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return parsed;
+}
+
+export function readOptions(
+  argv: string[],
+  environment: NodeJS.ProcessEnv,
+  projectRoot: string,
+): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      window: { type: 'string' },
+      warmup: { type: 'string' },
+      turns: { type: 'string' },
+      'process-warmup': { type: 'string' },
+      runs: { type: 'string' },
+      'cdk-out': { type: 'string' },
+      'no-api': { type: 'boolean', default: false },
+      'no-cold-start': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const quick =
+    values.quick === true || environment.BENCH_QUICK === '1' || environment.BENCH_QUICK === 'true';
+  const sizes = values.sizes
+    ? values.sizes.split(',').map((size) => positiveInteger('--sizes', size.trim().replaceAll('_', ''), 0))
+    : quick
+      ? [10, 20, 200]
+      : [10, 100, 1000, 2000, 5000, 10_000];
+  return {
+    quick,
+    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    window: positiveInteger('--window', values.window, 10),
+    warmupTurns: values.warmup === '0' ? 0 : positiveInteger('--warmup', values.warmup, quick ? 1 : 3),
+    measuredTurns: positiveInteger('--turns', values.turns ?? environment.BENCH_TURNS, quick ? 5 : 30),
+    processWarmupTurns:
+      values['process-warmup'] === '0'
+        ? 0
+        : positiveInteger('--process-warmup', values['process-warmup'], quick ? 20 : 500),
+    api: !values['no-api'],
+    coldStart: !values['no-cold-start'],
+    coldStartRuns: positiveInteger('--runs', values.runs, quick ? 3 : 15),
+    cloudAssembly: values['cdk-out'],
+    outDir:
+      values.out ??
+      (quick ? join(tmpdir(), 'agent-memory-bench-quick') : join(projectRoot, 'bench', 'results')),
+  };
+}

@@ -1,0 +1,258 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Acceptance } from './acceptance.js';
+import { capacityChartSvg } from './capacity-chart.js';
+import type { ColdStartResults } from './cold-start.js';
+import type { CostResults, TurnSample } from './cost-vs-history.js';
+import type { ItemSizeLimitCheck } from './item-size-limit.js';
+import type { MachineInfo } from './machine.js';
+import { CONTENT_BYTES } from './messages.js';
+import type { ApiResults } from './through-api.js';
+
+export interface BenchResults {
+  readonly schemaVersion: 1;
+  readonly command: string;
+  readonly mode: 'full' | 'quick';
+  readonly machine: MachineInfo;
+  readonly loadAverageAtEnd: number[];
+  readonly settings: {
+    readonly sizes: number[];
+    readonly window: number;
+    readonly warmupTurns: number;
+    readonly measuredTurns: number;
+    readonly processWarmupTurns: number;
+    readonly contentBytes: number;
+    readonly coldStartRuns: number;
+  };
+  readonly itemSizeLimit: ItemSizeLimitCheck;
+  readonly costVsHistory: CostResults;
+  readonly throughApi: ApiResults;
+  readonly coldStart: ColdStartResults;
+  readonly acceptance: Acceptance;
+  readonly notes: string[];
+}
+
+export const RESULTS_FILE = 'results.json';
+export const CHART_FILE = 'capacity-per-turn.svg';
+
+const SYSTEM_LABEL = { 'agent-memory': 'agent-memory', langchain: 'LangChain' } as const;
+
+const int = (n: number) => n.toLocaleString('en-US');
+const units = (n: number) => (Number.isInteger(n) ? int(n) : n.toFixed(1));
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const ratio = (n: number) => `${n >= 10 ? n.toFixed(0) : n.toFixed(2)}×`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`;
+
+/** A Markdown table, padded so that it also reads well on a terminal. */
+export function markdownTable(headers: string[], rows: string[][], rightAligned: boolean[]): string {
+  const widths = headers.map((header, i) =>
+    Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const cell = (text: string, i: number) =>
+    rightAligned[i] ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0);
+  const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
+  const rule = `|${widths.map((width, i) => (rightAligned[i] ? `${'-'.repeat(width + 1)}:` : `${'-'.repeat(width + 2)}`)).join('|')}|`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+export function costTable(cost: CostResults): string {
+  const lengths = [
+    ...new Set([...cost.samples.map((s) => s.historyLength), ...cost.failures.map((f) => f.historyLength)]),
+  ].sort((a, b) => a - b);
+  const rows: string[][] = [];
+  for (const length of lengths) {
+    const ours = cost.samples.find((s) => s.system === 'agent-memory' && s.historyLength === length);
+    for (const system of ['agent-memory', 'langchain'] as const) {
+      const sample = cost.samples.find((s) => s.system === system && s.historyLength === length);
+      const failure = cost.failures.find((f) => f.system === system && f.historyLength === length);
+      if (sample) rows.push(sampleRow(sample, ours));
+      else if (failure) {
+        rows.push([int(length), SYSTEM_LABEL[system], '-', '-', '-', 'fails', '', '-', '-', '-', '-', '']);
+      }
+    }
+  }
+  const table = markdownTable(
+    [
+      'History',
+      'System',
+      'Calls',
+      'RCU',
+      'WCU',
+      'CU total',
+      'vs ours',
+      'DDB Local says (R+W)',
+      'Bytes read',
+      'Median ms',
+      'p95 ms',
+      'Median vs ours',
+    ],
+    rows,
+    [true, false, true, true, true, true, true, true, true, true, true, true],
+  );
+  const failure = cost.failures[0];
+  const footnote = failure
+    ? `\nfails: LangChain keeps a conversation in one item; it stopped at ${int(failure.storedMessages)} messages (${int(
+        failure.storedItemBytes,
+      )} bytes) and the write of message ${int(failure.storedMessages + 1)} was refused: "${failure.error}".${
+        cost.langchainLimit
+          ? ` ${int(cost.langchainLimit.largestTurnHistory)} is the longest history on which a LangChain turn (+2 messages) still succeeds.`
+          : ''
+      }`
+    : '';
+  return `${table}${footnote}`;
+}
+
+function sampleRow(sample: TurnSample, ours: TurnSample | undefined): string[] {
+  const calls =
+    sample.callsPerTurn.min === sample.callsPerTurn.max
+      ? String(sample.callsPerTurn.min)
+      : `${sample.callsPerTurn.min}-${sample.callsPerTurn.max}`;
+  const mine = sample.system === 'agent-memory';
+  return [
+    int(sample.historyLength),
+    SYSTEM_LABEL[sample.system],
+    calls,
+    units(sample.modeled.readUnits),
+    units(sample.modeled.writeUnits),
+    units(sample.modeled.totalUnits),
+    mine || !ours ? '' : ratio(sample.modeled.totalUnits / ours.modeled.totalUnits),
+    `${units(sample.reported.readUnits)} + ${units(sample.reported.writeUnits)}`,
+    int(sample.itemBytesRead),
+    ms(sample.latency.medianMs),
+    ms(sample.latency.p95Ms),
+    mine || !ours ? '' : ratio(sample.latency.medianMs / ours.latency.medianMs),
+  ];
+}
+
+export function apiTable(api: ApiResults): string {
+  if (api.status === 'skipped') return `(skipped: ${api.reason})`;
+  return markdownTable(
+    [
+      'History',
+      'Store median ms',
+      'API median ms',
+      'API / store',
+      'Store p95 ms',
+      'API p95 ms',
+      'API / store (p95)',
+    ],
+    api.samples.map((sample) => [
+      int(sample.historyLength),
+      ms(sample.direct.medianMs),
+      ms(sample.latency.medianMs),
+      ratio(sample.medianRatio),
+      ms(sample.direct.p95Ms),
+      ms(sample.latency.p95Ms),
+      ratio(sample.p95Ratio),
+    ]),
+    [true, true, true, true, true, true, true],
+  );
+}
+
+export function coldStartTable(cold: ColdStartResults): string {
+  if (cold.status === 'skipped') {
+    const baseline = cold.baseline
+      ? ` Baseline only: ${kib(cold.baseline.bundleBytes)}, import median ${ms(cold.baseline.asDeployed.importMedianMs)} ms.`
+      : '';
+    return `(skipped: ${cold.reason})${baseline}`;
+  }
+  const table = markdownTable(
+    [
+      'Bundle',
+      'index.mjs',
+      'gzip -9',
+      'Source map',
+      'Import ms (as deployed)',
+      'vs baseline',
+      'Import ms (no source maps)',
+      'vs baseline',
+      'Process ms',
+    ],
+    cold.bundles.map((bundle) => [
+      bundle.kind === 'baseline' ? 'baseline: DynamoDB document client only' : bundle.name,
+      kib(bundle.bundleBytes),
+      kib(bundle.bundleGzipBytes),
+      kib(bundle.sourceMapBytes),
+      ms(bundle.asDeployed.importMedianMs),
+      bundle.asDeployed.importVsBaseline === undefined ? '' : ratio(bundle.asDeployed.importVsBaseline),
+      ms(bundle.withoutSourceMaps.importMedianMs),
+      bundle.withoutSourceMaps.importVsBaseline === undefined
+        ? ''
+        : ratio(bundle.withoutSourceMaps.importVsBaseline),
+      ms(bundle.asDeployed.processMedianMs),
+    ]),
+    [false, true, true, true, true, true, true, true, true],
+  );
+  const skipped =
+    cold.notMeasured.length > 0 ? `\nNot measured (quick mode): ${cold.notMeasured.join(', ')}` : '';
+  const bundledAt = cold.bundles.find((bundle) => bundle.kind === 'function')?.bundledAt;
+  const source = `\nBundles: ${cold.cloudAssembly}${bundledAt ? `, written ${bundledAt}` : ''}${
+    cold.synthesizedMs === undefined ? '' : ` (synth took ${(cold.synthesizedMs / 1000).toFixed(0)} s)`
+  }`;
+  return `${table}${skipped}${source}`;
+}
+
+/** What the numbers do and do not say; printed under the tables and stored in the JSON. */
+export function honestyNotes(input: {
+  cost: CostResults;
+  limit: ItemSizeLimitCheck;
+  api: ApiResults;
+  cold: ColdStartResults;
+  machine: MachineInfo;
+}): string[] {
+  const { cost, limit, cold, machine } = input;
+  const ours = cost.samples.filter((s) => s.system === 'agent-memory');
+  const langchain = cost.samples.filter((s) => s.system === 'langchain');
+  const transactionGap = ours.find((s) => s.reported.writeUnits !== s.modeled.writeUnits);
+  const readsAgree = cost.samples.every((s) => s.reported.readUnits === s.modeled.readUnits);
+  const langchainWritesAgree = langchain.every((s) => s.reported.writeUnits === s.modeled.writeUnits);
+  const notes = [
+    `Same DynamoDB Local (${machine.dynamoDbLocal}, in memory) for both systems in one run; every message has ${CONTENT_BYTES} bytes of ASCII content in both; before the first sample each system runs ${cost.processWarmupTurns} unmeasured turns (DynamoDB Local's JVM needs hundreds to reach a steady speed), then per sample ${cost.warmupTurns} warm-up turns are excluded and ${cost.measuredTurns} are measured; between turns each conversation is put back to its exact length outside the measurement.`,
+    `Our turn: load(limit ${cost.window}) - one strongly consistent Query of the head and the newest ${cost.window} messages - then append(user, assistant, expectedVersion = the version read) - one TransactWriteItems of the head and two message items. LangChain's turn: getMessages() - an eventually consistent GetItem of the whole conversation (half the read units of a strongly consistent read) - then addMessages([human, ai]) - one UpdateItem with list_append. LangChain returns the whole history; ours returns the window.`,
+    `Capacity columns (RCU, WCU, CU total, the chart) apply DynamoDB's documented rules to the item sizes measured in the run: reads per 4 KB (half when eventually consistent), writes per 1 KB of the larger of the item before and after, transactional writes twice. "DDB Local says" is the ConsumedCapacity DynamoDB Local returned (requested with ReturnConsumedCapacity=TOTAL; LangChain does not ask for it, so the benchmark's middleware adds it to LangChain's requests). DynamoDB Local reports only a total per request, so the read/write split is by operation. ${
+      readsAgree
+        ? 'Its read units equal the modeled ones in every sample'
+        : 'Its read units differ from the modeled ones in some samples'
+    }${langchain.length > 0 ? (langchainWritesAgree ? ", as do LangChain's write units" : "; LangChain's write units differ in some samples") : ''}.${
+      transactionGap
+        ? ` It under-reports TransactWriteItems: it seems to count items of equal size once, so our 3-item transaction (${transactionGap.modeled.writeUnits} WCU by the rules) is reported as ${transactionGap.reported.writeUnits}.`
+        : ''
+    }`,
+    `The 400 KB item limit is enforced by DynamoDB Local as by DynamoDB: an item of ${int(limit.limitBytes)} bytes was ${
+      limit.atLimitAccepted ? 'accepted' : 'REFUSED'
+    } and one of ${int(limit.limitBytes + 1)} bytes ${limit.overLimitRejected ? `refused (${limit.overLimitError})` : 'ACCEPTED'}.${
+      cost.langchainLimit
+        ? ` LangChain's conversation item stopped growing at ${int(cost.langchainLimit.maxMessages)} messages (${int(cost.langchainLimit.maxItemBytes)} bytes); its next write failed.`
+        : ''
+    }`,
+    'DynamoDB Local does not model: throttling and partition throughput limits (no ProvisionedThroughputExceeded, no adaptive capacity, no 1,000 WCU per partition ceiling), real network latency (everything here is loopback, no TLS), multi-AZ replication, and real capacity accounting quirks (see above). Its latencies are those of a Java/SQLite emulator on this machine: compare ratios, not absolute milliseconds.',
+    `Part 2 goes through the local server (Node http -> API Gateway v2 event -> the Lambda handler modules -> the store); after every write the local server also sends one strongly consistent GetItem that makes DynamoDB Local durable before it answers (local/write-fence.ts), which the deployed Lambda does not do.`,
+  ];
+  if (cold.status === 'measured') {
+    notes.push(
+      `Part 3 imports each bundle in a fresh Node ${cold.nodeVersion} process on this ${machine.os} machine; Lambda runs ${
+        cold.bundles[0]?.runtime ?? 'a Node runtime'
+      } on its own hardware and adds its own init (download, unzip, runtime start). Import time only: no handler invocation, no network. Compare with the baseline bundle built by the same esbuild options.`,
+    );
+  }
+  return notes;
+}
+
+export function writeResults(outDir: string, results: BenchResults): { json: string; svg: string } {
+  mkdirSync(outDir, { recursive: true });
+  const json = join(outDir, RESULTS_FILE);
+  const svg = join(outDir, CHART_FILE);
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    svg,
+    capacityChartSvg(results.costVsHistory, {
+      dynamoDbLocal: results.machine.dynamoDbLocal,
+      contentBytes: results.settings.contentBytes,
+    }),
+  );
+  return { json, svg };
+}
+
+export function machineLine(machine: MachineInfo): string {
+  return `${machine.os}, ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB (load average ${machine.loadAverage.join(' ')}), Node ${machine.node}, ${machine.java}, DynamoDB Local ${machine.dynamoDbLocal}, @langchain/community ${machine.packages['@langchain/community']}, ${machine.date}`;
+}

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: cost and latency per agent turn against LangChain's DynamoDB history, the same turn through
+ * the local HTTP API, and Lambda bundle cold start. Starts its own DynamoDB Local (in memory); tables on stdout,
+ * progress on stderr, results.json and capacity-per-turn.svg in bench/results/ (quick mode: a temporary
+ * directory). Exits non-zero when our turn is not flat (capacity and call count; never a timing).
+ */
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { checkAcceptance } from './acceptance.js';
+import { coldStart, existingCloudAssembly } from './cold-start.js';
+import { costVsHistory } from './cost-vs-history.js';
+import { checkItemSizeLimit } from './item-size-limit.js';
+import { machineInfo } from './machine.js';
+import { CONTENT_BYTES } from './messages.js';
+import { readOptions, USAGE } from './options.js';
+import { stderrProgress } from './progress.js';
+import * as report from './report.js';
+import { throughApi } from './through-api.js';
+
+// Lambda runs Node 22+; on an older local Node the AWS SDK warns once per process (it checks when a client is
+// built, so setting this before any client is enough). The local server inherits it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const options = readOptions(argv, process.env, projectRoot);
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const progress = stderrProgress();
+  const machine = machineInfo(projectRoot);
+  progress(`${options.quick ? 'quick' : 'full'} run on ${report.machineLine(machine)}`);
+
+  progress('starting DynamoDB Local (in memory)');
+  const dynamo = await startDynamoDbLocal({ inMemory: true });
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping DynamoDB Local`);
+    void dynamo.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    progress(`DynamoDB Local at ${dynamo.endpoint}`);
+    const limit = await checkItemSizeLimit(dynamo.endpoint);
+
+    const cost = await costVsHistory({
+      endpoint: dynamo.endpoint,
+      sizes: options.sizes,
+      window: options.window,
+      warmupTurns: options.warmupTurns,
+      measuredTurns: options.measuredTurns,
+      processWarmupTurns: options.processWarmupTurns,
+      progress,
+    });
+
+    const api = options.api
+      ? await throughApi({
+          endpoint: dynamo.endpoint,
+          projectRoot,
+          cost,
+          warmupTurns: options.warmupTurns,
+          measuredTurns: options.measuredTurns,
+          serverWarmupTurns: Math.max(20, Math.round(options.processWarmupTurns / 5)),
+          progress,
+        })
+      : ({ status: 'skipped', reason: '--no-api' } as const);
+
+    const cloudAssembly =
+      options.cloudAssembly ?? (options.quick ? existingCloudAssembly(projectRoot) : undefined);
+    const cold = !options.coldStart
+      ? ({ status: 'skipped', reason: '--no-cold-start' } as const)
+      : options.quick && cloudAssembly === undefined
+        ? ({
+            status: 'skipped',
+            reason: 'quick mode and no cdk.out in the project (run `npx cdk synth`)',
+          } as const)
+        : await coldStart({
+            projectRoot,
+            runs: options.coldStartRuns,
+            source: cloudAssembly ? { synth: false, cloudAssembly } : { synth: true },
+            ...(options.quick ? { maxBundles: 1 } : {}),
+            progress,
+          });
+
+    const acceptance = checkAcceptance(cost);
+    const notes = report.honestyNotes({ cost, limit, api, cold, machine });
+    const results: report.BenchResults = {
+      schemaVersion: 1,
+      command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+      mode: options.quick ? 'quick' : 'full',
+      machine,
+      loadAverageAtEnd: loadavg().map((load) => Math.round(load * 100) / 100),
+      settings: {
+        sizes: options.sizes,
+        window: options.window,
+        warmupTurns: options.warmupTurns,
+        measuredTurns: options.measuredTurns,
+        processWarmupTurns: options.processWarmupTurns,
+        contentBytes: CONTENT_BYTES,
+        coldStartRuns: options.coldStartRuns,
+      },
+      itemSizeLimit: limit,
+      costVsHistory: cost,
+      throughApi: api,
+      coldStart: cold,
+      acceptance,
+      notes,
+    };
+    const written = report.writeResults(options.outDir, results);
+
+    const out = (text = '') => process.stdout.write(`${text}\n`);
+    out();
+    out(
+      `Machine: ${report.machineLine(machine)}; load average at the end ${results.loadAverageAtEnd.join(' ')}`,
+    );
+    out();
+    out(
+      `1. Cost per agent turn vs history length (our window: newest ${cost.window} messages; ${cost.measuredTurns} measured turns after ${cost.warmupTurns} warm-ups)`,
+    );
+    out();
+    out(report.costTable(cost));
+    out();
+    out('2. The same turn through the local HTTP API (GET messages + POST messages with expectedVersion)');
+    out();
+    out(report.apiTable(api));
+    out();
+    out('3. Cold start: Lambda bundles from `cdk synth`, imported in a fresh Node process');
+    out();
+    out(report.coldStartTable(cold));
+    out();
+    out(`Acceptance: ${acceptance.passed ? 'PASS' : 'FAIL'}`);
+    for (const check of acceptance.checks)
+      out(`  ${check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
+    out();
+    out('Notes:');
+    for (const note of notes) out(`  - ${note}`);
+    out();
+    out(`Results: ${written.json}`);
+    out(`Chart:   ${written.svg}`);
+    return acceptance.passed ? 0 : 1;
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
