@@ -54,6 +54,28 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface StartDynamoDbLocalOptions {
+  /** @default a free loopback port */
+  readonly port?: number;
+  /** How long to wait for the first answer. @default 30000 */
+  readonly timeoutMs?: number;
+  /** Aborting it kills the Java child, also while it is still starting (a shutdown during start-up). */
+  readonly signal?: AbortSignal;
+  /**
+   * Linux: the kernel sends the Java child SIGTERM when this process dies, even by SIGKILL (util-linux's
+   * `setpriv --pdeathsig`), so no DynamoDB Local outlives its parent. Elsewhere, or without setpriv, the
+   * child only dies with its process group. @default false
+   */
+  readonly stopWhenParentDies?: boolean;
+}
+
+/** `setpriv --pdeathsig TERM --` when this is Linux and setpriv knows the option, else nothing. */
+function parentDeathLauncher(): string[] {
+  if (process.platform !== 'linux') return [];
+  const help = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
+  return !help.error && help.stdout.includes('--pdeathsig') ? ['setpriv', '--pdeathsig', 'TERM', '--'] : [];
+}
+
 /**
  * Starts AWS's DynamoDB Local (the real Java implementation) on a free loopback port and waits until it
  * answers. The child runs in our process group, so a signal to the group stops it with us; `stop()` ends it
@@ -61,30 +83,42 @@ export function freePort(): Promise<number> {
  */
 export async function startDynamoDbLocal(
   storage: DynamoDbLocalStorage,
-  options: { port?: number; timeoutMs?: number } = {},
+  options: StartDynamoDbLocalOptions = {},
 ): Promise<DynamoDbLocal> {
   if (spawnSync('java', ['-version'], { stdio: 'ignore' }).error) throw new JavaMissingError();
   const dir = dynamoDbLocalDirectory();
   const port = options.port ?? (await freePort());
   const storageArgs = 'inMemory' in storage ? ['-inMemory'] : ['-sharedDb', '-dbPath', storage.dbPath];
-  const child = spawn(
+  const java = [
     'java',
-    [
-      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-      '-Xmx512m',
-      '-jar',
-      join(dir, 'DynamoDBLocal.jar'),
-      '-port',
-      String(port),
-      '-disableTelemetry',
-      ...storageArgs,
-    ],
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    '-Xmx512m',
+    '-jar',
+    join(dir, 'DynamoDBLocal.jar'),
+    '-port',
+    String(port),
+    '-disableTelemetry',
+    ...storageArgs,
+  ];
+  // setpriv execs java, so the child's pid is java's either way.
+  const [command = 'java', ...args] = options.stopWhenParentDies ? [...parentDeathLauncher(), ...java] : java;
+  const child = spawn(
+    command,
+    args,
     // DynamoDB Local writes dynamodb-local-metadata.json into its working directory.
-    { cwd: 'inMemory' in storage ? dir : storage.dbPath, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      cwd: 'inMemory' in storage ? dir : storage.dbPath,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  // Without a listener, a spawn failure or an abort through `options.signal` would crash the process.
+  child.on('error', (error) => {
+    stderr = `${stderr}\n${error.message}`.slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
@@ -101,8 +135,9 @@ export async function startDynamoDbLocal(
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   try {
     for (;;) {
-      if (child.exitCode !== null)
-        throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr.trim()}`);
+      options.signal?.throwIfAborted();
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`DynamoDB Local exited (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
       try {
         await client.send(new ListTablesCommand({}));
         return { endpoint, process: child, stop };

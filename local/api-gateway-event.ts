@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import type { MatchedRoute } from './route-matcher.js';
+
+/** API Gateway's integration timeout: the longest a handler may run behind an HTTP API. */
+const integrationTimeoutMs = 29_000;
+
+export interface GatewayRequest {
+  readonly request: IncomingMessage;
+  readonly rawPath: string;
+  readonly rawQueryString: string;
+  readonly match: MatchedRoute;
+  /** UTF-8 text of the body; absent when the request had none. */
+  readonly body: string | undefined;
+  /** The caller's tenant, for routes behind the authorizer; absent on public routes. */
+  readonly tenant: string | undefined;
+  readonly requestId: string;
+  readonly receivedAt: Date;
+}
+
+/** API Gateway v2 joins a repeated header or query parameter with commas. */
+function joinRepeated(entries: Iterable<[string, string]>): Record<string, string> {
+  const joined: Record<string, string> = {};
+  for (const [name, value] of entries) joined[name] = name in joined ? `${joined[name]},${value}` : value;
+  return joined;
+}
+
+/** `12/Mar/2020:19:03:58 +0000`, the format of requestContext.time. */
+function apiGatewayTime(date: Date): string {
+  const [, day, month, year, time] = /^\w+, (\d\d) (\w+) (\d+) ([\d:]+) GMT$/.exec(date.toUTCString()) ?? [];
+  return `${day}/${month}/${year}:${time} +0000`;
+}
+
+/**
+ * The payload format 2.0 event that API Gateway's HTTP API hands a Lambda function for this request, with
+ * a JWT authorizer context whose `sub` claim is the tenant (the handlers run with TENANT_CLAIM=sub).
+ */
+export function apiGatewayEvent(input: GatewayRequest): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const { request, rawPath, rawQueryString, match, body, tenant, requestId, receivedAt } = input;
+  const method = request.method ?? 'GET';
+  const headerEntries: Array<[string, string]> = [];
+  let cookies: string[] | undefined;
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (!values) continue;
+    if (name === 'cookie') {
+      cookies = values.flatMap((value) => value.split(/;\s*/)).filter((cookie) => cookie.length > 0);
+      continue;
+    }
+    for (const value of values) headerEntries.push([name, value]);
+  }
+  const headers = joinRepeated(headerEntries);
+  const query = joinRepeated(new URLSearchParams(rawQueryString).entries());
+  const domainName = headers.host ?? '127.0.0.1';
+  const event = {
+    version: '2.0',
+    routeKey: match.routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies ? { cookies } : {}),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    ...(match.kind === 'route' && Object.keys(match.pathParameters).length > 0
+      ? { pathParameters: match.pathParameters }
+      : {}),
+    ...(body === undefined ? {} : { body }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName,
+      domainPrefix: domainName.split('.')[0] ?? domainName,
+      http: {
+        method,
+        path: rawPath,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: match.routeKey,
+      stage: '$default',
+      time: apiGatewayTime(receivedAt),
+      timeEpoch: receivedAt.getTime(),
+      ...(tenant === undefined ? {} : { authorizer: { jwt: { claims: { sub: tenant }, scopes: [] } } }),
+    },
+  };
+  // Public routes have no authorizer context, exactly as behind API Gateway.
+  return event as APIGatewayProxyEventV2WithJWTAuthorizer;
+}
+
+/** The Lambda context a handler receives, for a function named after its route. */
+export function lambdaContext(functionId: string): Context {
+  const functionName = `agent-memory-local-${functionId}`;
+  const deadline = Date.now() + integrationTimeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}

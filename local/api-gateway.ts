@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { maxRequestBodyBytes } from '../lambda/http/api-schemas.js';
+import { HttpError } from '../lambda/http/http-errors.js';
+import { errorResponse } from '../lambda/http/responses.js';
+import { UnavailableError } from '../lambda/memory/errors.js';
+import { conversationIdSchema } from '../lambda/memory/message.js';
+import { apiGatewayEvent, lambdaContext } from './api-gateway-event.js';
+import type { HandlerModules } from './handler-modules.js';
+import { ClientClosedRequestError, readRequestBody } from './request-body.js';
+import { matchRoute } from './route-matcher.js';
+import type { WriteFence } from './write-fence.js';
+
+/** The tenant of requests without X-Tenant-Id. */
+export const defaultTenant = 'local';
+
+export interface ApiGatewayServerOptions {
+  readonly handlers: HandlerModules;
+  /** Awaited after every successful POST/DELETE, before the answer leaves. */
+  readonly writeFence: WriteFence;
+  readonly log: (line: string) => void;
+  readonly logError: (line: string, error: unknown) => void;
+}
+
+type Tenant = { readonly ok: true; readonly tenant: string } | { readonly ok: false };
+
+/** X-Tenant-Id follows the conversation id rules; one header at most. */
+function tenantOf(request: IncomingMessage): Tenant {
+  const values = request.headersDistinct['x-tenant-id'];
+  if (values === undefined) return { ok: true, tenant: defaultTenant };
+  const [value] = values;
+  return values.length === 1 && value !== undefined && conversationIdSchema.safeParse(value).success
+    ? { ok: true, tenant: value }
+    : { ok: false };
+}
+
+/** What API Gateway makes of a handler's return value (payload format 2.0). */
+function structuredResult(result: APIGatewayProxyResultV2): APIGatewayProxyStructuredResultV2 {
+  if (typeof result === 'object' && result !== null && 'statusCode' in result) {
+    return result as APIGatewayProxyStructuredResultV2;
+  }
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: typeof result === 'string' ? result : JSON.stringify(result),
+  };
+}
+
+function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2, requestId: string): void {
+  response.statusCode = result.statusCode ?? 200;
+  for (const [name, value] of Object.entries(result.headers ?? {})) response.setHeader(name, String(value));
+  if (result.cookies && result.cookies.length > 0) response.setHeader('set-cookie', result.cookies);
+  response.setHeader('apigw-requestid', requestId);
+  const body = result.body ?? '';
+  response.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+}
+
+function isSuccessfulWrite(method: string, statusCode: number | undefined): boolean {
+  const status = statusCode ?? 200;
+  return (method === 'POST' || method === 'DELETE') && status >= 200 && status < 300;
+}
+
+/**
+ * An HTTP server that plays API Gateway's part in front of the Lambda handlers: it matches the routes
+ * table, builds the v2 event (tenant from X-Tenant-Id as the JWT `sub` claim), invokes the route's
+ * handler module and writes its result back. One log line per request.
+ */
+export function createApiGatewayServer(options: ApiGatewayServerOptions): Server {
+  const { handlers, writeFence, log, logError } = options;
+
+  async function answer(
+    request: IncomingMessage,
+    requestId: string,
+    trace: { tenant: string | undefined },
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    const receivedAt = new Date();
+    const method = request.method ?? 'GET';
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const rawPath = queryStart < 0 ? url : url.slice(0, queryStart);
+    const rawQueryString = queryStart < 0 ? '' : url.slice(queryStart + 1);
+    const match = matchRoute(method, rawPath);
+
+    // Read to the end before any answer, also for requests that are rejected.
+    const body = await readRequestBody(request, maxRequestBodyBytes);
+    if (body.tooLarge) {
+      throw new HttpError(
+        'payload_too_large',
+        `The request body is ${body.receivedBytes} bytes; the limit is ${maxRequestBodyBytes} (1 MiB).`,
+      );
+    }
+    const isPublic = match.kind === 'route' && match.route.public === true;
+    if (!isPublic) {
+      const tenant = tenantOf(request);
+      if (!tenant.ok) {
+        throw new HttpError(
+          'invalid_request',
+          'X-Tenant-Id must be one header of 1-256 characters of A-Z a-z 0-9 . _ : @ -',
+        );
+      }
+      trace.tenant = tenant.tenant;
+    }
+
+    const handler = handlers.get(match.route.entry);
+    if (!handler) throw new Error(`No handler module loaded for ${match.route.entry}`);
+    const event = apiGatewayEvent({
+      request,
+      rawPath,
+      rawQueryString,
+      match,
+      body: body.bytes.length > 0 ? body.bytes.toString('utf8') : undefined,
+      tenant: trace.tenant,
+      requestId,
+      receivedAt,
+    });
+    const result = structuredResult(await handler(event, lambdaContext(match.route.id)));
+
+    const conversationId = match.kind === 'route' ? match.pathParameters.conversationId : undefined;
+    if (
+      trace.tenant !== undefined &&
+      conversationId !== undefined &&
+      isSuccessfulWrite(method, result.statusCode)
+    ) {
+      try {
+        await writeFence.awaitDurable(trace.tenant, conversationId);
+      } catch (error) {
+        throw new UnavailableError(
+          'DynamoDB Local did not confirm that the write reached its disk. Retry the request; with the same Idempotency-Key a retry is safe.',
+          1,
+          { cause: error },
+        );
+      }
+    }
+    return result;
+  }
+
+  return createServer((request, response) => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const trace: { tenant: string | undefined } = { tenant: undefined };
+    const method = request.method ?? 'GET';
+    const path = (request.url ?? '/').split('?')[0];
+    response.once('finish', () => {
+      const ms = Math.round(performance.now() - started);
+      log(`${method} ${path} ${response.statusCode} ${ms}ms tenant=${trace.tenant ?? '-'}`);
+    });
+    answer(request, requestId, trace).then(
+      (result) => send(response, result, requestId),
+      (error: unknown) => {
+        if (error instanceof ClientClosedRequestError || response.destroyed) {
+          log(`${method} ${path} aborted by the client tenant=${trace.tenant ?? '-'}`);
+          return;
+        }
+        // The gateway's own rejections are 4xx; anything else is logged here and answered without details.
+        if (!(error instanceof HttpError)) logError(`${method} ${path} failed`, error);
+        send(response, errorResponse(error, requestId), requestId);
+      },
+    );
+  });
+}

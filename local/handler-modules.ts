@@ -1,0 +1,30 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { fallbackRoute, routes } from '../lambda/http/routes.js';
+
+export type LambdaHttpHandler = (
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2>;
+
+/** Handler functions by module entry (`append-messages.ts`, ...), as the routes table names them. */
+export type HandlerModules = ReadonlyMap<string, LambdaHttpHandler>;
+
+/**
+ * Imports every handler module the routes table names, plus the fallback. Call it only after the
+ * environment points at the right DynamoDB: the modules read their configuration and build their clients
+ * when they load, as they do in a Lambda cold start.
+ */
+export async function loadHandlerModules(): Promise<HandlerModules> {
+  const entries = [...new Set([...routes.map((route) => route.entry), fallbackRoute.entry])];
+  const loaded = await Promise.all(
+    entries.map(async (entry) => {
+      const url = new URL(`../lambda/http/handlers/${entry}`, import.meta.url);
+      const module: { handler?: unknown } = await import(url.href);
+      if (typeof module.handler !== 'function') {
+        throw new Error(`lambda/http/handlers/${entry} does not export a function named handler.`);
+      }
+      return [entry, module.handler as LambdaHttpHandler] as const;
+    }),
+  );
+  return new Map(loaded);
+}

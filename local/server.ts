@@ -1,0 +1,213 @@
+/**
+ * `npm start`: the HTTP contract on http://127.0.0.1:$PORT, served by the same Lambda handler modules the
+ * stack deploys, on a DynamoDB Local whose data lives under `.data/` (or on DYNAMODB_ENDPOINT).
+ *
+ * Process lifetime: DynamoDB Local is our child, in our process group. SIGINT/SIGTERM/SIGHUP (Ctrl-C, or
+ * `kill -TERM -<pgid>`) stop accepting, finish in-flight requests, stop the child and exit within a few
+ * seconds. SIGKILL of the group kills both at once; every acknowledged write is on disk already (see
+ * WriteFence). SIGKILL of this process alone: on Linux the kernel sends the child SIGTERM (setpriv
+ * --pdeathsig); elsewhere the child is orphaned and must be killed by hand.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createApiGatewayServer } from './api-gateway.js';
+import { ensureConversationTable } from './conversation-table.js';
+import {
+  type DynamoDbLocal,
+  JavaMissingError,
+  localClientConfig,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
+import { loadHandlerModules } from './handler-modules.js';
+import {
+  type LocalServerConfig,
+  LocalServerConfigError,
+  readLocalServerConfig,
+} from './local-server-config.js';
+import { WriteFence } from './write-fence.js';
+
+/** The grace period for in-flight requests; after it, open connections are cut. */
+const drainMs = 2000;
+/** Whatever happens, the process is gone this long after the first stop signal. */
+const hardStopMs = 6000;
+/** A signal later than this after the first one is a second Ctrl-C (earlier: npm forwarding the first). */
+const secondSignalAfterMs = 1000;
+
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const logError = (line: string, error?: unknown) =>
+  console.error(`${new Date().toISOString()} ${line}`, ...(error === undefined ? [] : [error]));
+
+/**
+ * Points the handler modules (which build their AWS clients when they load) at our DynamoDB through the
+ * SDK's service endpoint variable. The tenant arrives as the JWT `sub` claim.
+ *
+ * Credentials: DynamoDB Local needs none, so unless the model lives on AWS (MODEL_PROVIDER=bedrock, or an
+ * OpenAI key read from Secrets Manager) every client gets fixed dummy keys and region, and no profile is
+ * read: an expired SSO session cannot break local mode, and servers sharing one DynamoDB Local file data
+ * under the same account. With a model on AWS your own credentials and AWS_REGION apply (DynamoDB Local
+ * ignores them).
+ */
+function configureHandlerEnvironment(config: LocalServerConfig, endpoint: string): 'dummy' | 'yours' {
+  const env = process.env;
+  env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  delete env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
+  env.TABLE_NAME = config.tableName;
+  env.TENANT_CLAIM = 'sub';
+  // The server logs one line per request itself; the handlers' JSON lines are there with POWERTOOLS_LOG_LEVEL=INFO.
+  env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+  if (env.MODEL_PROVIDER === 'bedrock' || env.OPENAI_API_KEY_SECRET_ARN) return 'yours';
+  const { region, credentials } = localClientConfig(endpoint);
+  env.AWS_REGION = region;
+  env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+  env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  return 'dummy';
+}
+
+function listen(server: Server, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Stops accepting at once, lets in-flight requests finish for `drainMs`, then cuts what is left. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), drainMs).unref();
+  });
+}
+
+function banner(
+  url: string,
+  config: LocalServerConfig,
+  endpoint: string,
+  dynamo: DynamoDbLocal | undefined,
+  credentials: 'dummy' | 'yours',
+) {
+  const storage = dynamo
+    ? `DynamoDB Local (pid ${dynamo.process.pid}) at ${endpoint}, data in ${config.dataDir}`
+    : `DynamoDB at ${endpoint}`;
+  return [
+    `agent-memory local server listening on ${url}`,
+    `  table ${config.tableName} on ${storage}`,
+    credentials === 'dummy'
+      ? '  AWS credentials: dummy ones (DynamoDB Local checks none)'
+      : '  AWS credentials: yours, for the model on AWS (DynamoDB Local ignores them)',
+    '  tenant: the X-Tenant-Id header, "local" without it. Ctrl-C stops the server; the data stays.',
+    '',
+    'Try it:',
+    `  curl -s -X POST ${url}/v1/conversations/demo/messages -H 'content-type: application/json' \\`,
+    `    -d '{"messages":[{"role":"user","content":"Remember: my favourite colour is teal."}]}'`,
+    `  curl -s ${url}/v1/conversations/demo/messages`,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const startup = new AbortController();
+  let dynamo: DynamoDbLocal | undefined;
+  let client: DynamoDBClient | undefined;
+  let server: Server | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const stop = (exitCode: number): Promise<void> => {
+    stopping ??= (async () => {
+      setTimeout(() => {
+        logError(`Still stopping after ${hardStopMs} ms; exiting anyway.`);
+        dynamo?.process.kill('SIGKILL');
+        process.exit(exitCode === 0 ? 1 : exitCode);
+      }, hardStopMs).unref();
+      // Still starting: kill DynamoDB Local at once. Serving: first let in-flight requests finish on it.
+      if (!server) startup.abort();
+      if (server) await closeServer(server);
+      await dynamo?.stop();
+      client?.destroy();
+      if (server || dynamo) log('Stopped.');
+      process.exit(exitCode);
+    })();
+    return stopping;
+  };
+  let firstSignalAt: number | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (firstSignalAt === undefined) {
+        firstSignalAt = Date.now();
+        log(`${signal}: stopping (in-flight requests get ${drainMs} ms).`);
+        void stop(0);
+      } else if (Date.now() - firstSignalAt > secondSignalAfterMs) {
+        // A deliberate second Ctrl-C: no more waiting.
+        dynamo?.process.kill('SIGKILL');
+        process.exit(1);
+      }
+      // Else the same signal again: `npm start` forwards to us what the terminal sent us already.
+    });
+  }
+  process.on('uncaughtException', (error) => {
+    logError('Uncaught exception; stopping.', error);
+    void stop(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    logError('Unhandled rejection; stopping.', error);
+    void stop(1);
+  });
+
+  try {
+    const config = readLocalServerConfig(process.env);
+    let endpoint = config.dynamoDbEndpoint;
+    if (endpoint === undefined) {
+      mkdirSync(config.dataDir, { recursive: true });
+      dynamo = await startDynamoDbLocal(
+        { dbPath: config.dataDir },
+        { signal: startup.signal, stopWhenParentDies: true },
+      );
+      endpoint = dynamo.endpoint;
+      dynamo.process.once('exit', (code, signal) => {
+        if (stopping) return;
+        // 130/143: the JVM's exit after SIGINT/SIGTERM, e.g. Ctrl-C reaching the whole process group.
+        const stoppedBySignal = signal !== null || code === 130 || code === 143;
+        logError(`DynamoDB Local exited (${signal ?? `code ${code}`}); stopping.`);
+        void stop(stoppedBySignal ? 0 : 1);
+      });
+    }
+    const credentials = configureHandlerEnvironment(config, endpoint);
+    // Built like the handlers' client (endpoint, region and keys from the environment): same tables.
+    client = new DynamoDBClient({});
+    const table = await ensureConversationTable(client, config.tableName);
+    const handlers = await loadHandlerModules();
+    if (stopping) return;
+    server = createApiGatewayServer({
+      handlers,
+      writeFence: new WriteFence(client, config.tableName),
+      log,
+      logError,
+    });
+    const address = await listen(server, config.port);
+    const url = `http://127.0.0.1:${address.port}`;
+    console.log(banner(url, config, endpoint, dynamo, credentials));
+    log(`Ready in ${Math.round(performance.now() - startedAt)} ms (table ${config.tableName} ${table}).`);
+  } catch (error) {
+    if (stopping) return;
+    if (error instanceof JavaMissingError || error instanceof LocalServerConfigError) {
+      console.error(error.message);
+    } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(
+        `Port ${(error as { port?: number }).port} is in use (another npm start?). Stop that process or choose another port: PORT=3001 npm start`,
+      );
+    } else {
+      logError('The local server could not start.', error);
+    }
+    await stop(1);
+  }
+}
+
+await main();
