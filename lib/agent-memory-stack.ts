@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AgentMemory, type AgentMemoryAuth } from './agent-memory.js';
+import type { AgentModelProps, ModelProvider } from './agent-model.js';
 
 /** The stack `cdk deploy` creates. Its settings come from context (`-c key=value` or cdk.json). */
 export class AgentMemoryStack extends Stack {
@@ -19,6 +21,7 @@ export class AgentMemoryStack extends Stack {
       auth: readAuth(this),
       ...(retentionDays === undefined ? {} : { retention: Duration.days(retentionDays) }),
       logRetention: readLogRetention(this),
+      agent: readAgentModel(this),
     });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -43,6 +46,14 @@ export const contextKeys = {
   tenantClaim: 'tenantClaim',
   retentionDays: 'retentionDays',
   logRetentionDays: 'logRetentionDays',
+  modelProvider: 'modelProvider',
+  modelId: 'modelId',
+  modelRegions: 'modelRegions',
+  openAiBaseUrl: 'openAiBaseUrl',
+  openAiApiKeySecretArn: 'openAiApiKeySecretArn',
+  modelTimeoutSeconds: 'modelTimeoutSeconds',
+  contextMaxMessages: 'contextMaxMessages',
+  contextMaxTokens: 'contextMaxTokens',
 } as const;
 
 function context(scope: Construct, key: string): unknown {
@@ -103,14 +114,85 @@ function readAuth(scope: Construct): AgentMemoryAuth {
   };
 }
 
-function readPositiveInteger(scope: Construct, key: string): number | undefined {
+function readPositiveInteger(scope: Construct, key: string, unit = 'days'): number | undefined {
   const raw = context(scope, key);
   if (raw === undefined) return undefined;
   const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw contextError(key, 'a whole number of days, at least 1', raw);
+    throw contextError(key, `a whole number of ${unit}, at least 1`, raw);
   }
   return value;
+}
+
+/**
+ * The turn route's model: `-c modelProvider=bedrock|openai|offline` (default bedrock), `-c modelId=...`,
+ * `-c modelRegions=us-east-1,...` (a Bedrock inference profile's Regions), `-c openAiBaseUrl=...`,
+ * `-c openAiApiKeySecretArn=<complete secret ARN>`, `-c modelTimeoutSeconds=20`, `-c contextMaxMessages=20`,
+ * `-c contextMaxTokens=8000`. The construct validates the combination.
+ */
+function readAgentModel(scope: Construct): AgentModelProps {
+  const provider = context(scope, contextKeys.modelProvider) ?? 'bedrock';
+  if (provider !== 'bedrock' && provider !== 'openai' && provider !== 'offline') {
+    throw contextError(contextKeys.modelProvider, "'bedrock', 'openai' or 'offline'", provider);
+  }
+  const onlyFor = (allowed: ModelProvider, keys: string[]) => {
+    const stray = keys.filter((key) => context(scope, key) !== undefined);
+    if (stray.length > 0 && provider !== allowed) {
+      throw new Error(
+        `Context ${stray.map((key) => `'${key}'`).join(', ')} only apply with -c ${contextKeys.modelProvider}=${allowed}.`,
+      );
+    }
+  };
+  onlyFor('bedrock', [contextKeys.modelRegions]);
+  onlyFor('openai', [contextKeys.openAiBaseUrl, contextKeys.openAiApiKeySecretArn]);
+
+  const modelId = readString(scope, contextKeys.modelId, 'a model id such as amazon.nova-lite-v1:0');
+  const rawRegions = context(scope, contextKeys.modelRegions);
+  const regions =
+    typeof rawRegions === 'string'
+      ? rawRegions.split(',').map((part) => part.trim())
+      : Array.isArray(rawRegions)
+        ? rawRegions
+        : undefined;
+  if (rawRegions !== undefined && (regions === undefined || regions.some((r) => typeof r !== 'string'))) {
+    throw contextError(contextKeys.modelRegions, 'Region codes, comma-separated', rawRegions);
+  }
+  const openAiBaseUrl = readString(scope, contextKeys.openAiBaseUrl, 'an http(s) URL');
+  const secretArn = readString(scope, contextKeys.openAiApiKeySecretArn, 'a complete secret ARN');
+  if (
+    secretArn !== undefined &&
+    !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(secretArn)
+  ) {
+    throw contextError(
+      contextKeys.openAiApiKeySecretArn,
+      'the complete ARN of a Secrets Manager secret (ending in its 6-character suffix)',
+      secretArn,
+    );
+  }
+  const modelTimeoutSeconds = readPositiveInteger(scope, contextKeys.modelTimeoutSeconds, 'seconds');
+  const contextMaxMessages = readPositiveInteger(scope, contextKeys.contextMaxMessages, 'messages');
+  const contextMaxTokens = readPositiveInteger(scope, contextKeys.contextMaxTokens, 'tokens');
+  return {
+    provider,
+    ...(modelId === undefined ? {} : { modelId }),
+    ...(regions === undefined ? {} : { inferenceProfileRegions: regions as string[] }),
+    ...(openAiBaseUrl === undefined ? {} : { openAiBaseUrl }),
+    ...(secretArn === undefined
+      ? {}
+      : {
+          openAiApiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'OpenAiApiKey', secretArn),
+        }),
+    ...(modelTimeoutSeconds === undefined ? {} : { modelTimeout: Duration.seconds(modelTimeoutSeconds) }),
+    ...(contextMaxMessages === undefined ? {} : { contextMaxMessages }),
+    ...(contextMaxTokens === undefined ? {} : { contextMaxTokens }),
+  };
+}
+
+function readString(scope: Construct, key: string, expected: string): string | undefined {
+  const value = context(scope, key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw contextError(key, expected, value);
+  return value.trim();
 }
 
 function readRetentionDays(scope: Construct): number | undefined {

@@ -14,6 +14,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { fallbackRoute, type RouteDefinition, routes, type TableAccess } from '../lambda/http/routes.js';
 import { ttlAttribute } from '../lambda/memory/table.js';
+import { type AgentModelProps, agentModelSettings, turnFunctionDefaults } from './agent-model.js';
 import { MemoryFunction } from './memory-function.js';
 
 /** How callers authenticate; the tenant of every request comes from here, never from the request. */
@@ -115,28 +116,43 @@ export interface AgentMemoryProps {
   readonly alarmTopic?: sns.ITopic;
 
   /**
-   * Settings for built-in routes, by route id (`AppendMessages`, `LoadMessages`, ..., `NotFound`).
+   * Settings for built-in routes, by route id (`AppendMessages`, `AgentTurns`, `LoadMessages`, ..., `NotFound`).
+   * `AgentTurns` defaults to a 29 s timeout and 1024 MB; its model variables and permission come from `agent`.
    * @default - every route gets the defaults of `RouteOptions`
    */
   readonly routeOptions?: { readonly [routeId: string]: RouteOptions };
+
+  /**
+   * The model of the agent turn route (`POST /v1/conversations/{conversationId}/turns`).
+   * @default - Amazon Bedrock with Amazon Nova Lite through its US inference profile, the defaults of
+   *   `AgentModelProps`
+   */
+  readonly agent?: AgentModelProps;
 }
+
+const writeActions = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
 
 /**
  * IAM actions per route access level. Transactions need no action of their own: DynamoDB authorizes each
- * Put/Update/Delete/ConditionCheck inside them. Nothing else (no Scan, no Batch*, no DescribeTable).
+ * Put/Update/Delete/ConditionCheck inside them. Nothing else (no Scan, no Batch*, no DescribeTable). `edit`
+ * is `write` plus the deletes of the messages a history edit replaces.
  */
 const tableActions: { readonly [access in TableAccess]: readonly string[] } = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
-  write: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:ConditionCheckItem',
-  ],
+  write: writeActions,
+  edit: [...writeActions, 'dynamodb:DeleteItem'],
   delete: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
   none: [],
 };
+
+/** The route whose function runs the model (lambda/http/routes.ts). */
+const agentTurnsRouteId = 'AgentTurns';
 
 const handlersDirectory = new URL('../lambda/http/handlers/', import.meta.url);
 
@@ -258,7 +274,8 @@ export class AgentMemory extends Construct {
     );
 
     for (const route of routes) {
-      this.addRoute(route, props.routeOptions?.[route.id]);
+      if (route.id === agentTurnsRouteId) this.addAgentTurnsRoute(route, props);
+      else this.addRoute(route, props.routeOptions?.[route.id]);
     }
     // Unknown paths and methods: the function answers the contract's 404/405, behind the authorizer too.
     const notFound = this.addFunction(fallbackRoute, props.routeOptions?.[fallbackRoute.id]);
@@ -298,6 +315,31 @@ export class AgentMemory extends Construct {
       });
     }
     return fn;
+  }
+
+  /**
+   * The turn route: its own timeout and memory (above the model's deadline), the model's variables, and the
+   * permission to call that model and nothing else. `routeOptions.AgentTurns` may change timeout, memory, add
+   * variables other than the model's and add statements.
+   */
+  private addAgentTurnsRoute(route: RouteDefinition, props: AgentMemoryProps): void {
+    const options = props.routeOptions?.[route.id] ?? {};
+    const timeout = options.timeout ?? turnFunctionDefaults.timeout;
+    const model = agentModelSettings(this, props.agent ?? {}, timeout);
+    const clashes = Object.keys(options.environment ?? {}).filter((key) => key in model.environment);
+    if (clashes.length > 0) {
+      throw new Error(
+        `Route '${route.id}': environment may not set ${clashes.join(', ')} (set from the agent prop).`,
+      );
+    }
+    const fn = this.addRoute(route, {
+      ...options,
+      timeout,
+      memorySize: options.memorySize ?? turnFunctionDefaults.memorySize,
+      environment: { ...options.environment, ...model.environment },
+      initialPolicy: [...model.statements, ...(options.initialPolicy ?? [])],
+    });
+    model.secret?.encryptionKey?.grantDecrypt(fn);
   }
 
   /**

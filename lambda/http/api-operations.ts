@@ -7,11 +7,17 @@ import {
   conversationPathSchema,
   conversationSchema,
   type ErrorCode,
+  editHistoryBodySchema,
+  editHistoryHeadersSchema,
+  editHistoryResponseSchema,
   errorBodySchema,
   healthSchema,
   loadMessagesQuerySchema,
   messagePageSchema,
   storedMessageSchema,
+  turnBodySchema,
+  turnHeadersSchema,
+  turnResponseSchema,
 } from './api-schemas.js';
 
 /*
@@ -48,6 +54,10 @@ export const namedSchemas: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['AppendMessagesRequest', appendMessagesBodySchema],
   ['StoredMessage', storedMessageSchema],
   ['AppendMessagesResponse', appendMessagesResponseSchema],
+  ['TurnRequest', turnBodySchema],
+  ['TurnResponse', turnResponseSchema],
+  ['EditHistoryRequest', editHistoryBodySchema],
+  ['EditHistoryResponse', editHistoryResponseSchema],
   ['MessagePage', messagePageSchema],
   ['Conversation', conversationSchema],
   ['Health', healthSchema],
@@ -56,6 +66,13 @@ export const namedSchemas: ReadonlyArray<readonly [string, z.ZodType]> = [
 
 /** Errors of every route behind the authorizer. */
 const authenticatedErrors = ['unauthorized', 'forbidden', 'internal', 'unavailable'] as const;
+
+const replayHeaders = {
+  'Idempotent-Replayed': {
+    description: 'Always `true`: the response is the stored result of an earlier request.',
+    schema: { type: 'string', const: 'true' },
+  },
+} as const;
 
 export const operations: Readonly<Record<string, OperationDoc>> = {
   AppendMessages: {
@@ -75,12 +92,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         description:
           'A replay: this Idempotency-Key was used with the same body; the original result, nothing appended.',
         schema: appendMessagesResponseSchema,
-        headers: {
-          'Idempotent-Replayed': {
-            description: 'Always `true`: the response is the stored result of an earlier request.',
-            schema: { type: 'string', const: 'true' },
-          },
-        },
+        headers: replayHeaders,
       },
     },
     errors: [
@@ -90,6 +102,74 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'idempotency_key_reused',
       ...authenticatedErrors,
     ],
+  },
+  AgentTurns: {
+    summary: 'Run one agent turn',
+    description:
+      "Loads the conversation's recent history (strongly consistent: at most the configured number of newest " +
+      'messages, default 20, within the token budget, never splitting a tool call from its result), asks the ' +
+      'configured model with the turn `system` prompt, that history and the new user message, then appends the ' +
+      'user message and the reply in one conditional, idempotent commit on the version it read. When another ' +
+      'writer changes the conversation in between, the turn is generated again on the new history a bounded ' +
+      'number of times (with `expectedVersion`: never), then it is 409 version_conflict. A model error (502) or ' +
+      'timeout (504) stores nothing. A replayed Idempotency-Key returns the stored turn without a model call.',
+    request: { path: conversationPathSchema, headers: turnHeadersSchema, body: turnBodySchema },
+    responses: {
+      201: { description: 'The turn was committed.', schema: turnResponseSchema },
+      200: {
+        description:
+          'A replay: this Idempotency-Key was used with the same body; the original turn, no model call, ' +
+          'nothing appended.',
+        schema: turnResponseSchema,
+        headers: replayHeaders,
+      },
+    },
+    errors: [
+      'invalid_request',
+      'version_conflict',
+      'payload_too_large',
+      'idempotency_key_reused',
+      'model_error',
+      'model_timeout',
+      ...authenticatedErrors,
+    ],
+  },
+  EditHistory: {
+    summary: 'Replace the newest messages',
+    description:
+      'If the conversation ends with `expectedSuffix` now, removes those messages and appends `replacement` in ' +
+      'their place, atomically (all or nothing); otherwise 409 suffix_mismatch and nothing changes. With ' +
+      '`expectedVersion`, only at that version. `expectedSuffix` compares messages as JSON values, ignoring ' +
+      '`seq`, `createdAt` and, where the expected message has none, `id`. Together they hold 1 to 50 ' +
+      'messages: an empty `expectedSuffix` appends, an empty `replacement` only removes.\n\n' +
+      'Seqs are never reused: the replacement gets new seqs after the current version, so seqs keep ascending ' +
+      'but have a gap where messages were removed. An edit that only removes still raises the version by one, ' +
+      "so a version seen once never names two different histories: `version` equals the last message's seq " +
+      'unless the last change was such a pure removal (then it is one more).',
+    request: { path: conversationPathSchema, headers: editHistoryHeadersSchema, body: editHistoryBodySchema },
+    responses: {
+      200: {
+        description:
+          'The edit was committed; or, with `Idempotent-Replayed: true`, a replay of an earlier edit with this ' +
+          'Idempotency-Key and body (nothing changed; `removed` is empty).',
+        schema: editHistoryResponseSchema,
+        headers: {
+          'Idempotent-Replayed': {
+            description: 'Present, `true`, only on a replay.',
+            schema: { type: 'string', const: 'true' },
+          },
+        },
+      },
+      // Two codes share 409, which the generated error responses cannot express: described here instead.
+      409: {
+        description:
+          '`409 version_conflict`: the conversation is not at `expectedVersion` (or lost every retry of a race). ' +
+          '`409 suffix_mismatch`: the conversation does not end with `expectedSuffix`. Either way nothing ' +
+          'changed; `currentVersion` is the version now.',
+        schema: errorBodySchema,
+      },
+    },
+    errors: ['invalid_request', 'payload_too_large', 'idempotency_key_reused', ...authenticatedErrors],
   },
   LoadMessages: {
     summary: 'Load messages',
@@ -134,10 +214,15 @@ export const errorDescriptions: Readonly<Record<ErrorCode, string>> = {
   method_not_allowed: 'The path exists, the method does not (see the Allow header).',
   version_conflict:
     'The conversation is not at `expectedVersion` (or lost every retry of a race); see `currentVersion`.',
+  suffix_mismatch:
+    'The conversation does not end with `expectedSuffix` (now); nothing changed. See `currentVersion`.',
   payload_too_large: 'A message over 256 KiB of JSON, or a request body over 1 MiB. Nothing was stored.',
   idempotency_key_reused: 'This Idempotency-Key was already used in this conversation with a different body.',
   throttled: 'Too many requests; retry after Retry-After seconds.',
   internal: "An unexpected failure; details are in the server's logs only.",
+  model_error:
+    "The model provider failed or refused the request, or its reply could not be stored; nothing was stored. Details are in the server's logs only.",
+  model_timeout: 'The model did not answer before the deadline; nothing was stored. Retrying may succeed.',
   unavailable:
     'DynamoDB is throttling or unreachable, or the conversation is under extreme contention; retry after Retry-After seconds.',
 };

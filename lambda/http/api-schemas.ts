@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { turnMessageSchema } from '../agent/turn-message.js';
 import { conversationIdSchema, idempotencyKeySchema, limits, messageInputSchema } from '../memory/message.js';
 
 /*
@@ -20,11 +21,14 @@ export const errorStatus = {
   not_found: 404,
   method_not_allowed: 405,
   version_conflict: 409,
+  suffix_mismatch: 409,
   payload_too_large: 413,
   idempotency_key_reused: 422,
   throttled: 429,
   internal: 500,
+  model_error: 502,
   unavailable: 503,
+  model_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -78,15 +82,92 @@ export const loadMessagesQuerySchema = z.strictObject({
     .optional(),
 });
 
+export const turnHeadersSchema = z.object({
+  'idempotency-key': idempotencyKeySchema
+    .describe(
+      'Makes the turn safe to retry for the lifetime of the conversation: the same key with the same body returns ' +
+        'the original turn (200, Idempotent-Replayed: true) without calling the model; with a different body it ' +
+        'is 422. Keys are shared with appends and edits of the same conversation.',
+    )
+    .optional(),
+});
+
+/** A turn body nests its message one level below the root: `{"message": { ... }}`. */
+export const turnBodyMaxDepth = limits.jsonDepth + 1;
+
+export const turnBodySchema = z.strictObject({
+  message: turnMessageSchema.describe(
+    'The user message: a non-blank string, or a message of role `user` with non-empty content (stored exactly ' +
+      'as sent).',
+  ),
+  expectedVersion: z
+    .int()
+    .min(0)
+    .describe(
+      'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
+        'and commit only on it.',
+    )
+    .optional(),
+  system: z
+    .string()
+    .describe(
+      'A system prompt for this turn: sent to the model before the history, not stored (but part of what makes a ' +
+        'retry with the same Idempotency-Key the same request).',
+    )
+    .optional(),
+});
+
+export const editHistoryHeadersSchema = z.object({
+  'idempotency-key': idempotencyKeySchema
+    .describe(
+      'Makes the edit safe to retry for the lifetime of the conversation: the same key with the same body returns ' +
+        'the original result (200, Idempotent-Replayed: true, `removed` empty) and changes nothing; with a ' +
+        'different body it is 422. Keys are shared with appends and turns of the same conversation.',
+    )
+    .optional(),
+});
+
+/** An edit body nests its messages two levels below the root, as an append does. */
+export const editBodyMaxDepth = limits.jsonDepth + 2;
+
+export const editHistoryBodySchema = z
+  .strictObject({
+    expectedSuffix: z
+      .array(messageInputSchema)
+      .max(limits.messagesPerAppend)
+      .describe(
+        'The messages the conversation must end with now, oldest first, as sent when appended (compared as JSON ' +
+          'values, ignoring seq, createdAt and, where not given here, id). They are removed.',
+      ),
+    replacement: z
+      .array(messageInputSchema)
+      .max(limits.messagesPerAppend)
+      .describe('The messages appended in their place, in order (new seqs after the current version).'),
+    expectedVersion: z
+      .int()
+      .min(0)
+      .describe('Edit only if the conversation is at this version, else 409 version_conflict.')
+      .optional(),
+  })
+  .refine(({ expectedSuffix, replacement }) => {
+    const total = expectedSuffix.length + replacement.length;
+    return total >= 1 && total <= limits.messagesPerAppend;
+  }, `expectedSuffix and replacement must hold 1 to ${limits.messagesPerAppend} messages together`);
+
 export type AppendMessagesBody = z.infer<typeof appendMessagesBodySchema>;
 export type LoadMessagesQuery = z.infer<typeof loadMessagesQuerySchema>;
+export type TurnBody = z.infer<typeof turnBodySchema>;
+export type EditHistoryBody = z.infer<typeof editHistoryBodySchema>;
 
 // ---- Responses ----
 
 const version = z
   .int()
   .min(0)
-  .describe('The seq of the last message of the conversation, 0 when it has none.');
+  .describe(
+    'The seq of the last message of the conversation, 0 when it has none; one more when its last change was an ' +
+      'edit that only removed messages (versions never repeat).',
+  );
 
 export const storedMessageSchema = messageInputSchema.extend({
   id: z.string().describe('The id the client gave, or a server-generated sortable id (ULID).'),
@@ -98,6 +179,27 @@ export const appendMessagesResponseSchema = z.object({
   conversationId: z.string(),
   version,
   messages: z.array(storedMessageSchema).describe('The appended messages, in order.'),
+});
+
+export const turnResponseSchema = z.object({
+  conversationId: z.string(),
+  version,
+  messages: z.array(storedMessageSchema).describe('The committed pair: the user message, then the reply.'),
+  reply: storedMessageSchema.describe(
+    "The assistant's reply as stored (the last of `messages`); `metadata` holds `model`, `contextMessages`, " +
+      "and the provider's `stopReason` and token `usage`.",
+  ),
+  contextMessages: z.int().min(0).describe('How many stored messages the model was given as history.'),
+  model: z.string().describe('The model id that wrote the reply.'),
+});
+
+export const editHistoryResponseSchema = z.object({
+  conversationId: z.string(),
+  version,
+  removed: z
+    .array(storedMessageSchema)
+    .describe('The messages the edit removed, oldest first (empty on a replay).'),
+  messages: z.array(storedMessageSchema).describe('The replacement, as stored (with its new seqs).'),
 });
 
 export const messagePageSchema = z.object({
@@ -139,13 +241,15 @@ export const errorBodySchema = z.object({
     currentVersion: z
       .int()
       .min(0)
-      .describe('version_conflict: the version of the conversation now.')
+      .describe('version_conflict, suffix_mismatch: the version of the conversation now.')
       .optional(),
     requestId: z.string().describe('internal: quote it when reporting the failure.').optional(),
   }),
 });
 
 export type AppendMessagesResponse = z.infer<typeof appendMessagesResponseSchema>;
+export type TurnResponse = z.infer<typeof turnResponseSchema>;
+export type EditHistoryResponse = z.infer<typeof editHistoryResponseSchema>;
 export type MessagePage = z.infer<typeof messagePageSchema>;
 export type ConversationResponse = z.infer<typeof conversationSchema>;
 export type HealthResponse = z.infer<typeof healthSchema>;

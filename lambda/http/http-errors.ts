@@ -6,7 +6,10 @@ import type { ErrorCode } from './api-schemas.js';
  */
 export class HttpError extends Error {
   constructor(
-    readonly code: Exclude<ErrorCode, 'internal' | 'unavailable' | 'throttled'>,
+    readonly code: Exclude<
+      ErrorCode,
+      'internal' | 'unavailable' | 'throttled' | 'model_error' | 'model_timeout'
+    >,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {

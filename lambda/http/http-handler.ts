@@ -6,6 +6,8 @@ import { errorResponse, type HttpResponse } from './responses.js';
 
 export interface HttpRequest {
   readonly event: HttpEvent;
+  /** The Lambda context, when the caller passed one (Lambda and the local server do; tests may not). */
+  readonly context?: Context;
   /** Adds fields (conversationId, tenant, version, ...) to this request's log line. */
   readonly annotate: (fields: Record<string, unknown>) => void;
 }
@@ -33,7 +35,7 @@ export function httpHandler(routeId: string, operation: HttpOperation): HttpHand
 
     const response = await traced(routeId, async () => {
       try {
-        return await operation({ event, annotate });
+        return await operation({ event, context, annotate });
       } catch (error) {
         if (error instanceof VersionConflictError) countConflict();
         const failure = errorResponse(error, requestId);

@@ -1,7 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { AppendResult, HistoryPage } from '../memory/conversation-store.js';
+import type { ChatModel } from '../agent/chat-model.js';
+import { ModelError, ModelTimeoutError } from '../agent/model-errors.js';
+import type { TurnResult } from '../agent/run-turn.js';
+import type { AppendResult, EditResult, HistoryPage } from '../memory/conversation-store.js';
 
 /*
  * Powertools, set up once per process. The usual POWERTOOLS_* variables still apply (log level, namespace,
@@ -33,6 +36,69 @@ export function countAppend(result: AppendResult): void {
 export function countLoad(page: HistoryPage): void {
   metrics.addMetric('messagesLoaded', MetricUnit.Count, page.messages.length);
   metrics.addMetric('consumedCapacity', MetricUnit.Count, page.consumedCapacity);
+}
+
+/** A turn: its model calls (none on a replay), their latencies and the size of the context it sent. */
+export function countTurn(result: TurnResult, modelCalls: ModelCallTimes): void {
+  if (result.replayed) {
+    metrics.addMetric('turnReplays', MetricUnit.Count, 1);
+  } else {
+    metrics.addMetric('turns', MetricUnit.Count, 1);
+    metrics.addMetric('contextMessages', MetricUnit.Count, result.contextMessages);
+  }
+  countModelCalls(modelCalls);
+}
+
+/** A turn that failed: its model calls, and whether the model was the reason (502 / 504). */
+export function countFailedTurn(error: unknown, modelCalls: ModelCallTimes): void {
+  countModelCalls(modelCalls);
+  if (error instanceof ModelError) metrics.addMetric('modelErrors', MetricUnit.Count, 1);
+  if (error instanceof ModelTimeoutError) metrics.addMetric('modelTimeouts', MetricUnit.Count, 1);
+}
+
+function countModelCalls(modelCalls: ModelCallTimes): void {
+  metrics.addMetric('modelCalls', MetricUnit.Count, modelCalls.started);
+  for (const durationMs of modelCalls.durationsMs) {
+    metrics.addMetric('modelLatency', MetricUnit.Milliseconds, durationMs);
+  }
+}
+
+export function countEdit(result: EditResult): void {
+  if (result.replayed) {
+    metrics.addMetric('editReplays', MetricUnit.Count, 1);
+  } else {
+    metrics.addMetric('edits', MetricUnit.Count, 1);
+    metrics.addMetric('messagesRemoved', MetricUnit.Count, result.removed.length);
+    metrics.addMetric('messagesAppended', MetricUnit.Count, result.messages.length);
+  }
+  metrics.addMetric('consumedCapacity', MetricUnit.Count, result.consumedCapacity);
+}
+
+/** The model calls of one request: how many started, and how long each that settled took. */
+export interface ModelCallTimes {
+  started: number;
+  readonly durationsMs: number[];
+}
+
+/**
+ * The model, wrapped to time its calls for one request (a wrapper per request, so that concurrent requests in
+ * the local server never share their figures).
+ */
+export function timeModelCalls(model: ChatModel): { model: ChatModel; calls: ModelCallTimes } {
+  const calls: ModelCallTimes = { started: 0, durationsMs: [] };
+  const timed: ChatModel = {
+    modelId: model.modelId,
+    async reply(request) {
+      calls.started++;
+      const started = performance.now();
+      try {
+        return await model.reply(request);
+      } finally {
+        calls.durationsMs.push(Math.round(performance.now() - started));
+      }
+    },
+  };
+  return { model: timed, calls };
 }
 
 export function countConflict(): void {

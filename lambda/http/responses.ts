@@ -1,5 +1,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { MemoryError, UnavailableError, VersionConflictError } from '../memory/errors.js';
+import {
+  MemoryError,
+  SuffixMismatchError,
+  UnavailableError,
+  VersionConflictError,
+} from '../memory/errors.js';
 import { type ErrorBody, type ErrorCode, errorStatus } from './api-schemas.js';
 import { HttpError } from './http-errors.js';
 
@@ -22,16 +27,17 @@ export function noContent(): HttpResponse {
 }
 
 /**
- * The one mapping from errors to the contract's error bodies. HttpError and MemoryError carry the contract's
- * code and a message written for the client, so they are explained; anything else, including the store's
- * `internal` failures, is `500 internal` with a generic message: its details go to the logs only.
+ * The one mapping from errors to the contract's error bodies. HttpError and MemoryError (the agent's ModelError
+ * and ModelTimeoutError included) carry the contract's code and a message written for the client, so they are
+ * explained, never with their cause; anything else, including the store's `internal` failures, is
+ * `500 internal` with a generic message: its details go to the logs only.
  */
 export function errorResponse(error: unknown, requestId: string | undefined): HttpResponse {
   if (error instanceof HttpError) {
     return errorBody(error.code, error.message, {}, error.headers);
   }
-  if (error instanceof VersionConflictError) {
-    return errorBody('version_conflict', error.message, { currentVersion: error.currentVersion });
+  if (error instanceof VersionConflictError || error instanceof SuffixMismatchError) {
+    return errorBody(error.code, error.message, { currentVersion: error.currentVersion });
   }
   if (error instanceof UnavailableError) {
     return errorBody('unavailable', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) });

@@ -2,7 +2,11 @@
  * The API's routes, as data: the CDK stack makes one function and one API Gateway route per entry, and the
  * local server dispatches to the same handler modules. Paths use API Gateway's `{param}` syntax.
  */
-export type TableAccess = 'read' | 'write' | 'delete' | 'none';
+/**
+ * What a route's function may do on the table: `write` appends (conditional puts and updates), `edit` also
+ * deletes single messages (history edits), `delete` removes whole conversations.
+ */
+export type TableAccess = 'read' | 'write' | 'edit' | 'delete' | 'none';
 
 export interface RouteDefinition {
   /** Stable construct id and function name part. */
@@ -24,6 +28,20 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/conversations/{conversationId}/messages',
     entry: 'append-messages.ts',
     access: 'write',
+  },
+  {
+    id: 'AgentTurns',
+    method: 'POST',
+    path: '/v1/conversations/{conversationId}/turns',
+    entry: 'run-turn.ts',
+    access: 'write',
+  },
+  {
+    id: 'EditHistory',
+    method: 'POST',
+    path: '/v1/conversations/{conversationId}/edits',
+    entry: 'edit-history.ts',
+    access: 'edit',
   },
   {
     id: 'LoadMessages',

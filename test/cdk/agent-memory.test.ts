@@ -19,7 +19,7 @@ import {
 /** Every function the construct creates: one per route, plus the `$default` route's. */
 const allRoutes: ReadonlyArray<{
   id: string;
-  access: 'read' | 'write' | 'delete' | 'none';
+  access: 'read' | 'write' | 'edit' | 'delete' | 'none';
   routeKey: string;
 }> = [
   ...routes.map((route) => ({
@@ -40,9 +40,20 @@ const expectedTableActions = {
     'dynamodb:Query',
     'dynamodb:UpdateItem',
   ],
+  edit: [
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ],
   delete: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
   none: [],
 } as const;
+
+/** The turn route's function: its own timeout and memory (tested in 'agent turns'). */
+const turnRouteId = 'AgentTurns';
 
 function newestNodeMajorInCdk(): number {
   return Math.max(
@@ -142,20 +153,30 @@ describe('AgentMemory', () => {
     });
 
     it('gives every function tracing, explicit memory and timeout, source maps and Powertools settings', () => {
-      iamStack.template.allResourcesProperties('AWS::Lambda::Function', {
-        TracingConfig: { Mode: 'Active' },
-        MemorySize: 512,
-        Timeout: 10,
-        Handler: 'index.handler',
-        Environment: {
-          Variables: Match.objectEquals({
-            TABLE_NAME: { Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Table') },
-            NODE_OPTIONS: '--enable-source-maps',
-            POWERTOOLS_SERVICE_NAME: 'agent-memory',
-            POWERTOOLS_METRICS_NAMESPACE: 'AgentMemory',
-          }),
-        },
-      });
+      const functions = resourcesOfType(iamStack.template, 'AWS::Lambda::Function');
+      const turnFunction = logicalIdOf(iamStack.stack, `${turnRouteId}/Function`);
+      for (const [id, fn] of Object.entries(functions)) {
+        expect(fn.Properties).toMatchObject({
+          TracingConfig: { Mode: 'Active' },
+          Handler: 'index.handler',
+          Environment: {
+            Variables: expect.objectContaining({
+              TABLE_NAME: { Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Table') },
+              NODE_OPTIONS: '--enable-source-maps',
+              POWERTOOLS_SERVICE_NAME: 'agent-memory',
+              POWERTOOLS_METRICS_NAMESPACE: 'AgentMemory',
+            }),
+          },
+        });
+        if (id === turnFunction) continue;
+        expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: 10 });
+        expect(Object.keys((fn.Properties.Environment as { Variables: object }).Variables).sort()).toEqual([
+          'NODE_OPTIONS',
+          'POWERTOOLS_METRICS_NAMESPACE',
+          'POWERTOOLS_SERVICE_NAME',
+          'TABLE_NAME',
+        ]);
+      }
     });
 
     it('logs every function to its own log group with a retention', () => {
@@ -199,7 +220,7 @@ describe('AgentMemory', () => {
       expect(dynamoActionsOfRole(iamStack, route.id)).toEqual([...expectedTableActions[route.access]].sort());
     });
 
-    it('keeps the read path from writing and every route but delete from deleting', () => {
+    it('keeps the read path from writing and every route but delete and history edits from deleting', () => {
       const reads = routes.filter((route) => route.access === 'read');
       expect(reads.length).toBeGreaterThan(0);
       for (const route of reads) {
@@ -207,9 +228,12 @@ describe('AgentMemory', () => {
           expect.arrayContaining(['dynamodb:PutItem']),
         );
       }
-      for (const route of allRoutes.filter((candidate) => candidate.access !== 'delete')) {
-        expect(dynamoActionsOfRole(iamStack, route.id)).not.toContain('dynamodb:DeleteItem');
-      }
+      const deleting = allRoutes.filter((route) =>
+        dynamoActionsOfRole(iamStack, route.id).includes('dynamodb:DeleteItem'),
+      );
+      expect(deleting.map((route) => route.id).sort()).toEqual(['DeleteConversation', 'EditHistory']);
+      // The turn route appends only: it never deletes, whatever the model does.
+      expect(dynamoActionsOfRole(iamStack, turnRouteId)).toEqual([...expectedTableActions.write].sort());
     });
 
     it('grants DynamoDB actions only on this table, never dynamodb:* and never on *', () => {
@@ -304,6 +328,12 @@ describe('AgentMemory', () => {
         expect(routes.filter((route) => route.public === true).map((route) => route.path)).toEqual([
           '/health',
         ]);
+        for (const routeKey of [
+          'POST /v1/conversations/{conversationId}/turns',
+          'POST /v1/conversations/{conversationId}/edits',
+        ]) {
+          expect(routeByKey(synth(), routeKey).AuthorizationType).toBe(type);
+        }
       },
     );
 
@@ -408,7 +438,8 @@ describe('AgentMemory', () => {
         Namespace: 'AWS/Lambda',
         MetricName: 'Duration',
         ExtendedStatistic: 'p99',
-        Threshold: 8000,
+        // 80% of the timeout: 10 s, or the turn function's 29 s.
+        Threshold: route.id === turnRouteId ? 23_200 : 8000,
         Dimensions: dimensions,
       });
     });

@@ -68,7 +68,15 @@ const configurations = () => [
     cors: { allowOrigins: ['https://app.example.com'] },
     retention: Duration.days(90),
     alarmTopic: sns.Topic.fromTopicArn(stack, 'Alarms', 'arn:aws:sns:eu-west-1:123456789012:alarms'),
+    agent: { modelId: 'amazon.nova-pro-v1:0' },
   })),
+  // The model permissions of the other providers: a key secret (OpenAI-compatible), none (offline).
+  synthStack({
+    modelProvider: 'openai',
+    modelId: 'gpt-4.1-mini',
+    openAiApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:openai-key-AbCdEf',
+  }),
+  synthStack({ modelProvider: 'offline' }),
 ];
 
 describe('cdk-nag gate (AwsSolutions and Serverless packs)', () => {

@@ -55,6 +55,31 @@ describe('OpenAPI document', () => {
     expect(statusesOf(conversation, 'get')).toEqual(['200', '400', '401', '403', '404', '500', '503']);
     expect(statusesOf(conversation, 'delete')).toEqual(['204', '400', '401', '403', '500', '503']);
     expect(statusesOf('/health', 'get')).toEqual(['200']);
+    expect(statusesOf(`${conversation}/turns`, 'post')).toEqual([
+      '200',
+      '201',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '422',
+      '500',
+      '502',
+      '503',
+      '504',
+    ]);
+    expect(statusesOf(`${conversation}/edits`, 'post')).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '422',
+      '500',
+      '503',
+    ]);
     expect(document.paths['/health']?.get?.security).toEqual([]);
   });
 
@@ -68,22 +93,36 @@ describe('OpenAPI document', () => {
     expect(document.components.responses.unavailable?.headers).toHaveProperty('Retry-After');
   });
 
+  it('documents both 409s of a history edit, each with currentVersion', () => {
+    // Act
+    const conflict = document.paths['/v1/conversations/{conversationId}/edits']?.post?.responses['409'] as {
+      description: string;
+      content: Record<string, { schema: { $ref: string } }>;
+    };
+
+    // Assess
+    expect(conflict.description).toMatch(/version_conflict/);
+    expect(conflict.description).toMatch(/suffix_mismatch/);
+    expect(conflict.description).toMatch(/currentVersion/);
+    expect(conflict.content['application/json']?.schema.$ref).toBe('#/components/schemas/Error');
+  });
+
   it('refuses a route that has no documented operation', () => {
     // Prepare
-    const turns = {
-      id: 'RunTurn',
+    const summaries = {
+      id: 'Summarize',
       method: 'POST' as const,
-      path: '/v1/conversations/{conversationId}/turns',
-      entry: 'run-turn.ts',
+      path: '/v1/conversations/{conversationId}/summaries',
+      entry: 'summarize.ts',
       access: 'write' as const,
     };
 
     // Act
-    const build = () => buildOpenApiDocument([...routes, turns]);
+    const build = () => buildOpenApiDocument([...routes, summaries]);
 
     // Assess
     expect(build).toThrow(
-      'No OpenAPI operation for RunTurn (POST /v1/conversations/{conversationId}/turns): add one to lambda/http/api-operations.ts.',
+      'No OpenAPI operation for Summarize (POST /v1/conversations/{conversationId}/summaries): add one to lambda/http/api-operations.ts.',
     );
   });
 });
