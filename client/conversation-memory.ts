@@ -1,0 +1,102 @@
+import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
+
+/*
+ * The one interface the framework adapters are written against. Two implementations: AgentMemoryClient (the
+ * HTTP API) and StoreConversationMemory (the DynamoDB table in-process, for code running with the
+ * construct's grants). Both throw the errors of ./errors.ts.
+ */
+
+/** A message to append: the contract's input message. */
+export type Message = MessageInput;
+/** A message as stored: the input exactly, plus `seq`, `id` and `createdAt`. */
+export type { StoredMessage };
+
+export interface CallOptions {
+  /** Aborts the call (every attempt of it). */
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions extends CallOptions {
+  /** Commit only if the conversation is at this version, else VersionConflictError. Never retried on 409. */
+  readonly expectedVersion?: number;
+  /**
+   * Makes the write replay-safe: the same key with the same request returns the original result and writes
+   * nothing; with a different request it is IdempotencyKeyReusedError. The HTTP client makes one per call when
+   * none is given (and reuses it across that call's retries).
+   */
+  readonly idempotencyKey?: string;
+}
+
+export interface AppendResult {
+  readonly conversationId: string;
+  readonly version: number;
+  readonly messages: StoredMessage[];
+  /** True when this is the stored result of an earlier request with the same idempotency key. */
+  readonly replayed: boolean;
+}
+
+export interface SuffixEdit {
+  /** What the conversation must end with (compared as JSON values, ignoring seq, createdAt and, unless given, id). */
+  readonly expectedSuffix: readonly Message[];
+  /** What replaces it, with new seqs after the current version. */
+  readonly replacement: readonly Message[];
+}
+
+export interface EditResult extends AppendResult {
+  /** The messages the edit removed (empty on a replay). */
+  readonly removed: StoredMessage[];
+}
+
+export interface PageOptions extends CallOptions {
+  /** 1-1000. @default 50 */
+  readonly limit?: number;
+  /** Exclusive upper seq bound. */
+  readonly before?: number;
+  /** Exclusive lower seq bound; pages go forward (oldest first) when set. */
+  readonly after?: number;
+}
+
+export interface HistoryPage {
+  readonly conversationId: string;
+  readonly version: number;
+  /** Ascending by seq. */
+  readonly messages: StoredMessage[];
+  /** Backward pages: the `before` of the next older page, null when none is left. */
+  readonly nextBefore?: number | null;
+  /** Forward pages: the `after` of the next newer page, null when none is left. */
+  readonly nextAfter?: number | null;
+}
+
+/** A consistent view of (the end of) a conversation: every message is from the same version. */
+export interface HistorySnapshot {
+  readonly conversationId: string;
+  readonly version: number;
+  /** Ascending by seq. */
+  readonly messages: StoredMessage[];
+}
+
+export interface ConversationInfo {
+  readonly conversationId: string;
+  readonly version: number;
+  readonly messageCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt?: string;
+}
+
+export interface ConversationMemory {
+  /** Appends 1-50 messages atomically. */
+  append(conversationId: string, messages: readonly Message[], options?: WriteOptions): Promise<AppendResult>;
+  /** One page of history (see the contract's GET .../messages). */
+  load(conversationId: string, options?: PageOptions): Promise<HistoryPage>;
+  /** The newest `limit` messages (any number, paged as needed), ascending, all of one version. */
+  loadRecent(conversationId: string, limit: number, options?: CallOptions): Promise<HistorySnapshot>;
+  /** Every message, ascending, all of one version. */
+  loadAll(conversationId: string, options?: CallOptions): Promise<HistorySnapshot>;
+  /** Replaces the conversation's ending atomically; SuffixMismatchError (nothing changed) when it ends otherwise. */
+  replaceSuffix(conversationId: string, edit: SuffixEdit, options?: WriteOptions): Promise<EditResult>;
+  /** The conversation's metadata; undefined when it was never written (or was deleted). */
+  getConversation(conversationId: string, options?: CallOptions): Promise<ConversationInfo | undefined>;
+  /** Removes every message and idempotency record; succeeds when nothing existed. */
+  deleteConversation(conversationId: string, options?: CallOptions): Promise<void>;
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { AgentMemoryClient } from '../../client/agent-memory-client.js';
+import type { ConversationMemory } from '../../client/conversation-memory.js';
+import { StoreConversationMemory } from '../../client/store-conversation-memory.js';
+import { tenantHeaderAuth } from '../../client/tenant-header-auth.js';
+import { ConversationStore } from '../../lambda/memory/conversation-store.js';
+import { type ServerProcess, startServer, stopAllServers } from '../e2e/server-process.js';
+import { createTestTable } from '../support/dynamodb.js';
+
+/** Where a ConversationMemory keeps its data, so tests can reach it from another process too. */
+export interface MemoryLocation {
+  /** `store`: the table on DynamoDB Local, in-process. `http`: the local server. */
+  readonly kind: 'store' | 'http';
+  readonly tenant: string;
+  readonly dynamoDbEndpoint?: string;
+  readonly tableName?: string;
+  readonly serverUrl?: string;
+}
+
+export interface MemoryBackend {
+  readonly name: string;
+  start(): Promise<{ memory: ConversationMemory; location: MemoryLocation }>;
+  stop(): Promise<void>;
+}
+
+/** The two ConversationMemory implementations the adapters are tested on: same tests, both transports. */
+export const memoryBackends: MemoryBackend[] = [
+  {
+    name: 'the in-process store on DynamoDB Local',
+    async start() {
+      const { client, tableName, endpoint } = await createTestTable('client');
+      const tenant = `tenant-${randomUUID()}`;
+      const memory = new StoreConversationMemory({
+        store: new ConversationStore({ client, tableName }),
+        tenant,
+      });
+      return { memory, location: { kind: 'store', tenant, dynamoDbEndpoint: endpoint, tableName } };
+    },
+    async stop() {},
+  },
+  (() => {
+    let server: ServerProcess | undefined;
+    return {
+      name: 'the local server',
+      async start() {
+        server = await startServer({
+          dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+          tableName: `client-http-${randomUUID()}`,
+        });
+        const tenant = `tenant-${randomUUID()}`;
+        const memory = new AgentMemoryClient({ baseUrl: server.url, auth: tenantHeaderAuth(tenant) });
+        return { memory, location: { kind: 'http', tenant, serverUrl: server.url } };
+      },
+      async stop() {
+        await stopAllServers();
+      },
+    };
+  })(),
+];
