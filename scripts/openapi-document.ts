@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   errorDescriptions,
   namedSchemas,
@@ -7,6 +6,7 @@ import {
 } from '../lambda/http/api-operations.js';
 import { type ErrorCode, errorStatus } from '../lambda/http/api-schemas.js';
 import { type RouteDefinition, routes } from '../lambda/http/routes.js';
+import * as z from '../lambda/validation/zod.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -97,7 +97,7 @@ export function renderOpenApiDocument(document: JsonObject): string {
 function operationObject(
   route: RouteDefinition,
   doc: OperationDoc,
-  names: Map<z.ZodType, string>,
+  names: Map<z.ZodMiniType, string>,
 ): JsonObject {
   const { path, query, headers, body } = doc.request;
   const parameters = [
@@ -129,10 +129,13 @@ function operationObject(
   };
 }
 
-function parametersOf(schema: z.ZodObject | undefined, location: 'path' | 'query' | 'header'): JsonObject[] {
+function parametersOf(
+  schema: z.ZodMiniObject | undefined,
+  location: 'path' | 'query' | 'header',
+): JsonObject[] {
   if (!schema) return [];
   return Object.entries(schema.shape).map(([name, field]) => {
-    const fieldSchema = field as z.ZodType;
+    const fieldSchema = field as z.ZodMiniType;
     // 'output': a query value is sent as text but means an integer, which is what a client needs to know.
     const { description, ...jsonSchema } = tidy(
       z.toJSONSchema(fieldSchema, { target: 'draft-2020-12', io: 'output' }),
@@ -147,7 +150,7 @@ function parametersOf(schema: z.ZodObject | undefined, location: 'path' | 'query
   });
 }
 
-function jsonContent(schema: z.ZodType, names: Map<z.ZodType, string>): JsonObject {
+function jsonContent(schema: z.ZodMiniType, names: Map<z.ZodMiniType, string>): JsonObject {
   const id = names.get(schema);
   if (id === undefined)
     throw new Error('Request and response bodies must be named schemas (see namedSchemas).');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../validation/zod.js';
 import type { ContextPolicy } from './context-policy.js';
 
 /** How the turn function reaches its model. */
@@ -29,55 +29,65 @@ export class AgentConfigurationError extends Error {
 
 const integer = (min: number, max: number, unit = '') =>
   z
-    .string()
-    .regex(/^\d+$/, `must be an integer from ${min} to ${max}${unit}`)
-    .transform(Number)
-    .refine((value) => value >= min && value <= max, `must be an integer from ${min} to ${max}${unit}`);
+    .pipe(
+      z.string().check(z.regex(/^\d+$/, `must be an integer from ${min} to ${max}${unit}`)),
+      z.transform(Number),
+    )
+    .check(
+      z.refine((value) => value >= min && value <= max, `must be an integer from ${min} to ${max}${unit}`),
+    );
 
-const nonEmpty = () => z.string().min(1, 'must not be empty');
+const nonEmpty = () => z.string().check(z.minLength(1, 'must not be empty'));
 
 /** Every variable the turn function reads; each is named when it is wrong. */
 const environmentSchema = z
   .object({
-    MODEL_PROVIDER: z
-      .enum(['offline', 'bedrock', 'openai'], { error: 'must be offline, bedrock or openai' })
-      .default('offline'),
-    MODEL_ID: nonEmpty().optional(),
-    OPENAI_BASE_URL: z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-      .default('https://api.openai.com/v1'),
-    OPENAI_API_KEY: nonEmpty().optional(),
-    OPENAI_API_KEY_SECRET_ARN: z
-      .string()
-      .regex(
-        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
-        'must be a Secrets Manager secret ARN',
-      )
-      .optional(),
-    MODEL_TIMEOUT_MS: integer(1, 29_000, ' (milliseconds, below API Gateway 30 s)').default(20_000),
-    CONTEXT_MAX_MESSAGES: integer(1, 1000).default(20),
-    CONTEXT_MAX_TOKENS: integer(1, 10_000_000).default(8000),
+    MODEL_PROVIDER: z._default(
+      z.enum(['offline', 'bedrock', 'openai'], { error: 'must be offline, bedrock or openai' }),
+      'offline',
+    ),
+    MODEL_ID: z.optional(nonEmpty()),
+    OPENAI_BASE_URL: z._default(
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+      'https://api.openai.com/v1',
+    ),
+    OPENAI_API_KEY: z.optional(nonEmpty()),
+    OPENAI_API_KEY_SECRET_ARN: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+            'must be a Secrets Manager secret ARN',
+          ),
+        ),
+    ),
+    MODEL_TIMEOUT_MS: z._default(integer(1, 29_000, ' (milliseconds, below API Gateway 30 s)'), 20_000),
+    CONTEXT_MAX_MESSAGES: z._default(integer(1, 1000), 20),
+    CONTEXT_MAX_TOKENS: z._default(integer(1, 10_000_000), 8000),
   })
-  .superRefine((env, context) => {
-    if (env.MODEL_PROVIDER !== 'offline' && env.MODEL_ID === undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['MODEL_ID'],
-        message: `is required when MODEL_PROVIDER is ${env.MODEL_PROVIDER}`,
-      });
-    }
-    if (env.MODEL_PROVIDER !== 'openai') return;
-    const keys = [env.OPENAI_API_KEY, env.OPENAI_API_KEY_SECRET_ARN].filter((key) => key !== undefined);
-    if (keys.length !== 1) {
-      context.addIssue({
-        code: 'custom',
-        path: ['OPENAI_API_KEY'],
-        message: `or OPENAI_API_KEY_SECRET_ARN (exactly one) is required when MODEL_PROVIDER is openai; ${
-          keys.length === 0 ? 'neither is' : 'both are'
-        } set`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((env, context) => {
+      if (env.MODEL_PROVIDER !== 'offline' && env.MODEL_ID === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['MODEL_ID'],
+          message: `is required when MODEL_PROVIDER is ${env.MODEL_PROVIDER}`,
+        });
+      }
+      if (env.MODEL_PROVIDER !== 'openai') return;
+      const keys = [env.OPENAI_API_KEY, env.OPENAI_API_KEY_SECRET_ARN].filter((key) => key !== undefined);
+      if (keys.length !== 1) {
+        context.addIssue({
+          code: 'custom',
+          path: ['OPENAI_API_KEY'],
+          message: `or OPENAI_API_KEY_SECRET_ARN (exactly one) is required when MODEL_PROVIDER is openai; ${
+            keys.length === 0 ? 'neither is' : 'both are'
+          } set`,
+        });
+      }
+    }),
+  );
 
 /**
  * The agent's configuration from the environment, validated once (at cold start), failing with the name of

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { MessageInput } from '../memory/message.js';
+import * as z from '../validation/zod.js';
 import { type ChatRequest, replyMetadata } from './chat-model.js';
 import { argumentsText, contentText, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
@@ -90,27 +90,27 @@ const chatCompletionResponseSchema = z.object({
     .array(
       z.object({
         message: z.object({
-          content: z.string().nullish(),
-          tool_calls: z
-            .array(
+          content: z.nullish(z.string()),
+          tool_calls: z.nullish(
+            z.array(
               z.object({
                 id: z.string(),
                 function: z.object({ name: z.string(), arguments: z.string() }),
               }),
-            )
-            .nullish(),
+            ),
+          ),
         }),
-        finish_reason: z.string().nullish(),
+        finish_reason: z.nullish(z.string()),
       }),
     )
-    .min(1),
-  usage: z
-    .object({
-      prompt_tokens: z.number().optional(),
-      completion_tokens: z.number().optional(),
-      total_tokens: z.number().optional(),
-    })
-    .nullish(),
+    .check(z.minLength(1)),
+  usage: z.nullish(
+    z.object({
+      prompt_tokens: z.optional(z.number()),
+      completion_tokens: z.optional(z.number()),
+      total_tokens: z.optional(z.number()),
+    }),
+  ),
 });
 
 /** A chat-completions answer -> the assistant's reply (first choice), finish reason and usage in `metadata`. */

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { InvalidRequestError, PayloadTooLargeError } from '../memory/errors.js';
 import { type MessageInput, messageInputSchema, parseMessages } from '../memory/message.js';
+import * as z from '../validation/zod.js';
 import { hasContent } from './message-content.js';
 
 /**
@@ -8,10 +8,16 @@ import { hasContent } from './message-content.js';
  * non-empty content. For request schemas (and the OpenAPI document); runTurn checks it again itself.
  */
 export const turnMessageSchema = z.union([
-  z.string().refine((text) => text.trim().length > 0, 'must not be empty'),
+  z.string().check(z.refine((text) => text.trim().length > 0, 'must not be empty')),
+  // One check per call, not `.check(a, b)`: a schema whose direct parent is the named MessageInput becomes a
+  // `$ref` to it in docs/openapi.json, while the document has always spelled this message out in full.
   messageInputSchema
-    .refine((message) => message.role === 'user', { message: 'must have role "user"', path: ['role'] })
-    .refine((message) => hasContent(message.content), { message: 'must not be empty', path: ['content'] }),
+    .check(
+      z.refine((message) => message.role === 'user', { message: 'must have role "user"', path: ['role'] }),
+    )
+    .check(
+      z.refine((message) => hasContent(message.content), { message: 'must not be empty', path: ['content'] }),
+    ),
 ]);
 
 export type TurnMessage = string | MessageInput;

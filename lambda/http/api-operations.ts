@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { messageInputSchema } from '../memory/message.js';
+import type * as z from '../validation/zod.js';
 import {
   appendMessagesBodySchema,
   appendMessagesHeadersSchema,
@@ -29,7 +29,7 @@ import {
 export interface SuccessResponse {
   readonly description: string;
   /** Absent: no body (204). */
-  readonly schema?: z.ZodType;
+  readonly schema?: z.ZodMiniType;
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: object }>>;
 }
 
@@ -37,11 +37,11 @@ export interface OperationDoc {
   readonly summary: string;
   readonly description?: string;
   readonly request: {
-    readonly path?: z.ZodObject;
-    readonly query?: z.ZodObject;
+    readonly path?: z.ZodMiniObject;
+    readonly query?: z.ZodMiniObject;
     /** Keys are lower-case header names. */
-    readonly headers?: z.ZodObject;
-    readonly body?: z.ZodType;
+    readonly headers?: z.ZodMiniObject;
+    readonly body?: z.ZodMiniType;
   };
   readonly responses: Readonly<Record<number, SuccessResponse>>;
   /** The contract's errors this route answers with. */
@@ -49,7 +49,7 @@ export interface OperationDoc {
 }
 
 /** Named schemas, emitted under components/schemas and referenced wherever they occur. */
-export const namedSchemas: ReadonlyArray<readonly [string, z.ZodType]> = [
+export const namedSchemas: ReadonlyArray<readonly [string, z.ZodMiniType]> = [
   ['MessageInput', messageInputSchema],
   ['AppendMessagesRequest', appendMessagesBodySchema],
   ['StoredMessage', storedMessageSchema],
@@ -100,6 +100,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'version_conflict',
       'payload_too_large',
       'idempotency_key_reused',
+      'idempotency_result_gone',
       ...authenticatedErrors,
     ],
   },
@@ -129,6 +130,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'version_conflict',
       'payload_too_large',
       'idempotency_key_reused',
+      'idempotency_result_gone',
       'model_error',
       'model_timeout',
       ...authenticatedErrors,
@@ -169,7 +171,13 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         schema: errorBodySchema,
       },
     },
-    errors: ['invalid_request', 'payload_too_large', 'idempotency_key_reused', ...authenticatedErrors],
+    errors: [
+      'invalid_request',
+      'payload_too_large',
+      'idempotency_key_reused',
+      'idempotency_result_gone',
+      ...authenticatedErrors,
+    ],
   },
   LoadMessages: {
     summary: 'Load messages',
@@ -218,6 +226,8 @@ export const errorDescriptions: Readonly<Record<ErrorCode, string>> = {
     'The conversation does not end with `expectedSuffix` (now); nothing changed. See `currentVersion`.',
   payload_too_large: 'A message over 256 KiB of JSON, or a request body over 1 MiB. Nothing was stored.',
   idempotency_key_reused: 'This Idempotency-Key was already used in this conversation with a different body.',
+  idempotency_result_gone:
+    'This Idempotency-Key was applied, but a later history edit removed what it wrote, so its original result cannot be returned. Nothing was written now.',
   throttled: 'Too many requests; retry after Retry-After seconds.',
   internal: "An unexpected failure; details are in the server's logs only.",
   model_error:

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { turnMessageSchema } from '../agent/turn-message.js';
 import { conversationIdSchema, idempotencyKeySchema, limits, messageInputSchema } from '../memory/message.js';
+import * as z from '../validation/zod.js';
 
 /*
  * The HTTP API's schemas: handlers validate with them, their TypeScript types come from them (z.infer) and
@@ -22,6 +22,7 @@ export const errorStatus = {
   method_not_allowed: 405,
   version_conflict: 409,
   suffix_mismatch: 409,
+  idempotency_result_gone: 410,
   payload_too_large: 413,
   idempotency_key_reused: 422,
   throttled: 429,
@@ -37,18 +38,22 @@ export const errorCodeSchema = z.enum(Object.keys(errorStatus) as [ErrorCode, ..
 // ---- Requests ----
 
 export const conversationPathSchema = z.object({
-  conversationId: conversationIdSchema.describe(
-    "The conversation: 1-256 characters of A-Z a-z 0-9 . _ : @ -, case-sensitive, scoped to the caller's tenant.",
+  conversationId: conversationIdSchema.check(
+    z.describe(
+      "The conversation: 1-256 characters of A-Z a-z 0-9 . _ : @ -, case-sensitive, scoped to the caller's tenant.",
+    ),
   ),
 });
 
 export const appendMessagesHeadersSchema = z.object({
-  'idempotency-key': idempotencyKeySchema
-    .describe(
-      'Makes the append safe to retry for the lifetime of the conversation: the same key with the same body returns ' +
-        'the original result (200, Idempotent-Replayed: true); with a different body it is 422.',
-    )
-    .optional(),
+  'idempotency-key': z.optional(
+    idempotencyKeySchema.check(
+      z.describe(
+        'Makes the append safe to retry for the lifetime of the conversation: the same key with the same body ' +
+          'returns the original result (200, Idempotent-Replayed: true); with a different body it is 422.',
+      ),
+    ),
+  ),
 });
 
 /**
@@ -58,73 +63,95 @@ export const appendMessagesHeadersSchema = z.object({
 export const appendBodyMaxDepth = limits.jsonDepth + 2;
 
 export const appendMessagesBodySchema = z.strictObject({
-  messages: z.array(messageInputSchema).min(1).max(limits.messagesPerAppend),
-  expectedVersion: z
-    .int()
-    .min(0)
-    .describe('Commit only if the conversation is at this version, else 409 version_conflict.')
-    .optional(),
+  messages: z.array(messageInputSchema).check(z.minLength(1), z.maxLength(limits.messagesPerAppend)),
+  expectedVersion: z.optional(
+    z
+      .int()
+      .check(
+        z.minimum(0),
+        z.describe('Commit only if the conversation is at this version, else 409 version_conflict.'),
+      ),
+  ),
 });
 
 /** A query value that must be an integer: digits only, so `1e3`, `0x10`, ` 5` and `5.0` are 400s. */
-const integerParameter = (bounds: z.ZodInt) =>
-  z.string().regex(/^\d+$/, 'must be an integer').transform(Number).pipe(bounds);
+const integerParameter = (bounds: z.ZodMiniNumberFormat) =>
+  z.pipe(z.pipe(z.string().check(z.regex(/^\d+$/, 'must be an integer')), z.transform(Number)), bounds);
 
 export const loadMessagesQuerySchema = z.strictObject({
-  limit: integerParameter(z.int().min(pageLimits.min).max(pageLimits.max))
-    .default(pageLimits.default)
-    .describe('How many messages to return at most.'),
-  before: integerParameter(z.int().min(0))
-    .describe('Exclusive upper seq bound. Without `after`, pages go backward from here (newest first).')
-    .optional(),
-  after: integerParameter(z.int().min(0))
-    .describe('Exclusive lower seq bound. Pages go forward from here (oldest first).')
-    .optional(),
+  limit: z
+    ._default(
+      integerParameter(z.int().check(z.minimum(pageLimits.min), z.maximum(pageLimits.max))),
+      pageLimits.default,
+    )
+    .check(z.describe('How many messages to return at most.')),
+  before: z.optional(
+    integerParameter(z.int().check(z.minimum(0))).check(
+      z.describe('Exclusive upper seq bound. Without `after`, pages go backward from here (newest first).'),
+    ),
+  ),
+  after: z.optional(
+    integerParameter(z.int().check(z.minimum(0))).check(
+      z.describe('Exclusive lower seq bound. Pages go forward from here (oldest first).'),
+    ),
+  ),
 });
 
 export const turnHeadersSchema = z.object({
-  'idempotency-key': idempotencyKeySchema
-    .describe(
-      'Makes the turn safe to retry for the lifetime of the conversation: the same key with the same body returns ' +
-        'the original turn (200, Idempotent-Replayed: true) without calling the model; with a different body it ' +
-        'is 422. Keys are shared with appends and edits of the same conversation.',
-    )
-    .optional(),
+  'idempotency-key': z.optional(
+    idempotencyKeySchema.check(
+      z.describe(
+        'Makes the turn safe to retry for the lifetime of the conversation: the same key with the same body ' +
+          'returns the original turn (200, Idempotent-Replayed: true) without calling the model; with a ' +
+          'different body it is 422. Keys are shared with appends and edits of the same conversation.',
+      ),
+    ),
+  ),
 });
 
 /** A turn body nests its message one level below the root: `{"message": { ... }}`. */
 export const turnBodyMaxDepth = limits.jsonDepth + 1;
 
 export const turnBodySchema = z.strictObject({
-  message: turnMessageSchema.describe(
-    'The user message: a non-blank string, or a message of role `user` with non-empty content (stored exactly ' +
-      'as sent).',
+  message: turnMessageSchema.check(
+    z.describe(
+      'The user message: a non-blank string, or a message of role `user` with non-empty content (stored ' +
+        'exactly as sent).',
+    ),
   ),
-  expectedVersion: z
-    .int()
-    .min(0)
-    .describe(
-      'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
-        'and commit only on it.',
-    )
-    .optional(),
-  system: z
-    .string()
-    .describe(
-      'A system prompt for this turn: sent to the model before the history, not stored (but part of what makes a ' +
-        'retry with the same Idempotency-Key the same request).',
-    )
-    .optional(),
+  expectedVersion: z.optional(
+    z
+      .int()
+      .check(
+        z.minimum(0),
+        z.describe(
+          'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
+            'and commit only on it.',
+        ),
+      ),
+  ),
+  system: z.optional(
+    z
+      .string()
+      .check(
+        z.describe(
+          'A system prompt for this turn: sent to the model before the history, not stored (but part of what ' +
+            'makes a retry with the same Idempotency-Key the same request).',
+        ),
+      ),
+  ),
 });
 
 export const editHistoryHeadersSchema = z.object({
-  'idempotency-key': idempotencyKeySchema
-    .describe(
-      'Makes the edit safe to retry for the lifetime of the conversation: the same key with the same body returns ' +
-        'the original result (200, Idempotent-Replayed: true, `removed` empty) and changes nothing; with a ' +
-        'different body it is 422. Keys are shared with appends and turns of the same conversation.',
-    )
-    .optional(),
+  'idempotency-key': z.optional(
+    idempotencyKeySchema.check(
+      z.describe(
+        'Makes the edit safe to retry for the lifetime of the conversation: the same key with the same body ' +
+          'returns the original result (200, Idempotent-Replayed: true, `removed` empty) and changes nothing; ' +
+          'with a different body it is 422. Keys are shared with appends and turns of the same conversation.',
+      ),
+    ),
+  ),
 });
 
 /** An edit body nests its messages two levels below the root, as an append does. */
@@ -134,25 +161,34 @@ export const editHistoryBodySchema = z
   .strictObject({
     expectedSuffix: z
       .array(messageInputSchema)
-      .max(limits.messagesPerAppend)
-      .describe(
-        'The messages the conversation must end with now, oldest first, as sent when appended (compared as JSON ' +
-          'values, ignoring seq, createdAt and, where not given here, id). They are removed.',
+      .check(
+        z.maxLength(limits.messagesPerAppend),
+        z.describe(
+          'The messages the conversation must end with now, oldest first, as sent when appended (compared as ' +
+            'JSON values, ignoring seq, createdAt and, where not given here, id). They are removed.',
+        ),
       ),
     replacement: z
       .array(messageInputSchema)
-      .max(limits.messagesPerAppend)
-      .describe('The messages appended in their place, in order (new seqs after the current version).'),
-    expectedVersion: z
-      .int()
-      .min(0)
-      .describe('Edit only if the conversation is at this version, else 409 version_conflict.')
-      .optional(),
+      .check(
+        z.maxLength(limits.messagesPerAppend),
+        z.describe('The messages appended in their place, in order (new seqs after the current version).'),
+      ),
+    expectedVersion: z.optional(
+      z
+        .int()
+        .check(
+          z.minimum(0),
+          z.describe('Edit only if the conversation is at this version, else 409 version_conflict.'),
+        ),
+    ),
   })
-  .refine(({ expectedSuffix, replacement }) => {
-    const total = expectedSuffix.length + replacement.length;
-    return total >= 1 && total <= limits.messagesPerAppend;
-  }, `expectedSuffix and replacement must hold 1 to ${limits.messagesPerAppend} messages together`);
+  .check(
+    z.refine(({ expectedSuffix, replacement }) => {
+      const total = expectedSuffix.length + replacement.length;
+      return total >= 1 && total <= limits.messagesPerAppend;
+    }, `expectedSuffix and replacement must hold 1 to ${limits.messagesPerAppend} messages together`),
+  );
 
 export type AppendMessagesBody = z.infer<typeof appendMessagesBodySchema>;
 export type LoadMessagesQuery = z.infer<typeof loadMessagesQuerySchema>;
@@ -163,34 +199,42 @@ export type EditHistoryBody = z.infer<typeof editHistoryBodySchema>;
 
 const version = z
   .int()
-  .min(0)
-  .describe(
-    'The seq of the last message of the conversation, 0 when it has none; one more when its last change was an ' +
-      'edit that only removed messages (versions never repeat).',
+  .check(
+    z.minimum(0),
+    z.describe(
+      'The seq of the last message of the conversation, 0 when it has none; one more when its last change was ' +
+        'an edit that only removed messages (versions never repeat).',
+    ),
   );
 
-export const storedMessageSchema = messageInputSchema.extend({
-  id: z.string().describe('The id the client gave, or a server-generated sortable id (ULID).'),
-  seq: z.int().min(1).describe('1-based, contiguous within the conversation.'),
-  createdAt: z.iso.datetime().describe('When the message was appended (ISO-8601 UTC).'),
+export const storedMessageSchema = z.extend(messageInputSchema, {
+  id: z.string().check(z.describe('The id the client gave, or a server-generated sortable id (ULID).')),
+  seq: z.int().check(z.minimum(1), z.describe('1-based, contiguous within the conversation.')),
+  createdAt: z.iso.datetime().check(z.describe('When the message was appended (ISO-8601 UTC).')),
 });
 
 export const appendMessagesResponseSchema = z.object({
   conversationId: z.string(),
   version,
-  messages: z.array(storedMessageSchema).describe('The appended messages, in order.'),
+  messages: z.array(storedMessageSchema).check(z.describe('The appended messages, in order.')),
 });
 
 export const turnResponseSchema = z.object({
   conversationId: z.string(),
   version,
-  messages: z.array(storedMessageSchema).describe('The committed pair: the user message, then the reply.'),
-  reply: storedMessageSchema.describe(
-    "The assistant's reply as stored (the last of `messages`); `metadata` holds `model`, `contextMessages`, " +
-      "and the provider's `stopReason` and token `usage`.",
+  messages: z
+    .array(storedMessageSchema)
+    .check(z.describe('The committed pair: the user message, then the reply.')),
+  reply: storedMessageSchema.check(
+    z.describe(
+      "The assistant's reply as stored (the last of `messages`); `metadata` holds `model`, `contextMessages`, " +
+        "and the provider's `stopReason` and token `usage`.",
+    ),
   ),
-  contextMessages: z.int().min(0).describe('How many stored messages the model was given as history.'),
-  model: z.string().describe('The model id that wrote the reply.'),
+  contextMessages: z
+    .int()
+    .check(z.minimum(0), z.describe('How many stored messages the model was given as history.')),
+  model: z.string().check(z.describe('The model id that wrote the reply.')),
 });
 
 export const editHistoryResponseSchema = z.object({
@@ -198,38 +242,43 @@ export const editHistoryResponseSchema = z.object({
   version,
   removed: z
     .array(storedMessageSchema)
-    .describe('The messages the edit removed, oldest first (empty on a replay).'),
-  messages: z.array(storedMessageSchema).describe('The replacement, as stored (with its new seqs).'),
+    .check(z.describe('The messages the edit removed, oldest first (empty on a replay).')),
+  messages: z.array(storedMessageSchema).check(z.describe('The replacement, as stored (with its new seqs).')),
 });
 
 export const messagePageSchema = z.object({
   conversationId: z.string(),
   version,
-  messages: z.array(storedMessageSchema).describe('Ascending by seq.'),
-  nextBefore: z
-    .int()
-    .min(1)
-    .nullable()
-    .describe('Backward pages (no `after`): the `before` of the next older page, null when none is left.')
-    .optional(),
-  nextAfter: z
-    .int()
-    .min(0)
-    .nullable()
-    .describe('Forward pages (`after` given): the `after` of the next newer page, null when none is left.')
-    .optional(),
+  messages: z.array(storedMessageSchema).check(z.describe('Ascending by seq.')),
+  nextBefore: z.optional(
+    z
+      .nullable(z.int().check(z.minimum(1)))
+      .check(
+        z.describe(
+          'Backward pages (no `after`): the `before` of the next older page, null when none is left.',
+        ),
+      ),
+  ),
+  nextAfter: z.optional(
+    z
+      .nullable(z.int().check(z.minimum(0)))
+      .check(
+        z.describe(
+          'Forward pages (`after` given): the `after` of the next newer page, null when none is left.',
+        ),
+      ),
+  ),
 });
 
 export const conversationSchema = z.object({
   conversationId: z.string(),
   version,
-  messageCount: z.int().min(0),
+  messageCount: z.int().check(z.minimum(0)),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
-  expiresAt: z.iso
-    .datetime()
-    .describe('When the conversation expires, if the stack sets a retention.')
-    .optional(),
+  expiresAt: z.optional(
+    z.iso.datetime().check(z.describe('When the conversation expires, if the stack sets a retention.')),
+  ),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });
@@ -237,13 +286,16 @@ export const healthSchema = z.object({ status: z.literal('ok') });
 export const errorBodySchema = z.object({
   error: z.looseObject({
     code: errorCodeSchema,
-    message: z.string().describe('A human sentence.'),
-    currentVersion: z
-      .int()
-      .min(0)
-      .describe('version_conflict, suffix_mismatch: the version of the conversation now.')
-      .optional(),
-    requestId: z.string().describe('internal: quote it when reporting the failure.').optional(),
+    message: z.string().check(z.describe('A human sentence.')),
+    currentVersion: z.optional(
+      z
+        .int()
+        .check(
+          z.minimum(0),
+          z.describe('version_conflict, suffix_mismatch: the version of the conversation now.'),
+        ),
+    ),
+    requestId: z.optional(z.string().check(z.describe('internal: quote it when reporting the failure.'))),
   }),
 });
 

@@ -1,14 +1,22 @@
-import { z } from 'zod';
+import * as z from '../validation/zod.js';
 
 /** The handlers' environment. Every variable is validated once, at cold start, and named when wrong. */
 const environmentSchema = z.object({
-  TABLE_NAME: z.string({ error: 'is required' }).min(1, 'must not be empty'),
-  TTL_SECONDS: z
-    .string()
-    .regex(/^[1-9]\d*$/, 'must be a positive integer (seconds); leave it unset to keep conversations forever')
-    .transform(Number)
-    .optional(),
-  TENANT_CLAIM: z.string().min(1, 'must not be empty').default('sub'),
+  TABLE_NAME: z.string({ error: 'is required' }).check(z.minLength(1, 'must not be empty')),
+  TTL_SECONDS: z.optional(
+    z.pipe(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[1-9]\d*$/,
+            'must be a positive integer (seconds); leave it unset to keep conversations forever',
+          ),
+        ),
+      z.transform(Number),
+    ),
+  ),
+  TENANT_CLAIM: z._default(z.string().check(z.minLength(1, 'must not be empty')), 'sub'),
 });
 
 export interface Config {

@@ -1,6 +1,6 @@
 import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2WithRequestContext } from 'aws-lambda';
-import type { z } from 'zod';
 import { jsonDepth } from '../memory/message.js';
+import type * as z from '../validation/zod.js';
 import { maxRequestBodyBytes } from './api-schemas.js';
 import { HttpError } from './http-errors.js';
 
@@ -19,7 +19,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * validates it with `schema`. Returns the JSON as sent, not zod's output: zod rebuilds objects, which would
  * reorder keys and drop some (`__proto__`), and the contract stores messages exactly as sent.
  */
-export function parseJsonBody<S extends z.ZodType>(
+export function parseJsonBody<S extends z.ZodMiniType>(
   event: HttpEvent,
   schema: S,
   options: { readonly maxDepth: number },
@@ -45,7 +45,7 @@ export function parseJsonBody<S extends z.ZodType>(
 }
 
 /** Path parameters, URL-decoded (ids never contain `%`, so decoding an already decoded id changes nothing). */
-export function parsePathParameters<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+export function parsePathParameters<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.output<S> {
   const decoded = Object.fromEntries(
     Object.entries(event.pathParameters ?? {}).map(([name, value]) => [
       name,
@@ -58,7 +58,7 @@ export function parsePathParameters<S extends z.ZodType>(event: HttpEvent, schem
 }
 
 /** The query string; API Gateway joins a repeated parameter with commas, which no integer schema accepts. */
-export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+export function parseQuery<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.output<S> {
   const result = schema.safeParse(event.queryStringParameters ?? {});
   if (!result.success)
     throw new HttpError('invalid_request', `Invalid query string: ${describe(result.error)}`);
@@ -66,7 +66,7 @@ export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.
 }
 
 /** Headers by lower-case name (API Gateway lower-cases them already; other callers may not). */
-export function parseHeaders<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+export function parseHeaders<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.output<S> {
   const headers = Object.fromEntries(
     Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
   );
@@ -101,7 +101,7 @@ function decodePathSegment(value: string): string {
   }
 }
 
-function describe(error: z.ZodError): string {
+function describe(error: z.core.$ZodError): string {
   return `${error.issues
     .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
     .join('; ')}.`;

@@ -1,21 +1,21 @@
-import { z } from 'zod';
+import * as z from '../validation/zod.js';
 import { HttpError } from './http-errors.js';
 import type { HttpEvent } from './request.js';
 
 /** The store's bound on a tenant; a longer identity is refused here with 403 rather than a confusing 400. */
 const maxTenantLength = 512;
 
-const authorizerSchema = z
-  .object({
-    jwt: z.object({ claims: z.record(z.string(), z.unknown()) }).optional(),
-    iam: z
-      .object({
-        userArn: z.string().nullish(),
-        cognitoIdentity: z.object({ identityId: z.string().min(1) }).nullish(),
-      })
-      .optional(),
-  })
-  .nullish();
+const authorizerSchema = z.nullish(
+  z.object({
+    jwt: z.optional(z.object({ claims: z.record(z.string(), z.unknown()) })),
+    iam: z.optional(
+      z.object({
+        userArn: z.nullish(z.string()),
+        cognitoIdentity: z.nullish(z.object({ identityId: z.string().check(z.minLength(1)) })),
+      }),
+    ),
+  }),
+);
 
 /**
  * `arn:<partition>:sts::<account>:assumed-role/<role>/<session>`: the session part names one set of temporary

@@ -6,6 +6,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -16,6 +17,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   IdempotencyKeyReusedError,
+  IdempotentResultGoneError,
   InvalidRequestError,
   MemoryError,
   PayloadTooLargeError,
@@ -106,13 +108,24 @@ export interface ConversationInfo {
   readonly expiresAt?: string;
 }
 
-/** The head item, as stored. */
+/**
+ * The head item, as stored. A head that is deleted (a tombstone) or expired is dead: the id reads as unknown,
+ * and everything up to its version belongs to that past life. A new life over a dead head continues its seqs
+ * with `floor` = the dead version, so seqs are never reused and leftovers of the past life stay invisible.
+ */
 interface Head {
   version: number;
   messageCount: number;
   createdAt: string;
   updatedAt: string;
   expiresAt?: number;
+  floor?: number;
+  deleted?: boolean;
+}
+
+/** The head as last read (undefined inside: there was none); passed to a write that knows it. */
+interface KnownHead {
+  head: Head | undefined;
 }
 
 /** An idempotency record, as stored: which request (hash) wrote which seq range. */
@@ -129,8 +142,8 @@ interface IdempotencyRecord {
  * envelope, in which the body is escaped once more (a quote can grow to four bytes): 1 MiB stays below it.
  */
 const MAX_PAGE_BYTES = 1024 * 1024;
-/** DynamoDB allows 100 actions per transaction; deletes run 99 at a time next to a check on the head. */
-const DELETES_PER_TRANSACTION = 99;
+/** BatchWriteItem takes at most 25 requests. */
+const DELETES_PER_BATCH = 25;
 
 /** Failures after which the same request may simply be sent again. */
 const TRANSIENT_ERRORS = new Set([
@@ -199,24 +212,27 @@ export class ConversationStore {
       expectedVersion,
     }));
     let capacity = 0;
-    let base: number;
-    if (expectedVersion !== undefined) {
-      base = expectedVersion;
-    } else {
+    let base = expectedVersion ?? 0;
+    let known: KnownHead | undefined;
+    if (expectedVersion === undefined) {
       const read = await this.readHead(pk);
       capacity += read.capacity;
+      known = { head: read.head };
       base = this.liveVersion(read.head);
     }
 
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.write(pk, conversationId, base, { remove: [], add: batch }, key);
-      if (outcome.done)
+      const outcome = await this.write(pk, conversationId, base, { remove: [], add: batch }, key, known);
+      if (outcome.done) {
         return { ...outcome.result, consumedCapacity: capacity + outcome.result.consumedCapacity };
+      }
       capacity += outcome.capacity;
-      if (expectedVersion !== undefined)
+      if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
         throw new VersionConflictError(outcome.current, { cause: outcome.error });
-      await this.afterLostRace(attempt, outcome.error);
+      }
+      await this.afterFailedWrite(attempt, outcome.current !== base, outcome.error);
       base = outcome.current;
+      known = { head: outcome.head };
     }
   }
 
@@ -254,30 +270,22 @@ export class ConversationStore {
     for (let attempt = 1; ; attempt++) {
       const [replay, window] = await Promise.all([
         key ? this.findReplay(pk, conversationId, key) : undefined,
-        this.query(
-          {
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
-            ScanIndexForward: false,
-          },
-          Math.max(expected.length, 1),
-          true,
-          Number.POSITIVE_INFINITY,
-        ),
+        this.newest(pk, Math.max(expected.length, 1), Number.POSITIVE_INFINITY),
       ]);
       if (replay) return { ...replay, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
       capacity += window.capacity;
       const version = this.liveVersion(window.head);
-      if (expectedVersion !== undefined && version !== expectedVersion)
+      if (expectedVersion !== undefined && version !== expectedVersion) {
         throw new VersionConflictError(version);
-      const suffix = expected.length === 0 ? [] : window.messages.filter((m) => m.seq <= version).reverse();
+      }
+      const suffix = expected.length === 0 ? [] : window.messages.slice().reverse();
       const matches =
         suffix.length === expected.length &&
         suffix.every((stored, i) => sameMessage(stored, expected[i]?.message as MessageInput));
       if (!matches) throw new SuffixMismatchError(version);
 
       const change = { remove: suffix.map((message) => message.seq), add: replacement };
-      const outcome = await this.write(pk, conversationId, version, change, key);
+      const outcome = await this.write(pk, conversationId, version, change, key, { head: window.head });
       if (outcome.done) {
         const result = outcome.result;
         return {
@@ -287,9 +295,10 @@ export class ConversationStore {
         };
       }
       capacity += outcome.capacity;
-      if (expectedVersion !== undefined)
+      if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
         throw new VersionConflictError(outcome.current, { cause: outcome.error });
-      await this.afterLostRace(attempt, outcome.error);
+      }
+      await this.afterFailedWrite(attempt, outcome.current !== version, outcome.error);
     }
   }
 
@@ -321,34 +330,30 @@ export class ConversationStore {
 
     if (before === undefined && after === undefined) {
       // The default window: head and newest messages in one descending Query.
-      const page = await this.query(
-        {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
-          ScanIndexForward: false,
-        },
-        limit,
-        true,
-      );
-      const version = this.liveVersion(page.head);
-      const messages = page.messages.filter((message) => message.seq <= version).reverse();
+      const page = await this.newest(pk, limit, MAX_PAGE_BYTES);
+      const messages = page.messages.reverse();
+      const oldest = messages[0]?.seq;
       return {
         conversationId,
-        version,
+        version: this.liveVersion(page.head),
         messages,
-        nextBefore: backwardCursor(messages, page.full),
+        nextBefore: page.full && oldest !== undefined && oldest > this.floorOf(page.head) + 1 ? oldest : null,
         consumedCapacity: page.capacity,
       };
     }
 
+    // Pages: the head first, so the range is bounded by this life's floor and version and the page can
+    // never pair a version with messages of another history.
+    const read = await this.readHead(pk);
+    const version = this.liveVersion(read.head);
+    const floor = this.floorOf(read.head);
     const forward = after !== undefined;
-    const lower = (after ?? 0) + 1;
-    const upper = Math.min((before ?? Number.MAX_SAFE_INTEGER) - 1, 9_999_999_999);
-    const [read, page] = await Promise.all([
-      this.readHead(pk),
+    const lower = Math.max(after ?? 0, floor) + 1;
+    const upper = Math.min((before ?? Number.MAX_SAFE_INTEGER) - 1, version);
+    const page =
       upper < lower
-        ? Promise.resolve({ messages: [], full: false, capacity: 0 })
-        : this.query(
+        ? { messages: [], full: false, capacity: 0 }
+        : await this.query(
             {
               KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
               ExpressionAttributeValues: {
@@ -359,30 +364,30 @@ export class ConversationStore {
               ScanIndexForward: forward,
             },
             limit,
-            false,
-          ),
-    ]);
-    const version = this.liveVersion(read.head);
-    const messages = page.messages.filter((message) => message.seq <= version);
+            MAX_PAGE_BYTES,
+          );
+    const messages = page.messages;
     const capacity = read.capacity + page.capacity;
     if (!forward) {
       messages.reverse();
+      const oldest = messages[0]?.seq;
+      const more = page.full && oldest !== undefined && oldest > lower;
       return {
         conversationId,
         version,
         messages,
-        nextBefore: backwardCursor(messages, page.full),
+        nextBefore: more ? oldest : null,
         consumedCapacity: capacity,
       };
     }
     const last = messages.at(-1)?.seq;
-    const more = page.full && last !== undefined && last < Math.min(version, upper);
+    const more = page.full && last !== undefined && last < upper;
     return { conversationId, version, messages, nextAfter: more ? last : null, consumedCapacity: capacity };
   }
 
   async getConversation(tenant: string, conversationId: string): Promise<ConversationInfo | undefined> {
     const { head } = await this.readHead(this.partition(tenant, conversationId));
-    if (!head || !this.isLive(head)) return undefined;
+    if (head === undefined || !this.isLiveHead(head)) return undefined;
     return {
       conversationId,
       version: head.version,
@@ -394,47 +399,58 @@ export class ConversationStore {
   }
 
   /**
-   * Deletes every item of the conversation. The head goes last and every batch is conditioned on it being
-   * unchanged, so an append racing the delete restarts it instead of leaving orphaned messages that a new
-   * conversation under the same id would later expose.
+   * Deletes the conversation: first a tombstone on the head (one conditional write, after which the id reads
+   * as unknown and its idempotency keys are dead), then every item of that life, page by page, then the head.
+   * A delete cut short (a crash, a timeout) leaves a dead conversation whose leftovers nothing can see, and
+   * a retried delete finishes it. An append racing the delete either lands before the tombstone (and is
+   * deleted) or starts a new life above the dead one's seqs (and survives).
    */
   async deleteConversation(tenant: string, conversationId: string): Promise<void> {
     const pk = this.partition(tenant, conversationId);
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const { head } = await this.readHead(pk);
-      const headUnchanged =
-        head === undefined
-          ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : {
-              ConditionExpression: 'version = :version',
-              ExpressionAttributeValues: { ':version': head.version },
-            };
-      const others = (await this.allKeys(pk)).filter((sk) => sk !== keys.head);
-      let raced = false;
-      for (let start = 0; start < others.length && !raced; start += DELETES_PER_TRANSACTION) {
-        const chunk = others.slice(start, start + DELETES_PER_TRANSACTION);
-        raced = !(
-          await this.commit({
-            TransactItems: [
-              { ConditionCheck: { TableName: this.tableName, Key: { pk, sk: keys.head }, ...headUnchanged } },
-              ...chunk.map((sk) => ({ Delete: { TableName: this.tableName, Key: { pk, sk } } })),
-            ],
-          })
-        ).committed;
+      if (head !== undefined && this.isLiveHead(head)) {
+        const marked = await this.commit({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk, sk: keys.head },
+                UpdateExpression: 'SET deleted = :true, updatedAt = :now',
+                ConditionExpression: 'version = :version AND attribute_not_exists(deleted)',
+                ExpressionAttributeValues: {
+                  ':true': true,
+                  ':now': new Date(this.now()).toISOString(),
+                  ':version': head.version,
+                },
+              },
+            },
+          ],
+        });
+        if (!marked.committed) {
+          await this.afterFailedWrite(attempt, true, marked.error);
+          continue;
+        }
       }
-      if (!raced && head !== undefined) {
-        raced = !(
-          await this.commit({
-            TransactItems: [
-              { Delete: { TableName: this.tableName, Key: { pk, sk: keys.head }, ...headUnchanged } },
-            ],
-          })
-        ).committed;
+      const floor = head?.version ?? Number.MAX_SAFE_INTEGER;
+      await this.removePastLife(pk, floor);
+      if (head !== undefined) {
+        // Unless a new life has begun over the tombstone (its version is higher), the head goes too.
+        await this.commit({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { pk, sk: keys.head },
+                ConditionExpression: 'version = :version',
+                ExpressionAttributeValues: { ':version': head.version },
+              },
+            },
+          ],
+        });
       }
-      if (!raced) return;
-      await this.pause(attempt);
+      return;
     }
-    throw new UnavailableError('The conversation kept changing while it was being deleted. Retry shortly.');
   }
 
   private partition(tenant: string, conversationId: string): string {
@@ -442,7 +458,15 @@ export class ConversationStore {
       throw new InvalidRequestError('The tenant must be 1-512 characters.');
     }
     parseOrThrow(conversationIdSchema, conversationId, 'conversationId');
-    return keys.partition(tenant, conversationId);
+    let pk: string;
+    try {
+      pk = keys.partition(tenant, conversationId);
+    } catch {
+      throw new InvalidRequestError('The tenant is not well-formed Unicode.'); // a lone surrogate
+    }
+    // DynamoDB's partition key limit: a tenant of many non-ASCII characters can exceed it once encoded.
+    if (Buffer.byteLength(pk) > 2048) throw new InvalidRequestError('The tenant is too long.');
+    return pk;
   }
 
   private idempotency(
@@ -460,8 +484,10 @@ export class ConversationStore {
   }
 
   /**
-   * One conditional commit on `base`: the head check, deletes of `remove`, puts of `add` at base+1..., and
-   * the idempotency record. Answers with the result, a replay, or the version that won the race.
+   * One conditional commit on `base` (the version the caller saw, 0 for none): the head check, deletes of
+   * `remove`, puts of `add` after the last seq, and the idempotency record. Answers with the result, a
+   * replay, or the head that made the condition fail. `known.head` is the head as last read, if any: over a
+   * dead head the new life continues its seqs; unknown, the first attempt assumes no head at all.
    */
   private async write(
     pk: string,
@@ -469,28 +495,33 @@ export class ConversationStore {
     base: number,
     change: { remove: number[]; add: ReturnType<typeof parseMessages> },
     idempotency: { key: string; hash: string } | undefined,
+    known: KnownHead | undefined,
   ): Promise<
     | { done: true; result: AppendResult }
-    | { done: false; current: number; error: TransactionCanceledException; capacity: number }
+    | { done: false; current: number; head: Head | undefined; error: unknown; capacity: number }
   > {
     const nowMs = this.now();
     const createdAt = new Date(nowMs).toISOString();
     const expiresAt = this.expiry(nowMs);
     const ttl = expiresAt === undefined ? {} : { expiresAt };
+    const restartOver =
+      base === 0 && known?.head !== undefined && !this.isLiveHead(known.head) ? known.head : undefined;
+    const start = restartOver?.version ?? base;
+    const floor = restartOver ? start : (known?.head?.floor ?? 0);
     const stored = change.add.map(
       ({ message }, index): StoredMessage => ({
         ...message,
         id: message.id ?? newMessageId(nowMs),
-        seq: base + index + 1,
+        seq: start + index + 1,
         createdAt,
       }),
     );
     // Every change raises the version, even one that only removes: versions never repeat.
-    const version = base + Math.max(stored.length, 1);
-    const countDelta = stored.length - change.remove.length;
+    const version = start + Math.max(stored.length, 1);
+    const head = { version, countDelta: stored.length - change.remove.length, createdAt, nowMs, expiresAt };
     const transaction: TransactWriteCommandInput = {
       TransactItems: [
-        this.headWrite(pk, base, version, countDelta, createdAt, nowMs, expiresAt),
+        this.headWrite(pk, base, restartOver, head),
         ...change.remove.map((seq) => ({
           Delete: { TableName: this.tableName, Key: { pk, sk: keys.message(seq) } },
         })),
@@ -511,13 +542,14 @@ export class ConversationStore {
                     sk: keys.idempotency(idempotency.key),
                     hash: idempotency.hash,
                     version,
-                    firstSeq: base + 1,
-                    lastSeq: base + stored.length,
+                    firstSeq: start + 1,
+                    lastSeq: start + stored.length,
                     ...ttl,
                   },
-                  // A record past its expiry is dead: its key may be used again.
-                  ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :nowSec',
-                  ExpressionAttributeValues: { ':nowSec': Math.floor(nowMs / 1000) },
+                  // A record past its expiry, or of a past life of this id, is dead: its key is free again.
+                  ConditionExpression:
+                    'attribute_not_exists(pk) OR expiresAt <= :nowSec OR version <= :floor',
+                  ExpressionAttributeValues: { ':nowSec': Math.floor(nowMs / 1000), ':floor': floor },
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
                 },
               },
@@ -540,51 +572,56 @@ export class ConversationStore {
       };
     }
     const headReason = outcome.reasons[0];
+    let current: Head | undefined = conditionFailed(headReason) ? itemOf<Head>(headReason) : known?.head;
     if (idempotency !== undefined) {
       // DynamoDB may report only the first failed condition, so a failed head check alone still looks up
       // the key: a retried request must replay, not conflict.
       const keyReason = outcome.reasons.at(-1);
-      const record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
-      const replay = record
-        ? await this.replayFrom(pk, conversationId, record, idempotency.hash)
-        : conditionFailed(headReason)
-          ? await this.findReplay(pk, conversationId, idempotency)
-          : undefined;
-      if (replay) return { done: true, result: replay };
+      let record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
+      if (!record && conditionFailed(headReason)) record = await this.readRecord(pk, idempotency.key);
+      if (record) {
+        if (!conditionFailed(headReason) && !known) current = (await this.readHead(pk)).head;
+        if (this.isLiveRecord(record, current)) {
+          return { done: true, result: await this.replayFrom(pk, conversationId, record, idempotency.hash) };
+        }
+      }
     }
-    if (!conditionFailed(headReason)) {
+    if (!conditionFailed(headReason) && !conditionFailed(outcome.reasons.at(-1))) {
       throw new StoreFailureError('DynamoDB cancelled the write for an unexpected reason.', {
         cause: outcome.error,
       });
     }
     return {
       done: false,
-      current: this.liveVersion(itemOf<Head>(headReason)),
+      current: this.liveVersion(current),
+      head: current,
       error: outcome.error,
       capacity: 0,
     };
   }
 
+  private async readRecord(pk: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const read = await this.send(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: keys.idempotency(key) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return read.Item as IdempotencyRecord | undefined;
+  }
+
+  /** The live result of a key, read with the head (a record of a past life of this id is dead). */
   private async findReplay(
     pk: string,
     conversationId: string,
     idempotency: { key: string; hash: string },
   ): Promise<AppendResult | undefined> {
-    const read = await this.send(() =>
-      this.client.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { pk, sk: keys.idempotency(idempotency.key) },
-          ConsistentRead: true,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      ),
-    );
-    const record = read.Item as IdempotencyRecord | undefined;
-    const replay = record && (await this.replayFrom(pk, conversationId, record, idempotency.hash));
-    return (
-      replay && { ...replay, consumedCapacity: replay.consumedCapacity + sumCapacity(read.ConsumedCapacity) }
-    );
+    const [record, { head }] = await Promise.all([this.readRecord(pk, idempotency.key), this.readHead(pk)]);
+    if (!record || !this.isLiveRecord(record, head)) return undefined;
+    return this.replayFrom(pk, conversationId, record, idempotency.hash);
   }
 
   /** The original result of a live idempotency record, re-read from the messages it wrote. */
@@ -593,13 +630,14 @@ export class ConversationStore {
     conversationId: string,
     record: IdempotencyRecord,
     hash: string,
-  ): Promise<AppendResult | undefined> {
-    if (!this.isLive(record)) return undefined;
+  ): Promise<AppendResult> {
     if (record.hash !== hash) throw new IdempotencyKeyReusedError();
+    const expected = record.lastSeq - record.firstSeq + 1;
     const range =
-      record.lastSeq >= record.firstSeq
+      expected > 0
         ? await this.readRange(pk, record.firstSeq, record.lastSeq)
         : { messages: [], capacity: 0 };
+    if (range.messages.length !== expected) throw new IdempotentResultGoneError();
     return {
       conversationId,
       version: record.version,
@@ -609,7 +647,11 @@ export class ConversationStore {
     };
   }
 
-  private async afterLostRace(attempt: number, cause: unknown): Promise<void> {
+  /**
+   * Before the next attempt: a lost race waits a jittered backoff; a write that only learned the head's
+   * true state (a dead head to restart over, a dead key record) goes again at once. Both are bounded.
+   */
+  private async afterFailedWrite(attempt: number, lostRace: boolean, cause: unknown): Promise<void> {
     if (attempt >= this.maxAttempts) {
       throw new UnavailableError(
         `The conversation is under heavy concurrent writes; ${attempt} attempts lost the race. Retry shortly.`,
@@ -617,36 +659,98 @@ export class ConversationStore {
         { cause },
       );
     }
-    await this.pause(attempt);
+    if (lostRace) await this.pause(attempt);
   }
 
-  /** The head write: a fresh head when base is 0 (none, or an expired one), else a version bump. */
+  /** Deletes the messages and idempotency records of a dead life (seq or version <= floor), page by page. */
+  private async removePastLife(pk: string, floor: number): Promise<void> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.send(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            ProjectionExpression: 'sk, version',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      const doomed = (output.Items ?? [])
+        .filter((item) =>
+          item.sk === keys.head
+            ? false
+            : String(item.sk).startsWith(keys.messagePrefix)
+              ? seqOf(String(item.sk)) <= floor
+              : (item.version as number) <= floor,
+        )
+        .map((item) => ({ DeleteRequest: { Key: { pk, sk: item.sk } } }));
+      for (let i = 0; i < doomed.length; i += DELETES_PER_BATCH) {
+        await this.batchDelete(doomed.slice(i, i + DELETES_PER_BATCH));
+      }
+      startKey = output.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private async batchDelete(
+    requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }>,
+  ): Promise<void> {
+    let pending = requests;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const output = await this.send(() =>
+        this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } })),
+      );
+      pending = (output.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      if (pending.length === 0) return;
+      if (attempt >= this.maxAttempts) {
+        throw new UnavailableError('DynamoDB kept throttling the delete. Retry it shortly; it resumes.', 1);
+      }
+      await this.pause(attempt);
+    }
+  }
+
+  /**
+   * The head write. A live head: a version bump conditioned on `version = base`. None: a Put conditioned on
+   * there being none. A dead head: a new life whose floor is the dead version, conditioned on it still
+   * being that dead head.
+   */
   private headWrite(
     pk: string,
     base: number,
-    version: number,
-    countDelta: number,
-    timestamp: string,
-    nowMs: number,
-    expiresAt: number | undefined,
+    restartOver: Head | undefined,
+    next: {
+      version: number;
+      countDelta: number;
+      createdAt: string;
+      nowMs: number;
+      expiresAt: number | undefined;
+    },
   ): NonNullable<TransactWriteCommandInput['TransactItems']>[number] {
-    const nowSec = Math.floor(nowMs / 1000);
+    const nowSec = Math.floor(next.nowMs / 1000);
+    const ttl = next.expiresAt === undefined ? {} : { expiresAt: next.expiresAt };
     if (base === 0) {
       const head: Head & { pk: string; sk: string } = {
         pk,
         sk: keys.head,
-        version,
-        messageCount: countDelta,
-        createdAt: timestamp,
-        updatedAt: timestamp,
-        ...(expiresAt === undefined ? {} : { expiresAt }),
+        version: next.version,
+        messageCount: next.countDelta,
+        createdAt: next.createdAt,
+        updatedAt: next.createdAt,
+        ...(restartOver ? { floor: restartOver.version } : {}),
+        ...ttl,
       };
       return {
         Put: {
           TableName: this.tableName,
           Item: head,
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :nowSec',
-          ExpressionAttributeValues: { ':nowSec': nowSec },
+          ...(restartOver
+            ? {
+                ConditionExpression: 'version = :dead AND (deleted = :true OR expiresAt <= :nowSec)',
+                ExpressionAttributeValues: { ':dead': restartOver.version, ':true': true, ':nowSec': nowSec },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
         },
       };
@@ -655,15 +759,17 @@ export class ConversationStore {
       Update: {
         TableName: this.tableName,
         Key: { pk, sk: keys.head },
-        UpdateExpression: `SET version = :version, updatedAt = :now${expiresAt === undefined ? '' : ', expiresAt = :expiresAt'} ADD messageCount :count`,
-        ConditionExpression: 'version = :base AND (attribute_not_exists(expiresAt) OR expiresAt > :nowSec)',
+        // Without retention, REMOVE clears an expiry left from when it was on: it would kill a live head.
+        UpdateExpression: `SET version = :version, updatedAt = :now${next.expiresAt === undefined ? '' : ', expiresAt = :expiresAt'} ADD messageCount :count${next.expiresAt === undefined ? ' REMOVE expiresAt' : ''}`,
+        ConditionExpression:
+          'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(expiresAt) OR expiresAt > :nowSec)',
         ExpressionAttributeValues: {
-          ':version': version,
-          ':now': timestamp,
-          ':count': countDelta,
+          ':version': next.version,
+          ':now': next.createdAt,
+          ':count': next.countDelta,
           ':base': base,
           ':nowSec': nowSec,
-          ...(expiresAt === undefined ? {} : { ':expiresAt': expiresAt }),
+          ...(next.expiresAt === undefined ? {} : { ':expiresAt': next.expiresAt }),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       },
@@ -738,23 +844,53 @@ export class ConversationStore {
   }
 
   private async readRange(pk: string, first: number, last: number) {
-    const page = await this.query(
+    return this.query(
       {
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
         ExpressionAttributeValues: { ':pk': pk, ':lower': keys.message(first), ':upper': keys.message(last) },
         ScanIndexForward: true,
       },
       last - first + 1,
-      false,
       Number.POSITIVE_INFINITY,
     );
-    return page;
   }
 
   /**
-   * A strongly consistent Query that collects up to `limit` live messages (and the head, when asked),
-   * following DynamoDB's 1 MB pages and stopping at the page byte budget. `full` says the page stopped
-   * on a limit rather than on the end of the range.
+   * The head and the newest messages of its life, from one descending Query (the head sorts first). Items
+   * above the head's version (committed after the head was read) are passed over, not counted; the past
+   * life below the floor ends the read; no live head ends it at once.
+   */
+  private async newest(pk: string, limit: number, maxBytes: number) {
+    let head: Head | undefined;
+    let first = true;
+    const page = await this.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
+        ScanIndexForward: false,
+      },
+      limit,
+      maxBytes,
+      (item) => {
+        if (first) {
+          first = false;
+          if (item.sk !== keys.head) return 'stop';
+          head = item as unknown as Head;
+          return this.isLiveHead(head) ? 'skip' : 'stop';
+        }
+        const seq = seqOf(String(item.sk));
+        if (seq <= this.floorOf(head)) return 'stop';
+        return seq > this.liveVersion(head) ? 'skip' : 'take';
+      },
+      1,
+    );
+    return { ...page, head };
+  }
+
+  /**
+   * A strongly consistent Query that collects up to `limit` live messages, following DynamoDB's 1 MB pages
+   * and stopping at the byte budget; `accept` may pass items over or end the read. `full` says the page
+   * stopped on a limit rather than on the end of what there is.
    */
   private async query(
     input: Pick<
@@ -762,11 +898,11 @@ export class ConversationStore {
       'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward'
     >,
     limit: number,
-    withHead: boolean,
-    maxBytes = MAX_PAGE_BYTES,
-  ): Promise<{ head?: Head; messages: StoredMessage[]; full: boolean; capacity: number }> {
+    maxBytes: number,
+    accept: (item: Record<string, unknown>) => 'take' | 'skip' | 'stop' = () => 'take',
+    extra = 0,
+  ): Promise<{ messages: StoredMessage[]; full: boolean; capacity: number }> {
     const messages: StoredMessage[] = [];
-    let head: Head | undefined;
     let capacity = 0;
     let bytes = 0;
     let startKey: Record<string, unknown> | undefined;
@@ -777,51 +913,28 @@ export class ConversationStore {
             TableName: this.tableName,
             ...input,
             ConsistentRead: true,
-            Limit: limit - messages.length + (withHead && !head ? 1 : 0),
+            Limit: limit - messages.length + extra,
             ExclusiveStartKey: startKey,
             ReturnConsumedCapacity: 'TOTAL',
           }),
         ),
       );
+      extra = 0;
       capacity += sumCapacity(output.ConsumedCapacity);
       for (const item of output.Items ?? []) {
-        if (item.sk === keys.head) {
-          head = item as Head;
-          continue;
-        }
-        if (!this.isLive(item as { expiresAt?: number })) continue;
+        const verdict = accept(item);
+        if (verdict === 'stop') return { messages, full: false, capacity };
+        if (verdict === 'skip' || !this.isLive(item as { expiresAt?: number })) continue;
         const msg = item.msg as string;
         const size = Buffer.byteLength(msg);
-        if (messages.length > 0 && bytes + size > maxBytes) return { head, messages, full: true, capacity };
+        if (messages.length > 0 && bytes + size > maxBytes) return { messages, full: true, capacity };
         bytes += size;
         messages.push(JSON.parse(msg) as StoredMessage);
-        if (messages.length === limit) return { head, messages, full: true, capacity };
+        if (messages.length === limit) return { messages, full: true, capacity };
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);
-    return { head, messages, full: false, capacity };
-  }
-
-  private async allKeys(pk: string): Promise<string[]> {
-    const found: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const output = await this.send(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': pk },
-            ProjectionExpression: 'sk',
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      for (const item of output.Items ?? []) found.push(item.sk as string);
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
-    return found;
+    return { messages, full: false, capacity };
   }
 
   /** DynamoDB deletes expired items lazily (within days), so reads treat them as gone already. */
@@ -829,8 +942,22 @@ export class ConversationStore {
     return item.expiresAt === undefined || item.expiresAt > Math.floor(this.now() / 1000);
   }
 
+  private isLiveHead(head: Head | undefined): boolean {
+    return head !== undefined && head.deleted !== true && this.isLive(head);
+  }
+
   private liveVersion(head: Head | undefined): number {
-    return head && this.isLive(head) ? head.version : 0;
+    return head !== undefined && this.isLiveHead(head) ? head.version : 0;
+  }
+
+  /** Seqs and records at or below this belong to a past life of the id: all of a dead head's range. */
+  private floorOf(head: Head | undefined): number {
+    if (head === undefined) return 0;
+    return this.isLiveHead(head) ? (head.floor ?? 0) : head.version;
+  }
+
+  private isLiveRecord(record: IdempotencyRecord, head: Head | undefined): boolean {
+    return this.isLive(record) && record.version > this.floorOf(head);
   }
 
   private expiry(nowMs: number): number | undefined {
@@ -855,9 +982,9 @@ function parseOrThrow(schema: typeof conversationIdSchema, value: unknown, name:
     throw new InvalidRequestError(`${name} ${result.error.issues[0]?.message ?? 'is invalid'}.`);
 }
 
-function backwardCursor(ascending: StoredMessage[], full: boolean): number | null {
-  const oldest = ascending[0]?.seq;
-  return full && oldest !== undefined && oldest > 1 ? oldest : null;
+/** The seq of a message item, from its sort key. */
+function seqOf(sk: string): number {
+  return Number(sk.slice(keys.messagePrefix.length));
 }
 
 function canonicalJson(value: unknown): string {

@@ -51,6 +51,17 @@ export class IdempotencyKeyReusedError extends MemoryError {
   }
 }
 
+/**
+ * The key's request was applied, but a later history edit removed what it wrote, so its original result
+ * cannot be returned. Nothing was written now. Retrying with the same key gives the same answer.
+ */
+export class IdempotentResultGoneError extends MemoryError {
+  readonly code = 'idempotency_result_gone';
+  constructor(options?: ErrorOptions) {
+    super('This Idempotency-Key was already applied, and a later edit removed what it wrote.', options);
+  }
+}
+
 /** DynamoDB throttled or could not be reached, after retries. Safe to retry later. */
 export class UnavailableError extends MemoryError {
   readonly code = 'unavailable';

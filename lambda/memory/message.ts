@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../validation/zod.js';
 import { InvalidRequestError, PayloadTooLargeError } from './errors.js';
 
 /** Limits of the HTTP contract, enforced by the store itself so that embedders get them too. */
@@ -16,11 +16,11 @@ export const limits = {
 
 export const conversationIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ : @ -');
+  .check(z.regex(/^[A-Za-z0-9._:@-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 . _ : @ -'));
 
 export const idempotencyKeySchema = z
   .string()
-  .regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
+  .check(z.regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters'));
 
 const contentPartSchema = z.looseObject({ type: z.string() });
 
@@ -33,13 +33,13 @@ const toolCallSchema = z.looseObject({
 export const roleSchema = z.enum(['system', 'developer', 'user', 'assistant', 'tool']);
 
 export const messageInputSchema = z.strictObject({
-  id: z.string().min(1).max(limits.idLength).optional(),
+  id: z.optional(z.string().check(z.minLength(1), z.maxLength(limits.idLength))),
   role: roleSchema,
   content: z.union([z.string(), z.array(contentPartSchema)]),
-  name: z.string().optional(),
-  toolCalls: z.array(toolCallSchema).optional(),
-  toolCallId: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  name: z.optional(z.string()),
+  toolCalls: z.optional(z.array(toolCallSchema)),
+  toolCallId: z.optional(z.string()),
+  metadata: z.optional(z.record(z.string(), z.unknown())),
 });
 
 export type MessageInput = z.infer<typeof messageInputSchema>;
@@ -61,7 +61,7 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'value'}: ${issue.message}`)
     .join('; ');

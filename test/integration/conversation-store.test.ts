@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
 import {
   IdempotencyKeyReusedError,
+  IdempotentResultGoneError,
   InvalidRequestError,
   PayloadTooLargeError,
   SuffixMismatchError,
@@ -410,11 +411,16 @@ describe('ConversationStore on DynamoDB Local', () => {
         ...Array.from({ length: 5 }, (_, i) => store.append('t', id, [user(`racer ${i}`)])),
       ]);
 
-      // Whatever survived must be a consistent conversation: its items are exactly its messages 1..version.
+      // Whatever survived is one consistent life: racers that landed after the tombstone, with contiguous
+      // seqs above the deleted ones, and no item of the deleted life left in the table.
       const page = await store.load('t', id, { limit: 1000 });
       const items = await itemsOf(table, 't', id);
-      expect(seqs(page.messages)).toEqual(Array.from({ length: page.version }, (_, i) => i + 1));
-      expect(items).toHaveLength(page.version === 0 ? 0 : page.version + 1);
+      const survivors = page.messages.length;
+      expect(texts(page.messages).every((text) => String(text).startsWith('racer'))).toBe(true);
+      expect(seqs(page.messages)).toEqual(
+        Array.from({ length: survivors }, (_, i) => page.version - survivors + i + 1),
+      );
+      expect(items).toHaveLength(survivors === 0 ? 0 : survivors + 1);
     });
   });
 
@@ -440,7 +446,7 @@ describe('ConversationStore on DynamoDB Local', () => {
       expect(info?.expiresAt).toBe('2026-01-01T01:30:00.000Z');
     });
 
-    it('reads a conversation past its expiry as unknown, and starts it again from 1', async () => {
+    it('reads a conversation past its expiry as unknown, and starts a new life above its seqs', async () => {
       let now = Date.parse('2026-02-01T00:00:00Z');
       const timed = makeStore({ ttlSeconds: 60, now: () => now });
       const id = newId();
@@ -454,12 +460,96 @@ describe('ConversationStore on DynamoDB Local', () => {
         idempotencyKey: 'k',
       });
       const after = await timed.load('t', id);
+      const paged = await timed.load('t', id, { after: 0 });
 
       expect(expired).toMatchObject({ version: 0, messages: [] });
       expect(info).toBeUndefined();
-      expect(restarted).toMatchObject({ version: 1, replayed: false });
+      // Seqs are never reused, so nothing of the past life can ever be mistaken for the new one.
+      expect(restarted).toMatchObject({ version: 4, replayed: false });
       expect(texts(after.messages)).toEqual(['fresh']);
-      expect(after.version).toBe(1);
+      expect(seqs(after.messages)).toEqual([4]);
+      expect(after.nextBefore).toBeNull();
+      expect(texts(paged.messages)).toEqual(['fresh']);
+    });
+
+    it('keeps a conversation alive when retention is turned off', async () => {
+      let now = Date.parse('2026-03-01T00:00:00Z');
+      const id = newId();
+      await makeStore({ ttlSeconds: 3600, now: () => now }).append('t', id, [user('a')]);
+      const kept = makeStore({ now: () => now });
+      await kept.append('t', id, [user('b')]);
+
+      now += 7200_000; // past the expiry the first write set
+      const page = await kept.load('t', id);
+
+      expect(texts(page.messages)).toEqual(['b']); // 'a' itself expired; the conversation did not
+      expect(page.version).toBe(2);
+      expect(await kept.getConversation('t', id)).toMatchObject({ version: 2 });
+    });
+  });
+
+  describe('lives of an id', () => {
+    it('does not read the past life of a restarted conversation: the window costs the same', async () => {
+      let now = Date.parse('2026-04-01T00:00:00Z');
+      const timed = makeStore({ ttlSeconds: 60, now: () => now });
+      const id = newId();
+      await fill(timed, 't', id, 300);
+      now += 61_000;
+      await timed.append('t', id, [user('new life')]);
+      const fresh = newId();
+      await timed.append('t', fresh, [user('new life')]);
+
+      const restarted = await timed.load('t', id, { limit: 20 });
+      const reference = await timed.load('t', fresh, { limit: 20 });
+
+      expect(texts(restarted.messages)).toEqual(['new life']);
+      expect(restarted.consumedCapacity).toBe(reference.consumedCapacity);
+    });
+
+    it('leaves a delete cut short invisible, and a retried delete finishes it', async () => {
+      const id = newId();
+      await fill(store, 't', id, 60);
+      await store.append('t', id, [user('keyed')], { idempotencyKey: 'k' });
+      // A store whose cleanup dies after the tombstone, as a Lambda timing out would.
+      const failing = new ConversationStore({ client: table.client, tableName: table.tableName });
+      const original = table.client.send.bind(table.client);
+      const crashing = Object.assign(Object.create(table.client), {
+        send: (command: { constructor: { name: string } }, ...rest: unknown[]) =>
+          command.constructor.name === 'BatchWriteCommand'
+            ? Promise.reject(new TypeError('crash'))
+            : (original as (...args: unknown[]) => Promise<unknown>)(command, ...rest),
+      });
+      Object.assign(failing, { client: crashing });
+
+      await expect(failing.deleteConversation('t', id)).rejects.toThrow();
+      const afterCrash = await store.load('t', id);
+      const retried = await store.append('t', id, [user('keyed')], { idempotencyKey: 'k' });
+      await store.deleteConversation('t', id);
+
+      expect(afterCrash).toMatchObject({ version: 0, messages: [] });
+      expect(retried.replayed).toBe(false); // the conversation was deleted: a new one begins
+      expect(await itemsOf(table, 't', id)).toEqual([]);
+    });
+
+    it('answers a replay whose messages an edit removed with a typed error, not a wrong result', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b')], { idempotencyKey: 'k' });
+      await store.replaceSuffix('t', id, { expectedSuffix: [user('b')], replacement: [] });
+
+      const replay = await store
+        .append('t', id, [user('a'), user('b')], { idempotencyKey: 'k' })
+        .catch((e) => e);
+
+      expect(replay).toBeInstanceOf(IdempotentResultGoneError);
+      expect(texts((await store.load('t', id)).messages)).toEqual(['a']);
+    });
+
+    it('rejects a tenant whose encoded key would exceed DynamoDB limits', async () => {
+      const long = await store.load('租'.repeat(230), newId()).catch((e) => e);
+      const broken = await store.load('\ud800', newId()).catch((e) => e);
+
+      expect(long).toBeInstanceOf(InvalidRequestError);
+      expect(broken).toBeInstanceOf(InvalidRequestError);
     });
   });
 

@@ -10,6 +10,7 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -122,7 +123,7 @@ describe('ConversationStore', () => {
 
       expect(sentTransactions()[0]?.TransactItems?.[0]?.Put).toMatchObject({
         Item: { pk, sk: keys.head, version: 1, messageCount: 1 },
-        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :nowSec',
+        ConditionExpression: 'attribute_not_exists(pk)',
       });
     });
 
@@ -228,9 +229,10 @@ describe('ConversationStore', () => {
 
     it('looks the key up when only the head condition is reported failed', async () => {
       const hash = await hashOf([message], 0);
+      const stored = { ...message, id: 'a', seq: 1, createdAt: '2026-01-01T00:00:00.000Z' };
       dynamo.on(TransactWriteCommand).rejects(cancelled(headAt(3), none, none));
       dynamo.on(GetCommand).resolves({ Item: { hash, version: 1, firstSeq: 1, lastSeq: 1 } });
-      dynamo.on(QueryCommand).resolves({ Items: [] });
+      dynamo.on(QueryCommand).resolves({ Items: [{ pk, sk: keys.message(1), msg: JSON.stringify(stored) }] });
 
       const result = await store().append('tenant', 'conv', [message], {
         expectedVersion: 0,
@@ -246,6 +248,7 @@ describe('ConversationStore', () => {
       dynamo
         .on(TransactWriteCommand)
         .rejects(cancelled(none, none, { Code: 'ConditionalCheckFailed', Item: record }));
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 1 } });
 
       const error = await store()
         .append('tenant', 'conv', [message], { expectedVersion: 0, idempotencyKey: 'k' })
@@ -398,44 +401,81 @@ describe('ConversationStore', () => {
   });
 
   describe('deleteConversation', () => {
-    it('deletes in transactions of at most 100 actions, each conditioned on the head, the head last', async () => {
-      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 150 } });
-      const sks = [
-        ...Array.from({ length: 150 }, (_, i) => keys.message(i + 1)),
-        keys.head,
-        keys.idempotency('k'),
+    it('tombstones the head first, then removes the past life in batches, then the head', async () => {
+      // Prepare
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 60 } });
+      const items = [
+        { sk: keys.idempotency('k'), version: 60 },
+        ...Array.from({ length: 60 }, (_, i) => ({ sk: keys.message(i + 1) })),
+        { sk: keys.head, version: 60 },
       ];
-      dynamo.on(QueryCommand).resolves({ Items: sks.map((sk) => ({ sk })) });
+      dynamo.on(QueryCommand).resolves({ Items: items });
       dynamo.on(TransactWriteCommand).resolves({});
+      dynamo.on(BatchWriteCommand).resolves({});
+
+      // Act
+      await store().deleteConversation('tenant', 'conv');
+
+      // Assess
+      const [tombstone, headDelete] = sentTransactions();
+      expect(tombstone?.TransactItems?.[0]?.Update).toMatchObject({
+        Key: { pk, sk: keys.head },
+        UpdateExpression: expect.stringContaining('deleted = :true'),
+        ConditionExpression: 'version = :version AND attribute_not_exists(deleted)',
+      });
+      const batches = dynamo
+        .commandCalls(BatchWriteCommand)
+        .map((call) => call.args[0].input.RequestItems?.table);
+      expect(batches.map((batch) => batch?.length)).toEqual([25, 25, 11]);
+      expect(batches.flat().map((request) => request?.DeleteRequest?.Key?.sk)).not.toContain(keys.head);
+      expect(headDelete?.TransactItems?.[0]?.Delete).toMatchObject({
+        Key: { pk, sk: keys.head },
+        ExpressionAttributeValues: { ':version': 60 },
+      });
+    });
+
+    it('keeps what a new life wrote above the deleted one', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2, deleted: true } });
+      dynamo.on(QueryCommand).resolves({
+        Items: [
+          { sk: keys.message(2) },
+          { sk: keys.message(3) },
+          { sk: keys.idempotency('new'), version: 3 },
+        ],
+      });
+      dynamo.on(TransactWriteCommand).resolves({});
+      dynamo.on(BatchWriteCommand).resolves({});
 
       await store().deleteConversation('tenant', 'conv');
 
-      const transactions = sentTransactions();
-      expect(transactions.map((t) => t.TransactItems?.length)).toEqual([100, 53, 1]);
-      for (const t of transactions.slice(0, 2)) {
-        expect(t.TransactItems?.[0]?.ConditionCheck).toMatchObject({
-          Key: { pk, sk: keys.head },
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: { ':version': 150 },
-        });
-      }
-      expect(transactions[2]?.TransactItems?.[0]?.Delete?.Key).toEqual({ pk, sk: keys.head });
+      const requests = dynamo
+        .commandCalls(BatchWriteCommand)
+        .flatMap((call) => call.args[0].input.RequestItems?.table);
+      expect(requests.map((request) => request?.DeleteRequest?.Key?.sk)).toEqual([keys.message(2)]);
+      expect(sentTransactions()).toHaveLength(1); // no second tombstone: only the head delete
     });
 
-    it('starts over when an append changes the head during the delete', async () => {
+    it('retries unprocessed deletes and a tombstone that lost a race', async () => {
       dynamo
         .on(GetCommand)
         .resolvesOnce({ Item: { version: 1 } })
         .resolves({ Item: { version: 2 } });
-      dynamo.on(QueryCommand).resolves({ Items: [{ sk: keys.message(1) }, { sk: keys.head }] });
+      dynamo.on(QueryCommand).resolves({ Items: [{ sk: keys.message(1) }, { sk: keys.message(2) }] });
       dynamo
         .on(TransactWriteCommand)
-        .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed' }, none))
+        .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed' }))
+        .resolves({});
+      dynamo
+        .on(BatchWriteCommand)
+        .resolvesOnce({
+          UnprocessedItems: { table: [{ DeleteRequest: { Key: { pk, sk: keys.message(2) } } }] },
+        })
         .resolves({});
 
       await store().deleteConversation('tenant', 'conv');
 
       expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 2);
+      expect(dynamo).toHaveReceivedCommandTimes(BatchWriteCommand, 2);
       expect(sentTransactions().at(-1)?.TransactItems?.[0]?.Delete?.ExpressionAttributeValues).toEqual({
         ':version': 2,
       });

@@ -180,6 +180,33 @@ describe('appendMessages handler', () => {
     expect(addMetric).not.toHaveBeenCalledWith('appends', expect.anything(), expect.anything());
   });
 
+  it('answers 410 idempotency_result_gone when an edit removed what the key wrote', async () => {
+    // Prepare: the key's record is there, its message is not (a later edit removed it).
+    const headers = { 'idempotency-key': 'key-1' };
+    await append({ messages: [hello] }, { headers });
+    const [head, , record] = sentTransactions()[0]?.TransactItems ?? [];
+    dynamo.reset();
+    dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2 } });
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(
+        cancelled(
+          { Code: 'ConditionalCheckFailed', Item: { ...head?.Put?.Item, version: 2 } },
+          { Code: 'None' },
+          { Code: 'ConditionalCheckFailed', Item: { ...record?.Put?.Item } },
+        ),
+      );
+    dynamo.on(QueryCommand).resolves({ Items: [] });
+
+    // Act
+    const response = await append({ messages: [hello] }, { headers });
+
+    // Assess
+    expect(response.statusCode).toBe(410);
+    expect(jsonBody(response).error.code).toBe('idempotency_result_gone');
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
   it('answers 422 idempotency_key_reused when the key comes back with another body', async () => {
     // Prepare
     const headers = { 'idempotency-key': 'key-1' };

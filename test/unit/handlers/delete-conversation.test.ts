@@ -1,5 +1,6 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -36,21 +37,26 @@ describe('deleteConversation handler', () => {
       .on(QueryCommand)
       .resolves({ Items: [{ sk: keys.message(1) }, { sk: keys.message(2) }, { sk: keys.head }] });
     dynamo.on(TransactWriteCommand).resolves({});
+    dynamo.on(BatchWriteCommand).resolves({});
 
     // Act
     const response = await handler(conversationEvent('DELETE', 'conv-1'));
 
     // Assess
     expect(response).toEqual({ statusCode: 204 });
-    const deleted = dynamo
+    const transactions = dynamo
       .commandCalls(TransactWriteCommand)
-      .flatMap((call) => call.args[0].input.TransactItems ?? [])
-      .flatMap((item) => (item.Delete ? [item.Delete.Key] : []));
-    expect(deleted).toEqual([
+      .flatMap((call) => call.args[0].input.TransactItems ?? []);
+    expect(transactions[0]?.Update?.UpdateExpression).toContain('deleted = :true');
+    const batched = dynamo
+      .commandCalls(BatchWriteCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.['memory-test'] ?? [])
+      .map((request) => request.DeleteRequest?.Key);
+    expect(batched).toEqual([
       { pk, sk: keys.message(1) },
       { pk, sk: keys.message(2) },
-      { pk, sk: keys.head },
     ]);
+    expect(transactions[1]?.Delete?.Key).toEqual({ pk, sk: keys.head });
   });
 
   it('answers 204 when nothing existed, writing nothing', async () => {

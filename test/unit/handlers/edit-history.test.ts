@@ -99,6 +99,7 @@ function answerReplayOf(first: TransactWriteCommandInput | undefined, key: strin
   const messages = items.filter((item) => item.Put?.Item?.msg !== undefined).map((item) => item.Put?.Item);
   dynamo.reset();
   dynamo.on(GetCommand, { Key: { pk, sk: keys.idempotency(key) } }).resolves({ Item: record });
+  dynamo.on(GetCommand, { Key: { pk, sk: keys.head } }).resolves({ Item: { pk, sk: keys.head, version } });
   dynamo.on(QueryCommand).resolves(conversationOf(version));
   dynamo
     .on(QueryCommand, { KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper' })
