@@ -1,5 +1,4 @@
 import {
-  type CancellationReason,
   ConditionalCheckFailedException,
   DynamoDBClient,
   DynamoDBServiceException,
@@ -17,7 +16,6 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConversationStore } from '../../lambda/memory/conversation-store.js';
@@ -30,6 +28,7 @@ import {
   VersionConflictError,
 } from '../../lambda/memory/errors.js';
 import { keys } from '../../lambda/memory/table.js';
+import { cancelled } from '../support/dynamodb-errors.js';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'local' }));
@@ -44,18 +43,6 @@ const serviceError = <T extends DynamoDBServiceException>(
   message = 'boom',
 ) => new Type({ message, $metadata: {} });
 
-/** A cancelled transaction: one reason per item; `Item` is returned in DynamoDB's wire format. */
-const cancelled = (...reasons: Array<{ Code: string; Item?: Record<string, unknown> }>) =>
-  new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: reasons.map(
-      (reason): CancellationReason => ({
-        Code: reason.Code,
-        ...(reason.Item ? { Item: marshall(reason.Item) } : {}),
-      }),
-    ),
-  });
 const none = { Code: 'None' };
 const headAt = (version: number) => ({
   Code: 'ConditionalCheckFailed',

@@ -1,9 +1,4 @@
-import {
-  type CancellationReason,
-  ProvisionedThroughputExceededException,
-  ResourceNotFoundException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -11,11 +6,11 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../../lambda/memory/table.js';
 import { conversationEvent, jsonBody } from '../../support/api-gateway-events.js';
+import { cancelled } from '../../support/dynamodb-errors.js';
 
 vi.hoisted(() => {
   process.env.TABLE_NAME = 'memory-test';
@@ -37,18 +32,6 @@ const append = (body: unknown, options: { headers?: Record<string, string>; conv
       headers: options.headers,
     }),
   );
-
-const cancelled = (...reasons: Array<{ Code: string; Item?: Record<string, unknown> }>) =>
-  new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: reasons.map(
-      (reason): CancellationReason => ({
-        Code: reason.Code,
-        ...(reason.Item ? { Item: marshall(reason.Item) } : {}),
-      }),
-    ),
-  });
 
 const sentTransactions = (): TransactWriteCommandInput[] =>
   dynamo.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);

@@ -1,8 +1,4 @@
-import {
-  type CancellationReason,
-  ProvisionedThroughputExceededException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -10,12 +6,12 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StoredMessage } from '../../../lambda/memory/message.js';
 import { keys } from '../../../lambda/memory/table.js';
 import { apiEvent, conversationEvent, jsonBody } from '../../support/api-gateway-events.js';
+import { cancelled } from '../../support/dynamodb-errors.js';
 
 vi.hoisted(() => {
   process.env.TABLE_NAME = 'memory-test';
@@ -76,18 +72,6 @@ const edit = (
     }),
   );
 };
-
-const cancelled = (...reasons: Array<{ Code: string; Item?: Record<string, unknown> }>) =>
-  new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: reasons.map(
-      (reason): CancellationReason => ({
-        Code: reason.Code,
-        ...(reason.Item ? { Item: marshall(reason.Item) } : {}),
-      }),
-    ),
-  });
 
 const sentTransactions = (): TransactWriteCommandInput[] =>
   dynamo.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);

@@ -6,11 +6,7 @@ import {
   ModelTimeoutException,
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
-import {
-  type CancellationReason,
-  ProvisionedThroughputExceededException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -18,7 +14,6 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -26,6 +21,7 @@ import type { HttpHandler } from '../../../lambda/http/http-handler.js';
 import type { StoredMessage } from '../../../lambda/memory/message.js';
 import { keys } from '../../../lambda/memory/table.js';
 import { apiEvent, jsonBody } from '../../support/api-gateway-events.js';
+import { cancelled } from '../../support/dynamodb-errors.js';
 
 vi.hoisted(() => {
   process.env.TABLE_NAME = 'memory-test';
@@ -96,18 +92,6 @@ const conversationOf = (version: number) => ({
     ...Array.from({ length: version }, (_, index) => messageItem(stored(version - index))),
   ],
 });
-
-const cancelled = (...reasons: Array<{ Code: string; Item?: Record<string, unknown> }>) =>
-  new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: reasons.map(
-      (reason): CancellationReason => ({
-        Code: reason.Code,
-        ...(reason.Item ? { Item: marshall(reason.Item) } : {}),
-      }),
-    ),
-  });
 
 const sentTransactions = (): TransactWriteCommandInput[] =>
   dynamo.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
