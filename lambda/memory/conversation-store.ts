@@ -1,18 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   type CancellationReason,
+  ConditionalCheckFailedException,
   type ConsumedCapacity,
   DynamoDBServiceException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
@@ -109,18 +110,22 @@ export interface ConversationInfo {
 }
 
 /**
- * The head item, as stored. A head that is deleted (a tombstone) or expired is dead: the id reads as unknown,
- * and everything up to its version belongs to that past life. A new life over a dead head continues its seqs
- * with `floor` = the dead version, so seqs are never reused and leftovers of the past life stay invisible.
+ * The head item, as stored. A head that is deleted (a tombstone) or past `liveUntil` is dead: the id reads as
+ * unknown, and everything up to its version belongs to that past life. A new life over a dead head continues
+ * its seqs with `floor` = the dead version, so seqs are never reused and leftovers of the past life stay
+ * invisible. Its expiry is not DynamoDB's TTL attribute, so TTL never removes it and the floor it keeps
+ * outlives everything below it; only a completed delete removes it, after everything below it.
  */
 interface Head {
   version: number;
   messageCount: number;
   createdAt: string;
   updatedAt: string;
-  expiresAt?: number;
+  liveUntil?: number;
   floor?: number;
   deleted?: boolean;
+  /** How many edits removed messages: a page read re-checks it to know no history changed under it. */
+  rewrites?: number;
 }
 
 /** The head as last read (undefined inside: there was none); passed to a write that knows it. */
@@ -142,8 +147,8 @@ interface IdempotencyRecord {
  * envelope, in which the body is escaped once more (a quote can grow to four bytes): 1 MiB stays below it.
  */
 const MAX_PAGE_BYTES = 1024 * 1024;
-/** BatchWriteItem takes at most 25 requests. */
-const DELETES_PER_BATCH = 25;
+/** DynamoDB allows 100 actions per transaction: 99 deletes next to the check on the tombstone. */
+const DELETES_PER_TRANSACTION = 99;
 
 /** Failures after which the same request may simply be sent again. */
 const TRANSIENT_ERRORS = new Set([
@@ -221,7 +226,7 @@ export class ConversationStore {
       base = this.liveVersion(read.head);
     }
 
-    for (let attempt = 1; ; attempt++) {
+    for (const retry = new Retries(this.maxAttempts, (n) => this.pause(n)); ; ) {
       const outcome = await this.write(pk, conversationId, base, { remove: [], add: batch }, key, known);
       if (outcome.done) {
         return { ...outcome.result, consumedCapacity: capacity + outcome.result.consumedCapacity };
@@ -230,7 +235,7 @@ export class ConversationStore {
       if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
         throw new VersionConflictError(outcome.current, { cause: outcome.error });
       }
-      await this.afterFailedWrite(attempt, outcome.current !== base, outcome.error);
+      await retry.after(outcome.current !== base, outcome.error);
       base = outcome.current;
       known = { head: outcome.head };
     }
@@ -267,13 +272,13 @@ export class ConversationStore {
     }));
     let capacity = 0;
 
-    for (let attempt = 1; ; attempt++) {
+    for (const retry = new Retries(this.maxAttempts, (n) => this.pause(n)); ; ) {
       const [replay, window] = await Promise.all([
         key ? this.findReplay(pk, conversationId, key) : undefined,
         this.newest(pk, Math.max(expected.length, 1), Number.POSITIVE_INFINITY),
       ]);
-      if (replay) return { ...replay, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
       capacity += window.capacity;
+      if (replay) return { ...replay, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
       const version = this.liveVersion(window.head);
       if (expectedVersion !== undefined && version !== expectedVersion) {
         throw new VersionConflictError(version);
@@ -298,7 +303,7 @@ export class ConversationStore {
       if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
         throw new VersionConflictError(outcome.current, { cause: outcome.error });
       }
-      await this.afterFailedWrite(attempt, outcome.current !== version, outcome.error);
+      await retry.after(outcome.current !== version, outcome.error);
     }
   }
 
@@ -342,47 +347,57 @@ export class ConversationStore {
       };
     }
 
-    // Pages: the head first, so the range is bounded by this life's floor and version and the page can
-    // never pair a version with messages of another history.
-    const read = await this.readHead(pk);
-    const version = this.liveVersion(read.head);
-    const floor = this.floorOf(read.head);
-    const forward = after !== undefined;
-    const lower = Math.max(after ?? 0, floor) + 1;
-    const upper = Math.min((before ?? Number.MAX_SAFE_INTEGER) - 1, version);
-    const page =
-      upper < lower
-        ? { messages: [], full: false, capacity: 0 }
-        : await this.query(
-            {
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
-              ExpressionAttributeValues: {
-                ':pk': pk,
-                ':lower': keys.message(lower),
-                ':upper': keys.message(upper),
+    // Pages: the head first, so the range is bounded by this life's floor and version; then the head again.
+    // Appends only add seqs above the version read, so the page stands unless an edit removed messages or
+    // the life ended meanwhile; then it is read again.
+    let capacity = 0;
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.readHead(pk);
+      const version = this.liveVersion(read.head);
+      const floor = this.floorOf(read.head);
+      const forward = after !== undefined;
+      const lower = Math.max(after ?? 0, floor) + 1;
+      const upper = Math.min((before ?? Number.MAX_SAFE_INTEGER) - 1, version);
+      const page =
+        upper < lower
+          ? { messages: [], full: false, capacity: 0 }
+          : await this.query(
+              {
+                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
+                ExpressionAttributeValues: {
+                  ':pk': pk,
+                  ':lower': keys.message(lower),
+                  ':upper': keys.message(upper),
+                },
+                ScanIndexForward: forward,
               },
-              ScanIndexForward: forward,
-            },
-            limit,
-            MAX_PAGE_BYTES,
-          );
-    const messages = page.messages;
-    const capacity = read.capacity + page.capacity;
-    if (!forward) {
-      messages.reverse();
-      const oldest = messages[0]?.seq;
-      const more = page.full && oldest !== undefined && oldest > lower;
-      return {
-        conversationId,
-        version,
-        messages,
-        nextBefore: more ? oldest : null,
-        consumedCapacity: capacity,
-      };
+              limit,
+              MAX_PAGE_BYTES,
+            );
+      const check = upper < lower ? read : await this.readHead(pk);
+      capacity += read.capacity + page.capacity + (check === read ? 0 : check.capacity);
+      if (this.historyShape(check.head) !== this.historyShape(read.head)) {
+        if (attempt >= 3)
+          throw new UnavailableError('The conversation kept being edited during the read. Retry.');
+        continue;
+      }
+      const messages = page.messages;
+      if (!forward) {
+        messages.reverse();
+        const oldest = messages[0]?.seq;
+        const more = page.full && oldest !== undefined && oldest > lower;
+        return {
+          conversationId,
+          version,
+          messages,
+          nextBefore: more ? oldest : null,
+          consumedCapacity: capacity,
+        };
+      }
+      const last = messages.at(-1)?.seq;
+      const more = page.full && last !== undefined && last < upper;
+      return { conversationId, version, messages, nextAfter: more ? last : null, consumedCapacity: capacity };
     }
-    const last = messages.at(-1)?.seq;
-    const more = page.full && last !== undefined && last < upper;
-    return { conversationId, version, messages, nextAfter: more ? last : null, consumedCapacity: capacity };
   }
 
   async getConversation(tenant: string, conversationId: string): Promise<ConversationInfo | undefined> {
@@ -394,63 +409,54 @@ export class ConversationStore {
       messageCount: head.messageCount,
       createdAt: head.createdAt,
       updatedAt: head.updatedAt,
-      ...(head.expiresAt === undefined ? {} : { expiresAt: new Date(head.expiresAt * 1000).toISOString() }),
+      ...(head.liveUntil === undefined ? {} : { expiresAt: new Date(head.liveUntil * 1000).toISOString() }),
     };
   }
 
   /**
    * Deletes the conversation: first a tombstone on the head (one conditional write, after which the id reads
-   * as unknown and its idempotency keys are dead), then every item of that life, page by page, then the head.
-   * A delete cut short (a crash, a timeout) leaves a dead conversation whose leftovers nothing can see, and
-   * a retried delete finishes it. An append racing the delete either lands before the tombstone (and is
-   * deleted) or starts a new life above the dead one's seqs (and survives).
+   * as unknown and its keys are dead), then every item of that life, then the head. Each batch of deletes is
+   * a transaction conditioned on that same tombstone, so a cleanup cut short, retried, or still running
+   * after another delete finished and a new conversation began, can never touch anything but the dead life.
+   * A completed delete leaves nothing: the id starts again at seq 1. One cut short leaves a tombstone that
+   * hides what remains; a new conversation then continues above its seqs, and a retried delete finishes.
    */
   async deleteConversation(tenant: string, conversationId: string): Promise<void> {
     const pk = this.partition(tenant, conversationId);
-    for (let attempt = 1; ; attempt++) {
-      const { head } = await this.readHead(pk);
-      if (head !== undefined && this.isLiveHead(head)) {
-        const marked = await this.commit({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { pk, sk: keys.head },
-                UpdateExpression: 'SET deleted = :true, updatedAt = :now',
-                ConditionExpression: 'version = :version AND attribute_not_exists(deleted)',
-                ExpressionAttributeValues: {
-                  ':true': true,
-                  ':now': new Date(this.now()).toISOString(),
-                  ':version': head.version,
-                },
-              },
-            },
-          ],
-        });
-        if (!marked.committed) {
-          await this.afterFailedWrite(attempt, true, marked.error);
-          continue;
+    let { head } = await this.readHead(pk);
+    if (head === undefined) return; // never written: nothing to delete, and nothing to race with
+    if (head.deleted !== true) {
+      head = await this.send(async () => {
+        try {
+          const output = await this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk, sk: keys.head },
+              // No version in the condition: a steady stream of appends cannot starve a delete.
+              UpdateExpression:
+                'SET deleted = :true REMOVE messageCount, createdAt, updatedAt, liveUntil, floor',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleted)',
+              ExpressionAttributeValues: { ':true': true },
+              ReturnValues: 'ALL_NEW',
+            }),
+          );
+          return output.Attributes as Head;
+        } catch (error) {
+          if (error instanceof ConditionalCheckFailedException) return undefined; // deleted meanwhile
+          throw error;
         }
-      }
-      const floor = head?.version ?? Number.MAX_SAFE_INTEGER;
-      await this.removePastLife(pk, floor);
-      if (head !== undefined) {
-        // Unless a new life has begun over the tombstone (its version is higher), the head goes too.
-        await this.commit({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: { pk, sk: keys.head },
-                ConditionExpression: 'version = :version',
-                ExpressionAttributeValues: { ':version': head.version },
-              },
-            },
-          ],
-        });
-      }
-      return;
+      });
+      head ??= (await this.readHead(pk)).head;
+      if (head === undefined || head.deleted !== true) return; // another delete finished, a new life began
     }
+    const tombstone = {
+      ConditionExpression: 'deleted = :true AND version = :version',
+      ExpressionAttributeValues: { ':true': true, ':version': head.version },
+    };
+    if (!(await this.removePastLife(pk, head.version, tombstone))) return;
+    await this.commit({
+      TransactItems: [{ Delete: { TableName: this.tableName, Key: { pk, sk: keys.head }, ...tombstone } }],
+    });
   }
 
   private partition(tenant: string, conversationId: string): string {
@@ -518,7 +524,14 @@ export class ConversationStore {
     );
     // Every change raises the version, even one that only removes: versions never repeat.
     const version = start + Math.max(stored.length, 1);
-    const head = { version, countDelta: stored.length - change.remove.length, createdAt, nowMs, expiresAt };
+    const head = {
+      version,
+      countDelta: stored.length - change.remove.length,
+      rewrite: change.remove.length > 0,
+      createdAt,
+      nowMs,
+      expiresAt,
+    };
     const transaction: TransactWriteCommandInput = {
       TransactItems: [
         this.headWrite(pk, base, restartOver, head),
@@ -578,7 +591,8 @@ export class ConversationStore {
       // the key: a retried request must replay, not conflict.
       const keyReason = outcome.reasons.at(-1);
       let record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
-      if (!record && conditionFailed(headReason)) record = await this.readRecord(pk, idempotency.key);
+      if (!record && conditionFailed(headReason))
+        record = (await this.readRecord(pk, idempotency.key)).record;
       if (record) {
         if (!conditionFailed(headReason) && !known) current = (await this.readHead(pk)).head;
         if (this.isLiveRecord(record, current)) {
@@ -600,17 +614,24 @@ export class ConversationStore {
     };
   }
 
-  private async readRecord(pk: string, key: string): Promise<IdempotencyRecord | undefined> {
+  private async readRecord(
+    pk: string,
+    key: string,
+  ): Promise<{ record?: IdempotencyRecord; capacity: number }> {
     const read = await this.send(() =>
       this.client.send(
         new GetCommand({
           TableName: this.tableName,
           Key: { pk, sk: keys.idempotency(key) },
           ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
         }),
       ),
     );
-    return read.Item as IdempotencyRecord | undefined;
+    return {
+      record: read.Item as IdempotencyRecord | undefined,
+      capacity: sumCapacity(read.ConsumedCapacity),
+    };
   }
 
   /** The live result of a key, read with the head (a record of a past life of this id is dead). */
@@ -619,9 +640,13 @@ export class ConversationStore {
     conversationId: string,
     idempotency: { key: string; hash: string },
   ): Promise<AppendResult | undefined> {
-    const [record, { head }] = await Promise.all([this.readRecord(pk, idempotency.key), this.readHead(pk)]);
+    const [{ record, capacity }, { head, capacity: headCapacity }] = await Promise.all([
+      this.readRecord(pk, idempotency.key),
+      this.readHead(pk),
+    ]);
     if (!record || !this.isLiveRecord(record, head)) return undefined;
-    return this.replayFrom(pk, conversationId, record, idempotency.hash);
+    const replay = await this.replayFrom(pk, conversationId, record, idempotency.hash);
+    return { ...replay, consumedCapacity: replay.consumedCapacity + capacity + headCapacity };
   }
 
   /** The original result of a live idempotency record, re-read from the messages it wrote. */
@@ -648,22 +673,15 @@ export class ConversationStore {
   }
 
   /**
-   * Before the next attempt: a lost race waits a jittered backoff; a write that only learned the head's
-   * true state (a dead head to restart over, a dead key record) goes again at once. Both are bounded.
+   * Deletes the messages and idempotency records of a dead life (seq or version <= floor), page by page, in
+   * transactions that each check the tombstone is still the one being cleaned up. False: it is not (a new
+   * life has begun over it, or another delete finished), and what is left is not this cleanup's to touch.
    */
-  private async afterFailedWrite(attempt: number, lostRace: boolean, cause: unknown): Promise<void> {
-    if (attempt >= this.maxAttempts) {
-      throw new UnavailableError(
-        `The conversation is under heavy concurrent writes; ${attempt} attempts lost the race. Retry shortly.`,
-        1,
-        { cause },
-      );
-    }
-    if (lostRace) await this.pause(attempt);
-  }
-
-  /** Deletes the messages and idempotency records of a dead life (seq or version <= floor), page by page. */
-  private async removePastLife(pk: string, floor: number): Promise<void> {
+  private async removePastLife(
+    pk: string,
+    floor: number,
+    tombstone: { ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+  ): Promise<boolean> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const output = await this.send(() =>
@@ -678,37 +696,25 @@ export class ConversationStore {
           }),
         ),
       );
-      const doomed = (output.Items ?? [])
-        .filter((item) =>
-          item.sk === keys.head
-            ? false
-            : String(item.sk).startsWith(keys.messagePrefix)
-              ? seqOf(String(item.sk)) <= floor
-              : (item.version as number) <= floor,
-        )
-        .map((item) => ({ DeleteRequest: { Key: { pk, sk: item.sk } } }));
-      for (let i = 0; i < doomed.length; i += DELETES_PER_BATCH) {
-        await this.batchDelete(doomed.slice(i, i + DELETES_PER_BATCH));
+      const doomed = (output.Items ?? []).filter((item) => {
+        const sk = String(item.sk);
+        if (sk === keys.head) return false;
+        return sk.startsWith(keys.messagePrefix) ? seqOf(sk) <= floor : (item.version as number) <= floor;
+      });
+      for (let i = 0; i < doomed.length; i += DELETES_PER_TRANSACTION) {
+        const outcome = await this.commit({
+          TransactItems: [
+            { ConditionCheck: { TableName: this.tableName, Key: { pk, sk: keys.head }, ...tombstone } },
+            ...doomed
+              .slice(i, i + DELETES_PER_TRANSACTION)
+              .map((item) => ({ Delete: { TableName: this.tableName, Key: { pk, sk: item.sk } } })),
+          ],
+        });
+        if (!outcome.committed) return false;
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);
-  }
-
-  private async batchDelete(
-    requests: Array<{ DeleteRequest: { Key: Record<string, unknown> } }>,
-  ): Promise<void> {
-    let pending = requests;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const output = await this.send(() =>
-        this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } })),
-      );
-      pending = (output.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
-      if (pending.length === 0) return;
-      if (attempt >= this.maxAttempts) {
-        throw new UnavailableError('DynamoDB kept throttling the delete. Retry it shortly; it resumes.', 1);
-      }
-      await this.pause(attempt);
-    }
+    return true;
   }
 
   /**
@@ -723,13 +729,14 @@ export class ConversationStore {
     next: {
       version: number;
       countDelta: number;
+      rewrite: boolean;
       createdAt: string;
       nowMs: number;
       expiresAt: number | undefined;
     },
   ): NonNullable<TransactWriteCommandInput['TransactItems']>[number] {
     const nowSec = Math.floor(next.nowMs / 1000);
-    const ttl = next.expiresAt === undefined ? {} : { expiresAt: next.expiresAt };
+    const live = next.expiresAt === undefined ? {} : { liveUntil: next.expiresAt };
     if (base === 0) {
       const head: Head & { pk: string; sk: string } = {
         pk,
@@ -739,7 +746,7 @@ export class ConversationStore {
         createdAt: next.createdAt,
         updatedAt: next.createdAt,
         ...(restartOver ? { floor: restartOver.version } : {}),
-        ...ttl,
+        ...live,
       };
       return {
         Put: {
@@ -747,7 +754,7 @@ export class ConversationStore {
           Item: head,
           ...(restartOver
             ? {
-                ConditionExpression: 'version = :dead AND (deleted = :true OR expiresAt <= :nowSec)',
+                ConditionExpression: 'version = :dead AND (deleted = :true OR liveUntil <= :nowSec)',
                 ExpressionAttributeValues: { ':dead': restartOver.version, ':true': true, ':nowSec': nowSec },
               }
             : { ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -760,15 +767,16 @@ export class ConversationStore {
         TableName: this.tableName,
         Key: { pk, sk: keys.head },
         // Without retention, REMOVE clears an expiry left from when it was on: it would kill a live head.
-        UpdateExpression: `SET version = :version, updatedAt = :now${next.expiresAt === undefined ? '' : ', expiresAt = :expiresAt'} ADD messageCount :count${next.expiresAt === undefined ? ' REMOVE expiresAt' : ''}`,
+        UpdateExpression: `SET version = :version, updatedAt = :now${next.expiresAt === undefined ? '' : ', liveUntil = :expiresAt'} ADD messageCount :count${next.rewrite ? ', rewrites :one' : ''}${next.expiresAt === undefined ? ' REMOVE liveUntil' : ''}`,
         ConditionExpression:
-          'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(expiresAt) OR expiresAt > :nowSec)',
+          'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec)',
         ExpressionAttributeValues: {
           ':version': next.version,
           ':now': next.createdAt,
           ':count': next.countDelta,
           ':base': base,
           ':nowSec': nowSec,
+          ...(next.rewrite ? { ':one': 1 } : {}),
           ...(next.expiresAt === undefined ? {} : { ':expiresAt': next.expiresAt }),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
@@ -943,7 +951,7 @@ export class ConversationStore {
   }
 
   private isLiveHead(head: Head | undefined): boolean {
-    return head !== undefined && head.deleted !== true && this.isLive(head);
+    return head !== undefined && head.deleted !== true && this.isLive({ expiresAt: head.liveUntil });
   }
 
   private liveVersion(head: Head | undefined): number {
@@ -954,6 +962,11 @@ export class ConversationStore {
   private floorOf(head: Head | undefined): number {
     if (head === undefined) return 0;
     return this.isLiveHead(head) ? (head.floor ?? 0) : head.version;
+  }
+
+  /** What only an edit, a delete or an expiry changes: equal before and after a read, the read stands. */
+  private historyShape(head: Head | undefined): string {
+    return `${this.liveVersion(head) > 0}:${this.floorOf(head)}:${head?.rewrites ?? 0}`;
   }
 
   private isLiveRecord(record: IdempotencyRecord, head: Head | undefined): boolean {
@@ -980,6 +993,37 @@ function parseOrThrow(schema: typeof conversationIdSchema, value: unknown, name:
   const result = schema.safeParse(value);
   if (!result.success)
     throw new InvalidRequestError(`${name} ${result.error.issues[0]?.message ?? 'is invalid'}.`);
+}
+
+/**
+ * The retry budget of one write. A lost race (another writer moved the version) waits a jittered backoff
+ * and counts against maxAttempts; a write that only learned the head's true state (a dead head to start a
+ * new life over, a dead key record) goes again at once, a few times at most.
+ */
+class Retries {
+  private races = 0;
+  private lessons = 0;
+
+  constructor(
+    private readonly maxAttempts: number,
+    private readonly pause: (attempt: number) => Promise<void>,
+  ) {}
+
+  async after(lostRace: boolean, cause: unknown): Promise<void> {
+    if (!lostRace) {
+      if (++this.lessons > 3)
+        throw new StoreFailureError('The conversation head kept changing state.', { cause });
+      return;
+    }
+    if (++this.races >= this.maxAttempts) {
+      throw new UnavailableError(
+        `The conversation is under heavy concurrent writes; ${this.races} attempts lost the race. Retry shortly.`,
+        1,
+        { cause },
+      );
+    }
+    await this.pause(this.races);
+  }
 }
 
 /** The seq of a message item, from its sort key. */

@@ -18,6 +18,12 @@ type Table = Awaited<ReturnType<typeof createTestTable>>;
 const user = (content: string): MessageInput => ({ role: 'user', content });
 const texts = (messages: Array<{ content: unknown }>) => messages.map((message) => message.content);
 const seqs = (messages: Array<{ seq: number }>) => messages.map((message) => message.seq);
+const seqOf = (sk: unknown) =>
+  Number(
+    String(sk)
+      .replace(/^MSG#/, '')
+      .replace(/^IDEM#.*/, '0'),
+  );
 let counter = 0;
 const newId = () => `conv-${++counter}`;
 
@@ -392,9 +398,12 @@ describe('ConversationStore on DynamoDB Local', () => {
       await store.append('t', id, [user('old')], { idempotencyKey: 'k' });
       await store.deleteConversation('t', id);
 
-      const again = await store.append('t', id, [user('new')], { idempotencyKey: 'k' });
+      const deleted = await store.load('t', id);
+      const again = await store.append('t', id, [user('new')], { idempotencyKey: 'k', expectedVersion: 0 });
 
+      expect(deleted.version).toBe(0);
       expect(again).toMatchObject({ replayed: false, version: 1 });
+      expect(seqs(again.messages)).toEqual([1]);
       expect(texts((await store.load('t', id)).messages)).toEqual(['new']);
     });
 
@@ -420,7 +429,11 @@ describe('ConversationStore on DynamoDB Local', () => {
       expect(seqs(page.messages)).toEqual(
         Array.from({ length: survivors }, (_, i) => page.version - survivors + i + 1),
       );
-      expect(items).toHaveLength(survivors === 0 ? 0 : survivors + 1);
+      // Anything else in the table lies below the head's floor: the deleted life, invisible to every read.
+      const head = items.find((item) => item.sk === keys.head);
+      const floor = (head?.floor as number | undefined) ?? 0;
+      const others = items.filter((item) => item !== head && !seqs(page.messages).includes(seqOf(item.sk)));
+      expect(others.every((item) => seqOf(item.sk) <= floor)).toBe(true);
     });
   });
 
@@ -438,10 +451,13 @@ describe('ConversationStore on DynamoDB Local', () => {
       const partly = await timed.load('t', id);
       const info = await timed.getConversation('t', id);
 
-      expect(items.every((item) => typeof item.expiresAt === 'number')).toBe(true);
-      expect(items.find((item) => item.sk === keys.head)?.expiresAt).toBe(
-        Date.parse('2026-01-01T01:30:00Z') / 1000,
+      const head = items.find((item) => item.sk === keys.head);
+      expect(items.filter((item) => item !== head).every((item) => typeof item.expiresAt === 'number')).toBe(
+        true,
       );
+      // The head expires logically but is never swept by DynamoDB's TTL: it keeps the floor.
+      expect(head?.expiresAt).toBeUndefined();
+      expect(head?.liveUntil).toBe(Date.parse('2026-01-01T01:30:00Z') / 1000);
       expect(texts(partly.messages)).toEqual(['later']);
       expect(info?.expiresAt).toBe('2026-01-01T01:30:00.000Z');
     });
@@ -515,7 +531,7 @@ describe('ConversationStore on DynamoDB Local', () => {
       const original = table.client.send.bind(table.client);
       const crashing = Object.assign(Object.create(table.client), {
         send: (command: { constructor: { name: string } }, ...rest: unknown[]) =>
-          command.constructor.name === 'BatchWriteCommand'
+          command.constructor.name === 'TransactWriteCommand'
             ? Promise.reject(new TypeError('crash'))
             : (original as (...args: unknown[]) => Promise<unknown>)(command, ...rest),
       });
@@ -528,7 +544,39 @@ describe('ConversationStore on DynamoDB Local', () => {
 
       expect(afterCrash).toMatchObject({ version: 0, messages: [] });
       expect(retried.replayed).toBe(false); // the conversation was deleted: a new one begins
+      expect(retried.messages[0]?.seq).toBe(62); // above the tombstone's seqs, which it still hides
       expect(await itemsOf(table, 't', id)).toEqual([]);
+    });
+
+    it('lets a cleanup still running from an earlier delete touch nothing of the next life', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a'), user('b'), user('c')], { idempotencyKey: 'K' });
+      await store.deleteConversation('t', id);
+      const next = await store.append('t', id, [user('new')], { idempotencyKey: 'K' });
+
+      // The first delete's cleanup, stalled until now, resumes with the tombstone it made (version 3).
+      const stale = store as unknown as {
+        removePastLife(pk: string, floor: number, tombstone: object): Promise<boolean>;
+      };
+      const resumed = await stale.removePastLife(keys.partition('t', id), 3, {
+        ConditionExpression: 'deleted = :true AND version = :version',
+        ExpressionAttributeValues: { ':true': true, ':version': 3 },
+      });
+      const replay = await store.append('t', id, [user('new')], { idempotencyKey: 'K' });
+
+      expect(resumed).toBe(false);
+      expect(texts((await store.load('t', id)).messages)).toEqual(['new']);
+      expect(replay).toMatchObject({ replayed: true, version: next.version });
+    });
+
+    it('does not resurrect a deleted conversation when its delete is retried', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a')]);
+
+      await Promise.all([store.deleteConversation('t', id), store.deleteConversation('t', id)]);
+      await store.deleteConversation('t', id);
+
+      expect(await store.load('t', id)).toMatchObject({ version: 0, messages: [] });
     });
 
     it('answers a replay whose messages an edit removed with a typed error, not a wrong result', async () => {

@@ -9,12 +9,12 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('ConversationStore', () => {
         .on(TransactWriteCommand)
         .rejects(
           cancelled(
-            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 7, expiresAt: 1 } },
+            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 7, liveUntil: 1 } },
             none,
           ),
         );
@@ -176,7 +176,11 @@ describe('ConversationStore', () => {
 
     it('gives up with Unavailable after the bounded number of lost races', async () => {
       dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 1 } });
-      dynamo.on(TransactWriteCommand).rejects(cancelled(headAt(8), none));
+      let winner = 1;
+      dynamo.on(TransactWriteCommand).callsFake(() => {
+        winner += 2; // another writer wins every round
+        throw cancelled(headAt(winner), none);
+      });
 
       const error = await store(4)
         .append('tenant', 'conv', [message])
@@ -388,40 +392,50 @@ describe('ConversationStore', () => {
   });
 
   describe('deleteConversation', () => {
-    it('tombstones the head first, then removes the past life in batches, then the head', async () => {
+    it('tombstones the head, removes the past life in transactions checked on the tombstone, then the head', async () => {
       // Prepare
-      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 60 } });
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 150 } });
+      dynamo.on(UpdateCommand).resolves({ Attributes: { pk, sk: keys.head, version: 150, deleted: true } });
       const items = [
-        { sk: keys.idempotency('k'), version: 60 },
-        ...Array.from({ length: 60 }, (_, i) => ({ sk: keys.message(i + 1) })),
-        { sk: keys.head, version: 60 },
+        { sk: keys.idempotency('k'), version: 150 },
+        ...Array.from({ length: 150 }, (_, i) => ({ sk: keys.message(i + 1) })),
+        { sk: keys.head, version: 150 },
       ];
       dynamo.on(QueryCommand).resolves({ Items: items });
       dynamo.on(TransactWriteCommand).resolves({});
-      dynamo.on(BatchWriteCommand).resolves({});
 
       // Act
       await store().deleteConversation('tenant', 'conv');
 
       // Assess
-      const [tombstone, headDelete] = sentTransactions();
-      expect(tombstone?.TransactItems?.[0]?.Update).toMatchObject({
+      expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
         Key: { pk, sk: keys.head },
-        UpdateExpression: expect.stringContaining('deleted = :true'),
-        ConditionExpression: 'version = :version AND attribute_not_exists(deleted)',
+        UpdateExpression: expect.stringContaining('SET deleted = :true'),
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleted)',
       });
-      const batches = dynamo
-        .commandCalls(BatchWriteCommand)
-        .map((call) => call.args[0].input.RequestItems?.table);
-      expect(batches.map((batch) => batch?.length)).toEqual([25, 25, 11]);
-      expect(batches.flat().map((request) => request?.DeleteRequest?.Key?.sk)).not.toContain(keys.head);
-      expect(headDelete?.TransactItems?.[0]?.Delete).toMatchObject({
+      const transactions = sentTransactions();
+      expect(transactions.map((t) => t.TransactItems?.length)).toEqual([100, 53, 1]);
+      const tombstone = {
         Key: { pk, sk: keys.head },
-        ExpressionAttributeValues: { ':version': 60 },
-      });
+        ConditionExpression: 'deleted = :true AND version = :version',
+        ExpressionAttributeValues: { ':true': true, ':version': 150 },
+      };
+      for (const t of transactions.slice(0, 2))
+        expect(t.TransactItems?.[0]?.ConditionCheck).toMatchObject(tombstone);
+      expect(transactions[2]?.TransactItems?.[0]?.Delete).toMatchObject(tombstone);
     });
 
-    it('keeps what a new life wrote above the deleted one', async () => {
+    it('does nothing for a conversation that was never written', async () => {
+      dynamo.on(GetCommand).resolves({});
+
+      await store().deleteConversation('tenant', 'conv');
+
+      expect(dynamo).not.toHaveReceivedCommand(QueryCommand);
+      expect(dynamo).not.toHaveReceivedCommand(UpdateCommand);
+      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('finishes an earlier delete of a tombstone, sparing what a new life wrote above it', async () => {
       dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2, deleted: true } });
       dynamo.on(QueryCommand).resolves({
         Items: [
@@ -431,41 +445,23 @@ describe('ConversationStore', () => {
         ],
       });
       dynamo.on(TransactWriteCommand).resolves({});
-      dynamo.on(BatchWriteCommand).resolves({});
 
       await store().deleteConversation('tenant', 'conv');
 
-      const requests = dynamo
-        .commandCalls(BatchWriteCommand)
-        .flatMap((call) => call.args[0].input.RequestItems?.table);
-      expect(requests.map((request) => request?.DeleteRequest?.Key?.sk)).toEqual([keys.message(2)]);
-      expect(sentTransactions()).toHaveLength(1); // no second tombstone: only the head delete
+      const [cleanup] = sentTransactions();
+      expect(cleanup?.TransactItems?.slice(1).map((item) => item.Delete?.Key?.sk)).toEqual([keys.message(2)]);
+      expect(dynamo).not.toHaveReceivedCommand(UpdateCommand); // already a tombstone
     });
 
-    it('retries unprocessed deletes and a tombstone that lost a race', async () => {
-      dynamo
-        .on(GetCommand)
-        .resolvesOnce({ Item: { version: 1 } })
-        .resolves({ Item: { version: 2 } });
+    it('stops when the tombstone is no longer the one it cleans up', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { version: 2 } });
+      dynamo.on(UpdateCommand).resolves({ Attributes: { version: 2, deleted: true } });
       dynamo.on(QueryCommand).resolves({ Items: [{ sk: keys.message(1) }, { sk: keys.message(2) }] });
-      dynamo
-        .on(TransactWriteCommand)
-        .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed' }))
-        .resolves({});
-      dynamo
-        .on(BatchWriteCommand)
-        .resolvesOnce({
-          UnprocessedItems: { table: [{ DeleteRequest: { Key: { pk, sk: keys.message(2) } } }] },
-        })
-        .resolves({});
+      dynamo.on(TransactWriteCommand).rejects(cancelled({ Code: 'ConditionalCheckFailed' }, none, none));
 
-      await store().deleteConversation('tenant', 'conv');
+      await expect(store().deleteConversation('tenant', 'conv')).resolves.toBeUndefined();
 
-      expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 2);
-      expect(dynamo).toHaveReceivedCommandTimes(BatchWriteCommand, 2);
-      expect(sentTransactions().at(-1)?.TransactItems?.[0]?.Delete?.ExpressionAttributeValues).toEqual({
-        ':version': 2,
-      });
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1); // no head delete after it
     });
   });
 });

@@ -1,10 +1,10 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -33,30 +33,30 @@ describe('deleteConversation handler', () => {
   it('answers 204 without a body after deleting every item of the conversation', async () => {
     // Prepare
     dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2 } });
+    dynamo.on(UpdateCommand).resolves({ Attributes: { pk, sk: keys.head, version: 2, deleted: true } });
     dynamo
       .on(QueryCommand)
       .resolves({ Items: [{ sk: keys.message(1) }, { sk: keys.message(2) }, { sk: keys.head }] });
     dynamo.on(TransactWriteCommand).resolves({});
-    dynamo.on(BatchWriteCommand).resolves({});
 
     // Act
     const response = await handler(conversationEvent('DELETE', 'conv-1'));
 
     // Assess
     expect(response).toEqual({ statusCode: 204 });
-    const transactions = dynamo
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk, sk: keys.head },
+      UpdateExpression: expect.stringContaining('SET deleted = :true'),
+    });
+    const deleted = dynamo
       .commandCalls(TransactWriteCommand)
-      .flatMap((call) => call.args[0].input.TransactItems ?? []);
-    expect(transactions[0]?.Update?.UpdateExpression).toContain('deleted = :true');
-    const batched = dynamo
-      .commandCalls(BatchWriteCommand)
-      .flatMap((call) => call.args[0].input.RequestItems?.['memory-test'] ?? [])
-      .map((request) => request.DeleteRequest?.Key);
-    expect(batched).toEqual([
+      .flatMap((call) => call.args[0].input.TransactItems ?? [])
+      .flatMap((item) => (item.Delete ? [item.Delete.Key] : []));
+    expect(deleted).toEqual([
       { pk, sk: keys.message(1) },
       { pk, sk: keys.message(2) },
+      { pk, sk: keys.head },
     ]);
-    expect(transactions[1]?.Delete?.Key).toEqual({ pk, sk: keys.head });
   });
 
   it('answers 204 when nothing existed, writing nothing', async () => {

@@ -50,7 +50,7 @@ describe('getConversation handler', () => {
     // Prepare
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
     dynamo.on(GetCommand).resolves({
-      Item: { pk, sk: keys.head, version: 1, messageCount: 1, createdAt, updatedAt, expiresAt },
+      Item: { pk, sk: keys.head, version: 1, messageCount: 1, createdAt, updatedAt, liveUntil: expiresAt },
     });
 
     // Act
