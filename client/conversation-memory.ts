@@ -1,3 +1,4 @@
+import type { LoadOptions, HistoryPage as StoreHistoryPage } from '../lambda/memory/conversation-store.js';
 import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
 
 /*
@@ -47,25 +48,11 @@ export interface EditResult extends AppendResult {
   readonly removed: StoredMessage[];
 }
 
-export interface PageOptions extends CallOptions {
-  /** 1-1000. @default 50 */
-  readonly limit?: number;
-  /** Exclusive upper seq bound. */
-  readonly before?: number;
-  /** Exclusive lower seq bound; pages go forward (oldest first) when set. */
-  readonly after?: number;
-}
+/** One page's bounds, as the store and the API take them. */
+export interface PageOptions extends CallOptions, LoadOptions {}
 
-export interface HistoryPage {
-  readonly conversationId: string;
-  readonly version: number;
-  /** Ascending by seq. */
-  readonly messages: StoredMessage[];
-  /** Backward pages: the `before` of the next older page, null when none is left. */
-  readonly nextBefore?: number | null;
-  /** Forward pages: the `after` of the next newer page, null when none is left. */
-  readonly nextAfter?: number | null;
-}
+/** A page of history, as the API answers it (the store's page without its capacity accounting). */
+export type HistoryPage = Omit<StoreHistoryPage, 'consumedCapacity'>;
 
 /** A consistent view of (the end of) a conversation: every message is from the same version. */
 export interface HistorySnapshot {
