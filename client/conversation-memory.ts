@@ -1,4 +1,8 @@
-import type { LoadOptions, HistoryPage as StoreHistoryPage } from '../lambda/memory/conversation-store.js';
+import type {
+  ConversationInfo,
+  LoadOptions,
+  HistoryPage as StoreHistoryPage,
+} from '../lambda/memory/conversation-store.js';
 import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
 
 /*
@@ -62,14 +66,8 @@ export interface HistorySnapshot {
   readonly messages: StoredMessage[];
 }
 
-export interface ConversationInfo {
-  readonly conversationId: string;
-  readonly version: number;
-  readonly messageCount: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly expiresAt?: string;
-}
+/** The head of a conversation, as the API answers it. */
+export type { ConversationInfo };
 
 export interface ConversationMemory {
   /** Appends 1-50 messages atomically. */

@@ -22,6 +22,11 @@ export function jsonResponse(
   };
 }
 
+/** A keyed write's answer: `status` when it was applied now, `200` + `Idempotent-Replayed: true` on a replay. */
+export function writeResponse(replayed: boolean, status: number, body: unknown): HttpResponse {
+  return replayed ? jsonResponse(200, body, { 'Idempotent-Replayed': 'true' }) : jsonResponse(status, body);
+}
+
 export function noContent(): HttpResponse {
   return { statusCode: 204 };
 }

@@ -7,7 +7,7 @@ import {
 import { conversationHandler } from '../conversation-handler.js';
 import { countAppend } from '../observability.js';
 import { parseHeaders, parseJsonBody } from '../request.js';
-import { jsonResponse } from '../responses.js';
+import { writeResponse } from '../responses.js';
 import { store } from '../store.js';
 
 /** POST /v1/conversations/{conversationId}/messages */
@@ -26,8 +26,6 @@ export const handler = conversationHandler(
       version: result.version,
       messages: result.messages,
     };
-    return result.replayed
-      ? jsonResponse(200, body, { 'Idempotent-Replayed': 'true' })
-      : jsonResponse(201, body);
+    return writeResponse(result.replayed, 201, body);
   },
 );

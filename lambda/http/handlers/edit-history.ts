@@ -7,7 +7,7 @@ import {
 import { conversationHandler } from '../conversation-handler.js';
 import { countEdit } from '../observability.js';
 import { parseHeaders, parseJsonBody } from '../request.js';
-import { jsonResponse } from '../responses.js';
+import { writeResponse } from '../responses.js';
 import { store } from '../store.js';
 
 /** POST /v1/conversations/{conversationId}/edits: replaces the newest messages (ConversationStore.replaceSuffix). */
@@ -37,8 +37,6 @@ export const handler = conversationHandler(
       removed: result.removed,
       messages: result.messages,
     };
-    return result.replayed
-      ? jsonResponse(200, body, { 'Idempotent-Replayed': 'true' })
-      : jsonResponse(200, body);
+    return writeResponse(result.replayed, 200, body);
   },
 );

@@ -4,7 +4,7 @@ import { type TurnResponse, turnBodyMaxDepth, turnBodySchema, turnHeadersSchema 
 import { conversationHandler } from '../conversation-handler.js';
 import { countFailedTurn, countTurn, timeModelCalls } from '../observability.js';
 import { parseHeaders, parseJsonBody } from '../request.js';
-import { jsonResponse } from '../responses.js';
+import { writeResponse } from '../responses.js';
 import { store } from '../store.js';
 import { functionDeadline } from '../turn-deadline.js';
 
@@ -48,9 +48,7 @@ export const handler = conversationHandler(
         contextMessages: result.contextMessages,
         model: result.model,
       };
-      return result.replayed
-        ? jsonResponse(200, body, { 'Idempotent-Replayed': 'true' })
-        : jsonResponse(201, body);
+      return writeResponse(result.replayed, 201, body);
     } catch (error) {
       countFailedTurn(error, timed.calls);
       annotate({ modelCalls: timed.calls.started, modelDurationsMs: timed.calls.durationsMs });
