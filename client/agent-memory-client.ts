@@ -86,7 +86,7 @@ interface Response {
 }
 
 /**
- * A typed client for the agent-memory HTTP API (shared/http-contract.md).
+ * A typed client for the agent-memory HTTP API (docs/http-contract.md).
  *
  * Retries: network failures, timeouts, 429 and 503 are retried with full-jitter exponential backoff
  * (a Retry-After header is honoured), and so is a 409 of a write without expectedVersion (the server lost a

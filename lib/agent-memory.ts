@@ -310,7 +310,7 @@ export class AgentMemory extends Construct {
       Validations.of(httpRoute).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'Public by design (shared/http-contract.md: GET /health may be unauthenticated): it answers ' +
+          'Public by design (docs/http-contract.md: GET /health may be unauthenticated): it answers ' +
           '{"status":"ok"} and its function has no table access.',
       });
     }

@@ -55,6 +55,8 @@ export function buildOpenApiDocument(
         '`404 not_found`; a listed path with another method is `405 method_not_allowed` with an `Allow` header.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
+    // Relative to this document (docs/openapi.json): the contract's prose, which this document follows.
+    externalDocs: { description: 'The HTTP contract, line by line.', url: './http-contract.md' },
     servers: [
       {
         url: 'https://{apiId}.execute-api.{region}.amazonaws.com',
