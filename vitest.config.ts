@@ -7,8 +7,10 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // aws-sdk-client-mock matchers (toHaveReceivedCommandWith, ...) for unit tests.
     setupFiles: ['test/support/matchers.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // End-to-end tests start Java servers, several times in one test: on a shared, busy 2-core machine that
+    // alone took more than 30 s. A timeout only bounds a hang; no test measures time with it.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     reporters: process.env.CI ? ['verbose'] : ['default'],
   },
 });
