@@ -2,6 +2,8 @@ import type {
   ContentBlock,
   ConverseCommandInput,
   ConverseCommandOutput,
+  ConverseStreamOutput,
+  ToolChoice as ConverseToolChoice,
   ImageFormat,
   Message,
   SystemContentBlock,
@@ -9,10 +11,11 @@ import type {
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageInput } from '../memory/message.js';
-import { type ChatRequest, replyMetadata } from './chat-model.js';
+import { type ChatRequest, type ModelStreamEvent, replyMetadata, type ToolCall } from './chat-model.js';
 import { contentText, parseImageDataUrl, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
+import { offeredTools, type ToolChoice } from './tools.js';
 
 /*
  * Our messages -> a Converse request:
@@ -21,13 +24,17 @@ import { pairToolMessages } from './tool-pairing.js';
  *                              -> image blocks; other parts -> text notes; `name` is dropped (no field)
  *   assistant               -> text block + one toolUse block per tool call (string arguments parsed; a
  *                              value that is not a JSON object is sent as { "arguments": <the string> })
- *   tool                    -> a user message with a toolResult block (toolUseId = toolCallId)
+ *   tool                    -> a user message with a toolResult block (toolUseId = toolCallId; status
+ *                              `error` when metadata.isError)
+ * The turn's tools become `toolConfig.tools` (toolSpec: name, description, inputSchema.json) and its toolChoice
+ * `auto` -> {auto}, `required` -> {any}, {name} -> {tool: {name}}; `none` offers no tools (Converse has no such
+ * choice).
  * Converse wants user/assistant alternation starting with user, and no blank text: blank text is skipped,
  * a message left empty is dropped, consecutive same-role messages are merged into one, and a history that
  * (after the window) starts with the assistant gets a placeholder user message in front. Converse also
  * refuses toolUse/toolResult blocks without a toolConfig, so a history that holds tool calls declares those
- * tools (by name, with an open input schema); the model may then call them again, and such a reply's
- * toolCalls are stored like any other.
+ * tools too (by name, with an open input schema) when the turn does not offer them itself; the model may then
+ * call them again, and such a reply's toolCalls are stored like any other.
  */
 
 /** A JSON document, as the SDK types a toolUse input. */
@@ -39,13 +46,13 @@ const EMPTY_TOOL_RESULT = '(empty result)';
 
 export function toConverseInput(
   modelId: string,
-  request: Pick<ChatRequest, 'system' | 'history' | 'message'>,
+  request: Pick<ChatRequest, 'system' | 'history' | 'messages' | 'tools' | 'toolChoice'>,
 ): ConverseCommandInput {
   const system: SystemContentBlock[] = [];
   if (request.system?.trim()) system.push({ text: request.system });
   const messages: Message[] = [];
 
-  for (const message of pairToolMessages([...request.history, request.message])) {
+  for (const message of pairToolMessages([...request.history, ...request.messages])) {
     if (message.role === 'system' || message.role === 'developer') {
       const text = contentText(message.content);
       if (text.trim()) system.push({ text });
@@ -61,26 +68,45 @@ export function toConverseInput(
   if (messages[0]?.role === 'assistant')
     messages.unshift({ role: 'user', content: [{ text: OMITTED_HISTORY }] });
 
-  const toolNames = new Set<string>();
-  let usesTools = false;
-  for (const block of messages.flatMap((message) => message.content ?? [])) {
-    if (block.toolUse?.name) toolNames.add(block.toolUse.name);
-    if (block.toolUse || block.toolResult) usesTools = true;
-  }
-  const tools: Tool[] = [...toolNames].map((name) => ({
+  const offered = offeredTools(request.tools, request.toolChoice);
+  const tools: Tool[] = offered.map((tool) => ({
     toolSpec: {
-      name,
-      description: 'A tool called earlier in this conversation.',
-      inputSchema: { json: { type: 'object' } },
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      inputSchema: { json: tool.inputSchema as ToolInput },
     },
   }));
+  const toolNames = new Set(offered.map((tool) => tool.name));
+  let usesTools = tools.length > 0;
+  for (const block of messages.flatMap((message) => message.content ?? [])) {
+    const name = block.toolUse?.name;
+    if (name && !toolNames.has(name)) {
+      toolNames.add(name);
+      tools.push({
+        toolSpec: {
+          name,
+          description: 'A tool called earlier in this conversation.',
+          inputSchema: { json: { type: 'object' } },
+        },
+      });
+    }
+    if (block.toolUse || block.toolResult) usesTools = true;
+  }
+  const toolChoice = offered.length > 0 ? converseToolChoice(request.toolChoice) : undefined;
 
   return {
     modelId,
     messages,
     ...(system.length > 0 ? { system } : {}),
-    ...(usesTools ? { toolConfig: { tools } } : {}),
+    ...(usesTools ? { toolConfig: { tools, ...(toolChoice ? { toolChoice } : {}) } } : {}),
   };
+}
+
+function converseToolChoice(choice: ToolChoice | undefined): ConverseToolChoice | undefined {
+  if (choice === undefined || choice === 'none') return undefined;
+  if (choice === 'auto') return { auto: {} };
+  if (choice === 'required') return { any: {} };
+  return { tool: { name: choice.name } };
 }
 
 function contentBlocks(message: MessageInput): ContentBlock[] {
@@ -91,6 +117,7 @@ function contentBlocks(message: MessageInput): ContentBlock[] {
         toolResult: {
           toolUseId: toolIdentifier(message.toolCallId ?? ''),
           content: [{ text: text.trim() ? text : EMPTY_TOOL_RESULT }],
+          ...(message.metadata?.isError === true ? { status: 'error' as const } : {}),
         },
       },
     ];
@@ -181,4 +208,102 @@ export function fromConverseOutput(output: ConverseCommandOutput): MessageInput 
       }),
     },
   };
+}
+
+/** The exception members a ConverseStream event may carry instead of data, by their SDK error name. */
+const STREAM_EXCEPTIONS = {
+  internalServerException: 'InternalServerException',
+  modelStreamErrorException: 'ModelStreamErrorException',
+  validationException: 'ValidationException',
+  throttlingException: 'ThrottlingException',
+  serviceUnavailableException: 'ServiceUnavailableException',
+} as const;
+
+/**
+ * A ConverseStream answer, event by event -> the same reply fromConverseOutput makes of a Converse answer, while
+ * reporting text as it arrives and each tool call once its block stops. Text blocks are joined by newlines (a
+ * newline is reported before the first text of every text block but the first), a toolUse block's input
+ * fragments are one JSON document (reported and stored compact, as Converse's parsed input would be).
+ */
+export class ConverseStreamAssembler {
+  private readonly texts = new Map<number, string>();
+  private readonly toolUses = new Map<number, { id: string; name: string; input: string }>();
+  private readonly toolCalls: ToolCall[] = [];
+  private stopReason: string | undefined;
+  private usage: ConverseCommandOutput['usage'];
+
+  constructor(private readonly onEvent?: (event: ModelStreamEvent) => void) {}
+
+  /** Takes one stream event; throws an error named like the SDK's for an exception event. */
+  add(event: ConverseStreamOutput): void {
+    for (const [member, name] of Object.entries(STREAM_EXCEPTIONS)) {
+      const exception = (event as unknown as Record<string, { message?: string } | undefined>)[member];
+      if (exception) throw Object.assign(new Error(exception.message ?? name), { name });
+    }
+    if (event.contentBlockStart?.start?.toolUse) {
+      const { toolUseId, name } = event.contentBlockStart.start.toolUse;
+      this.toolUses.set(event.contentBlockStart.contentBlockIndex ?? 0, {
+        id: toolUseId ?? '',
+        name: name ?? '',
+        input: '',
+      });
+    } else if (event.contentBlockDelta?.delta) {
+      const index = event.contentBlockDelta.contentBlockIndex ?? 0;
+      const { text, toolUse } = event.contentBlockDelta.delta;
+      if (text !== undefined) this.addText(index, text);
+      else if (toolUse?.input !== undefined) {
+        const block = this.toolUses.get(index);
+        if (block) block.input += toolUse.input;
+      }
+    } else if (event.contentBlockStop) {
+      const index = event.contentBlockStop.contentBlockIndex ?? 0;
+      const block = this.toolUses.get(index);
+      if (block) {
+        this.toolUses.delete(index);
+        const toolCall = { id: block.id, name: block.name, arguments: compactJson(block.input) };
+        this.toolCalls.push(toolCall);
+        this.onEvent?.({ type: 'tool_call', toolCall });
+      }
+    } else if (event.messageStop) {
+      this.stopReason = event.messageStop.stopReason;
+    } else if (event.metadata?.usage) {
+      this.usage = event.metadata.usage;
+    }
+  }
+
+  /** The assistant's reply, once the stream has ended. */
+  reply(): MessageInput {
+    if (this.texts.size === 0 && this.toolCalls.length === 0 && this.stopReason === undefined) {
+      throw new ModelError('The model returned no message.', { cause: new Error('empty ConverseStream') });
+    }
+    return {
+      role: 'assistant',
+      content: [...this.texts.values()].join('\n'),
+      ...(this.toolCalls.length > 0 ? { toolCalls: this.toolCalls } : {}),
+      metadata: {
+        ...replyMetadata(this.stopReason, {
+          inputTokens: this.usage?.inputTokens,
+          outputTokens: this.usage?.outputTokens,
+          totalTokens: this.usage?.totalTokens,
+        }),
+      },
+    };
+  }
+
+  private addText(index: number, text: string): void {
+    const earlier = this.texts.get(index);
+    if (earlier === undefined && this.texts.size > 0) this.onEvent?.({ type: 'text', text: '\n' });
+    this.texts.set(index, (earlier ?? '') + text);
+    if (text.length > 0) this.onEvent?.({ type: 'text', text });
+  }
+}
+
+/** Tool input JSON as Converse's parsed input, stringified, would be; an unparsable fragment is kept as is. */
+function compactJson(input: string): string {
+  if (input.trim() === '') return '{}';
+  try {
+    return JSON.stringify(JSON.parse(input));
+  } catch {
+    return input;
+  }
 }

@@ -1,11 +1,11 @@
 import {
   type BedrockRuntimeClient,
   ConverseCommand,
-  type ConverseCommandOutput,
+  ConverseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageInput } from '../memory/message.js';
 import { abortable } from './abortable.js';
-import { fromConverseOutput, toConverseInput } from './bedrock-converse-mapping.js';
+import { ConverseStreamAssembler, fromConverseOutput, toConverseInput } from './bedrock-converse-mapping.js';
 import type { ChatModel, ChatRequest } from './chat-model.js';
 import { ModelError, ModelTimeoutError } from './model-errors.js';
 
@@ -23,7 +23,10 @@ const THROTTLING = new Set([
 ]);
 const REJECTED = new Set(['ValidationException', 'AccessDeniedException', 'ResourceNotFoundException']);
 
-/** Amazon Bedrock's Converse API (request and response mapping in ./bedrock-converse-mapping.ts). */
+/**
+ * Amazon Bedrock's Converse API, or ConverseStream when the caller streams (request and response mapping in
+ * ./bedrock-converse-mapping.ts).
+ */
 export class BedrockConverseModel implements ChatModel {
   readonly modelId: string;
   private readonly client: BedrockRuntimeClient;
@@ -35,16 +38,31 @@ export class BedrockConverseModel implements ChatModel {
 
   async reply(request: ChatRequest): Promise<MessageInput> {
     const input = toConverseInput(this.modelId, request);
-    let output: ConverseCommandOutput;
+    const { signal, onEvent } = request;
     try {
-      output = await abortable(
-        this.client.send(new ConverseCommand(input), { abortSignal: request.signal }),
-        request.signal,
-      );
+      if (onEvent === undefined) {
+        const output = await abortable(
+          this.client.send(new ConverseCommand(input), { abortSignal: signal }),
+          signal,
+        );
+        return fromConverseOutput(output);
+      }
+      return await abortable(this.stream(input, signal, onEvent), signal);
     } catch (error) {
-      throw translateBedrockError(error, request.signal);
+      if (error instanceof ModelError) throw error;
+      throw translateBedrockError(error, signal);
     }
-    return fromConverseOutput(output);
+  }
+
+  private async stream(
+    input: ReturnType<typeof toConverseInput>,
+    signal: AbortSignal,
+    onEvent: NonNullable<ChatRequest['onEvent']>,
+  ): Promise<MessageInput> {
+    const output = await this.client.send(new ConverseStreamCommand(input), { abortSignal: signal });
+    const assembler = new ConverseStreamAssembler(onEvent);
+    for await (const event of output.stream ?? []) assembler.add(event);
+    return assembler.reply();
   }
 }
 

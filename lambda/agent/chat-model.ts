@@ -1,4 +1,15 @@
 import type { MessageInput, StoredMessage } from '../memory/message.js';
+import type { ToolChoice, ToolDefinition } from './tools.js';
+
+/** A tool call as messages carry it (`toolCalls` of an assistant message). */
+export type ToolCall = NonNullable<MessageInput['toolCalls']>[number];
+
+/** What a model reports while it generates, before its reply is complete. */
+export type ModelStreamEvent =
+  /** Text of the reply, in order: the texts concatenate to the reply's content. */
+  | { readonly type: 'text'; readonly text: string }
+  /** One tool call of the reply, once its arguments are complete. */
+  | { readonly type: 'tool_call'; readonly toolCall: ToolCall };
 
 /** What a model is asked for one reply. */
 export interface ChatRequest {
@@ -6,10 +17,19 @@ export interface ChatRequest {
   readonly system?: string;
   /** The selected history, oldest first, as stored. */
   readonly history: readonly StoredMessage[];
-  /** The new user message. */
-  readonly message: MessageInput;
+  /** The turn's new messages, not stored yet: the user message, or the tool results of a continuation. */
+  readonly messages: readonly MessageInput[];
+  /** Tools the model may call (the caller runs them). */
+  readonly tools?: readonly ToolDefinition[];
+  /** @default 'auto' when tools are given */
+  readonly toolChoice?: ToolChoice;
   /** Aborted at the turn's deadline; a model stops waiting for its provider when it fires. */
   readonly signal: AbortSignal;
+  /**
+   * Present when the caller streams: the model reports text and tool calls as it produces them (a provider
+   * that can stream uses its streaming API) and still resolves with the whole reply.
+   */
+  readonly onEvent?: (event: ModelStreamEvent) => void;
 }
 
 /**

@@ -1,18 +1,25 @@
 import type { MessageInput } from '../memory/message.js';
 import * as z from '../validation/zod.js';
-import { type ChatRequest, replyMetadata } from './chat-model.js';
+import { type ChatRequest, type ModelStreamEvent, replyMetadata, type ToolCall } from './chat-model.js';
 import { argumentsText, contentText, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
+import { offeredTools } from './tools.js';
 
 /*
  * Our messages -> chat-completions messages:
  *   system, developer  -> `system` (many OpenAI-compatible servers do not know `developer`), in place
  *   user               -> `user`; content parts: `text` and `image_url` as they are, others -> text notes
  *   assistant          -> `assistant` with text content and `tool_calls` (arguments as a JSON string)
- *   tool               -> `tool` with `tool_call_id`
+ *   tool               -> `tool` with `tool_call_id`; a failed tool's result (metadata.isError) is prefixed
+ *                         `[tool error] `, since chat completions has no error flag
  * `name` is kept on user, system and assistant messages. Tool calls are paired first (./tool-pairing.ts).
+ * The turn's tools become `tools` (`{type: 'function', function: {name, description, parameters}}`) and its
+ * toolChoice `tool_choice` (`auto`, `none`, `required`, or `{type: 'function', function: {name}}`).
  */
+
+/** Chat completions marks nothing as an error result, so the model reads it in the text. */
+export const toolErrorPrefix = '[tool error] ';
 
 export type ChatCompletionMessage =
   | { role: 'system'; content: string; name?: string }
@@ -28,21 +35,58 @@ interface ChatCompletionToolCall {
   function: { name: string; arguments: string };
 }
 
+interface ChatCompletionTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown> };
+}
+
+type ChatCompletionToolChoice =
+  | 'auto'
+  | 'none'
+  | 'required'
+  | { type: 'function'; function: { name: string } };
+
 export interface ChatCompletionRequest {
   model: string;
   messages: ChatCompletionMessage[];
+  tools?: ChatCompletionTool[];
+  tool_choice?: ChatCompletionToolChoice;
+  stream?: true;
+  stream_options?: { include_usage: true };
 }
 
 export function toChatCompletionRequest(
   model: string,
-  request: Pick<ChatRequest, 'system' | 'history' | 'message'>,
+  request: Pick<ChatRequest, 'system' | 'history' | 'messages' | 'tools' | 'toolChoice'>,
 ): ChatCompletionRequest {
   const messages: ChatCompletionMessage[] = [];
   if (request.system?.trim()) messages.push({ role: 'system', content: request.system });
-  for (const message of pairToolMessages([...request.history, request.message])) {
+  for (const message of pairToolMessages([...request.history, ...request.messages])) {
     messages.push(chatCompletionMessage(message));
   }
-  return { model, messages };
+  const tools = offeredTools(request.tools, request.toolChoice).map(
+    (tool): ChatCompletionTool => ({
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.inputSchema,
+      },
+    }),
+  );
+  const choice = request.toolChoice;
+  const toolChoice: ChatCompletionToolChoice | undefined =
+    tools.length === 0 || choice === undefined
+      ? undefined
+      : typeof choice === 'string'
+        ? choice
+        : { type: 'function', function: { name: choice.name } };
+  return {
+    model,
+    messages,
+    ...(tools.length > 0 ? { tools } : {}),
+    ...(toolChoice === undefined ? {} : { tool_choice: toolChoice }),
+  };
 }
 
 function chatCompletionMessage(message: MessageInput): ChatCompletionMessage {
@@ -73,8 +117,14 @@ function chatCompletionMessage(message: MessageInput): ChatCompletionMessage {
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
       };
     }
-    case 'tool':
-      return { role: 'tool', content: contentText(message.content), tool_call_id: message.toolCallId ?? '' };
+    case 'tool': {
+      const text = contentText(message.content);
+      return {
+        role: 'tool',
+        content: message.metadata?.isError === true ? `${toolErrorPrefix}${text}` : text,
+        tool_call_id: message.toolCallId ?? '',
+      };
+    }
   }
 }
 
@@ -138,4 +188,99 @@ export function fromChatCompletionResponse(body: unknown): MessageInput {
       }),
     },
   };
+}
+
+const chatCompletionChunkSchema = z.object({
+  choices: z.optional(
+    z.array(
+      z.object({
+        delta: z.optional(
+          z.object({
+            content: z.nullish(z.string()),
+            tool_calls: z.nullish(
+              z.array(
+                z.object({
+                  index: z.number(),
+                  id: z.nullish(z.string()),
+                  function: z.nullish(
+                    z.object({ name: z.nullish(z.string()), arguments: z.nullish(z.string()) }),
+                  ),
+                }),
+              ),
+            ),
+          }),
+        ),
+        finish_reason: z.nullish(z.string()),
+      }),
+    ),
+  ),
+  usage: chatCompletionResponseSchema.shape.usage,
+});
+
+/**
+ * A streamed chat completion (`stream: true`), chunk by chunk -> the same reply fromChatCompletionResponse makes
+ * of a whole answer (first choice), reporting text as it arrives. Tool calls arrive as fragments by `index`
+ * (id and name first, arguments in pieces); each is reported once the model has finished its reply.
+ */
+export class ChatCompletionStreamAssembler {
+  private text = '';
+  private readonly toolCalls = new Map<number, { id: string; name: string; arguments: string }>();
+  private finishReason: string | undefined;
+  private usage: z.infer<typeof chatCompletionChunkSchema>['usage'];
+  private chunks = 0;
+
+  constructor(private readonly onEvent?: (event: ModelStreamEvent) => void) {}
+
+  /** Takes one chunk (a `data:` line's JSON); throws ModelError for one it cannot read. */
+  add(chunk: unknown): void {
+    if (typeof chunk === 'object' && chunk !== null && 'error' in chunk) {
+      throw new ModelError('The model provider failed.', { cause: new Error(JSON.stringify(chunk)) });
+    }
+    const parsed = chatCompletionChunkSchema.safeParse(chunk);
+    if (!parsed.success) {
+      throw new ModelError('The model provider returned an unreadable answer.', { cause: parsed.error });
+    }
+    this.chunks++;
+    if (parsed.data.usage) this.usage = parsed.data.usage;
+    const choice = parsed.data.choices?.[0];
+    if (!choice) return;
+    const content = choice.delta?.content;
+    if (content) {
+      this.text += content;
+      this.onEvent?.({ type: 'text', text: content });
+    }
+    for (const fragment of choice.delta?.tool_calls ?? []) {
+      const call = this.toolCalls.get(fragment.index) ?? { id: '', name: '', arguments: '' };
+      call.id ||= fragment.id ?? '';
+      call.name ||= fragment.function?.name ?? '';
+      call.arguments += fragment.function?.arguments ?? '';
+      this.toolCalls.set(fragment.index, call);
+    }
+    if (choice.finish_reason) this.finishReason = choice.finish_reason;
+  }
+
+  /** The assistant's reply, once the stream has ended (`[DONE]` or the end of the body). */
+  reply(): MessageInput {
+    if (this.chunks === 0) {
+      throw new ModelError('The model provider returned an unreadable answer.', {
+        cause: new Error('The stream ended without a chunk.'),
+      });
+    }
+    const toolCalls: ToolCall[] = [...this.toolCalls.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, call]) => call);
+    for (const toolCall of toolCalls) this.onEvent?.({ type: 'tool_call', toolCall });
+    return {
+      role: 'assistant',
+      content: this.text,
+      ...(toolCalls.length > 0 ? { toolCalls } : {}),
+      metadata: {
+        ...replyMetadata(this.finishReason, {
+          inputTokens: this.usage?.prompt_tokens,
+          outputTokens: this.usage?.completion_tokens,
+          totalTokens: this.usage?.total_tokens,
+        }),
+      },
+    };
+  }
 }

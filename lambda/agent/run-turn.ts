@@ -2,7 +2,7 @@ import type { AppendResult, ConversationStore } from '../memory/conversation-sto
 import { InvalidRequestError, StoreFailureError, VersionConflictError } from '../memory/errors.js';
 import { type MessageInput, parseMessages, type StoredMessage } from '../memory/message.js';
 import { abortable } from './abortable.js';
-import type { ChatModel, ChatRequest } from './chat-model.js';
+import type { ChatModel, ChatRequest, ModelStreamEvent } from './chat-model.js';
 import {
   type ContextPolicy,
   defaultContextPolicy,
@@ -12,18 +12,44 @@ import {
   validateContextPolicy,
 } from './context-policy.js';
 import { ModelError, ModelTimeoutError } from './model-errors.js';
+import { pendingToolCalls, type ToolResult, toolMessagesOf, toolResultsSchema } from './tool-results.js';
+import {
+  checkToolChoice,
+  type ToolChoice,
+  type ToolDefinition,
+  toolChoiceSchema,
+  toolsSchema,
+} from './tools.js';
 import { type TurnMessage, userMessageOf } from './turn-message.js';
 
 /** The part of the store a turn uses. */
 export type TurnStore = Pick<ConversationStore, 'load' | 'append' | 'findIdempotentResult'>;
+
+/** What a turn reports while it runs: the model's progress, and `restart` before a regeneration. */
+export type TurnProgressEvent =
+  | ModelStreamEvent
+  /** What was reported so far is void: the turn lost a race and generates again on the new history. */
+  | { readonly type: 'restart' };
 
 export interface RunTurnInput {
   readonly store: TurnStore;
   readonly model: ChatModel;
   readonly tenant: string;
   readonly conversationId: string;
-  /** A non-blank string, or a message of role `user` with non-empty content. */
-  readonly message: TurnMessage;
+  /**
+   * A non-blank string, or a message of role `user` with non-empty content. Exactly one of `message` and
+   * `toolResults`.
+   */
+  readonly message?: TurnMessage;
+  /**
+   * The results of the tool calls of the assistant message that ends the conversation (a continuation): each
+   * call answered exactly once. They are committed as `tool` messages with the model's next reply.
+   */
+  readonly toolResults?: readonly ToolResult[];
+  /** Tools the model may call; the caller runs them. Not stored (but part of the idempotency check). */
+  readonly tools?: readonly ToolDefinition[];
+  /** @default 'auto' */
+  readonly toolChoice?: ToolChoice;
   /** A system prompt for this turn; sent to the model, not stored (but part of the idempotency check). */
   readonly system?: string;
   /** Run the turn only if the conversation is at this version; else VersionConflictError, no model call. */
@@ -38,14 +64,18 @@ export interface RunTurnInput {
   readonly maxAttempts?: number;
   /** An outer deadline (e.g. the Lambda's remaining time); aborting it also stops the model call. */
   readonly signal?: AbortSignal;
+  /** Streams the turn: the model reports text and tool calls as it produces them (see TurnProgressEvent). */
+  readonly onEvent?: (event: TurnProgressEvent) => void;
 }
 
 export interface TurnResult {
   readonly conversationId: string;
   readonly version: number;
-  /** The committed pair: [user message, assistant reply]. */
+  /** The committed messages: the user message (or the tool results), then the assistant reply. */
   readonly messages: StoredMessage[];
   readonly reply: StoredMessage;
+  /** True when the reply calls tools: the caller runs them and continues the turn with their results. */
+  readonly awaitingToolResults: boolean;
   /** How many stored messages the model was given as history. */
   readonly contextMessages: number;
   /** The model id that wrote the reply. */
@@ -60,18 +90,22 @@ export const defaultModelTimeoutMs = 20_000;
 export const defaultTurnAttempts = 3;
 
 /**
- * One agent turn: load the recent history (strongly consistent), ask the model, then commit the user message
+ * One agent turn: load the recent history (strongly consistent), ask the model, then commit the new messages
  * and the reply in one conditional, idempotent append on the version that was read. Nothing is stored unless
  * the model answered, so a model error or timeout leaves the conversation unchanged.
  *
- * - With an idempotency key, the stored result of an earlier identical request (message, system,
- *   expectedVersion: the request, not the reply) is returned without a model call. That lookup runs next to
- *   the first load. A concurrent retry with the same key that commits first is found by the append, which
- *   then returns it.
+ * - A turn's new message is the user's `message`, or, continuing a reply that called tools, `toolResults`:
+ *   then the conversation must end with that reply (NoPendingToolCallsError) and the results must answer its
+ *   calls exactly (ToolResultsMismatchError), checked before any model call.
+ * - With an idempotency key, the stored result of an earlier identical request (message or tool results,
+ *   tools, system, expectedVersion: the request, not the reply) is returned without a model call. That lookup
+ *   runs next to the first load. A concurrent retry with the same key that commits first is found by the
+ *   append, which then returns it.
  * - With `expectedVersion`, a conversation at another version is a VersionConflictError before any model call,
  *   and so is losing the race at commit.
  * - Without it, a lost race (another writer between load and commit) reloads and regenerates on the new
- *   history, up to `maxAttempts` model calls, then throws the VersionConflictError.
+ *   history, up to `maxAttempts` model calls, then throws the VersionConflictError. A continuation whose tool
+ *   calls are no longer the end of the conversation then fails with NoPendingToolCallsError.
  *
  * The reply is stored with `metadata.model`, `metadata.contextMessages` and the provider's `stopReason` and
  * `usage`, so a replay reports what the original turn did.
@@ -79,7 +113,7 @@ export const defaultTurnAttempts = 3;
  * Throws the store's MemoryErrors, ModelError (502) and ModelTimeoutError (504).
  */
 export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
-  const { store, model, tenant, conversationId, system, expectedVersion, idempotencyKey } = input;
+  const { store, model, tenant, conversationId, system, expectedVersion, idempotencyKey, onEvent } = input;
   const policy = input.policy ?? defaultContextPolicy;
   const modelTimeoutMs = input.modelTimeoutMs ?? defaultModelTimeoutMs;
   const maxAttempts = input.maxAttempts ?? defaultTurnAttempts;
@@ -96,16 +130,24 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
   if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0)) {
     throw new InvalidRequestError('expectedVersion must be an integer >= 0.');
   }
-  const message = userMessageOf(input.message);
+  const { tools, toolChoice, toolResults } = checkedTools(input);
+  const message = toolResults === undefined ? userMessageOf(input.message) : undefined;
   // What makes a retry "the same turn". `kind` keeps it apart from an append's fingerprint under the same key.
-  const fingerprint = { kind: 'turn', message, system, expectedVersion };
-  const reservedTokens = estimateTextTokens(system) + estimateTokens(message);
+  const fingerprint =
+    message === undefined
+      ? { kind: 'tool_results', toolResults, system, expectedVersion, tools, toolChoice }
+      : { kind: 'turn', message, system, expectedVersion, tools, toolChoice };
+  const reservedTokens =
+    estimateTextTokens(system) +
+    (message ? estimateTokens(message) : estimateTextTokens(JSON.stringify(toolResults))) +
+    (tools ? estimateTextTokens(JSON.stringify(tools)) : 0);
 
   const earlier =
     idempotencyKey === undefined
       ? undefined
       : store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint);
   let deadline: Deadline | undefined;
+  let reported = false;
 
   for (let attempt = 1; ; attempt++) {
     const [replay, page] = await Promise.all([
@@ -116,14 +158,44 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     if (expectedVersion !== undefined && page.version !== expectedVersion) {
       throw new VersionConflictError(page.version);
     }
+    const newMessages =
+      message === undefined
+        ? toolMessagesOf(toolResults ?? [], pendingToolCalls(page.messages.at(-1), page.version))
+        : [message];
 
     const history = selectContext(page.messages, policy, reservedTokens);
     deadline ??= startDeadline(modelTimeoutMs, input.signal);
-    const reply = await generateReply(model, { system, history, message, signal: deadline.signal }, deadline);
+    if (reported) onEvent?.({ type: 'restart' });
+    reported = false;
+    const live = { open: true };
+    const request: ChatRequest = {
+      system,
+      history,
+      messages: newMessages,
+      ...(tools === undefined ? {} : { tools }),
+      ...(toolChoice === undefined ? {} : { toolChoice }),
+      signal: deadline.signal,
+      ...(onEvent === undefined
+        ? {}
+        : {
+            // Only while this attempt runs: a provider that ignores the deadline cannot report into a later one.
+            onEvent: (event: ModelStreamEvent) => {
+              if (!live.open) return;
+              reported = true;
+              onEvent(event);
+            },
+          }),
+    };
+    let reply: MessageInput;
+    try {
+      reply = await generateReply(model, request, deadline);
+    } finally {
+      live.open = false;
+    }
     const stampedReply = storableReply(reply, { model: model.modelId, contextMessages: history.length });
 
     try {
-      const result = await store.append(tenant, conversationId, [message, stampedReply], {
+      const result = await store.append(tenant, conversationId, [...newMessages, stampedReply], {
         expectedVersion: page.version,
         idempotencyKey,
         idempotencyFingerprint: fingerprint,
@@ -135,6 +207,28 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
       if (!retry || attempt >= maxAttempts) throw error;
     }
   }
+}
+
+/** Tools, choice and results as the schemas allow them (embedders call runTurn without the HTTP layer). */
+function checkedTools(input: RunTurnInput): Pick<RunTurnInput, 'tools' | 'toolChoice' | 'toolResults'> {
+  const { tools, toolChoice, toolResults } = input;
+  if ((input.message === undefined) === (toolResults === undefined)) {
+    throw new InvalidRequestError('A turn takes either a message or toolResults (exactly one).');
+  }
+  for (const [name, schema, value] of [
+    ['tools', toolsSchema, tools],
+    ['toolChoice', toolChoiceSchema, toolChoice],
+    ['toolResults', toolResultsSchema, toolResults],
+  ] as const) {
+    if (value === undefined) continue;
+    const parsed = (schema as typeof toolsSchema).safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidRequestError(`${[name, ...(issue?.path ?? [])].join('.')}: ${issue?.message}`);
+    }
+  }
+  checkToolChoice(tools, toolChoice);
+  return { tools, toolChoice, toolResults };
 }
 
 interface Deadline {
@@ -201,7 +295,7 @@ function turnResult(
   modelCalls: number,
 ): TurnResult {
   const reply = result.messages.at(-1);
-  if (result.messages.length !== 2 || reply?.role !== 'assistant') {
+  if (result.messages.length < 2 || reply?.role !== 'assistant') {
     // Only possible for a replay whose messages an edit (replaceSuffix) has since removed.
     throw new StoreFailureError('The stored result of this turn is no longer in the conversation.');
   }
@@ -210,6 +304,7 @@ function turnResult(
     version: result.version,
     messages: result.messages,
     reply,
+    awaitingToolResults: (reply.toolCalls?.length ?? 0) > 0,
     contextMessages,
     model: modelId,
     replayed,

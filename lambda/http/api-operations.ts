@@ -109,11 +109,24 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description:
       "Loads the conversation's recent history (strongly consistent: at most the configured number of newest " +
       'messages, default 20, within the token budget, never splitting a tool call from its result), asks the ' +
-      'configured model with the turn `system` prompt, that history and the new user message, then appends the ' +
-      'user message and the reply in one conditional, idempotent commit on the version it read. When another ' +
-      'writer changes the conversation in between, the turn is generated again on the new history a bounded ' +
-      'number of times (with `expectedVersion`: never), then it is 409 version_conflict. A model error (502) or ' +
-      'timeout (504) stores nothing. A replayed Idempotency-Key returns the stored turn without a model call.',
+      'configured model with the turn `system` prompt, `tools`, that history and the new user message, then ' +
+      'appends the user message and the reply in one conditional, idempotent commit on the version it read. ' +
+      'When another writer changes the conversation in between, the turn is generated again on the new history ' +
+      'a bounded number of times (with `expectedVersion`: never), then it is 409 version_conflict. A model error ' +
+      '(502) or timeout (504) stores nothing. A replayed Idempotency-Key returns the stored turn without a model ' +
+      'call.\n\n' +
+      '**Tools** are run by the caller, never by the server. A reply that calls tools is stored like any other and ' +
+      'answered with `awaitingToolResults: true` (parallel calls are one assistant message). Continue with ' +
+      '`toolResults` instead of `message`: one result per call, each id once (else 422 tool_results_mismatch); ' +
+      'the results and the next reply are committed together on the version that ends with those calls (else ' +
+      '409 no_pending_tool_calls). Nothing is stored for a refused continuation.\n\n' +
+      '**Streaming**: with `Accept: text/event-stream` the answer is Server-Sent Events: `delta` `{"text"}` as ' +
+      'the model writes (the deltas concatenate to the reply text), `tool_call` `{"id","name","arguments"}` per ' +
+      'completed call, `restart` `{}` when what came before is void (a lost race regenerates the reply), then ' +
+      'exactly one `done` (data: the JSON this operation answers otherwise) or `error` (data: the error body). A ' +
+      'failure before the first event is an ordinary error response. A replay streams the stored reply as one ' +
+      'delta. The turn completes and commits even if the client goes away. Deployed, the HTTP API answers the ' +
+      'stream whole at the end; the streaming REST API (`StreamingApiUrl`) streams it.',
     request: { path: conversationPathSchema, headers: turnHeadersSchema, body: turnBodySchema },
     responses: {
       201: { description: 'The turn was committed.', schema: turnResponseSchema },
@@ -124,12 +137,25 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         schema: turnResponseSchema,
         headers: replayHeaders,
       },
+      // Two codes share each of these statuses, which the generated error responses cannot express.
+      409: {
+        description:
+          '`409 version_conflict`: the conversation is not at `expectedVersion` (or lost every retry of a race). ' +
+          '`409 no_pending_tool_calls`: a continuation, but the conversation does not end with tool calls ' +
+          'awaiting results. Nothing was stored; `currentVersion` is the version now.',
+        schema: errorBodySchema,
+      },
+      422: {
+        description:
+          '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. ' +
+          '`422 tool_results_mismatch`: `toolResults` do not answer the pending calls exactly (see `missing`, ' +
+          '`unknown`, `duplicate`). Nothing was stored.',
+        schema: errorBodySchema,
+      },
     },
     errors: [
       'invalid_request',
-      'version_conflict',
       'payload_too_large',
-      'idempotency_key_reused',
       'idempotency_result_gone',
       'model_error',
       'model_timeout',
@@ -224,6 +250,13 @@ export const errorDescriptions: Readonly<Record<ErrorCode, string>> = {
     'The conversation is not at `expectedVersion` (or lost every retry of a race); see `currentVersion`.',
   suffix_mismatch:
     'The conversation does not end with `expectedSuffix` (now); nothing changed. See `currentVersion`.',
+  no_pending_tool_calls:
+    'A continuation (`toolResults`), but the conversation does not end with an assistant message whose tool ' +
+    'calls await results (they were answered already, or other messages came after them). Nothing was stored; ' +
+    'see `currentVersion`.',
+  tool_results_mismatch:
+    '`toolResults` do not answer the pending tool calls exactly: `missing` ids have no result, `unknown` ids ' +
+    'name no pending call, `duplicate` ids come more than once. Nothing was stored.',
   payload_too_large: 'A message over 256 KiB of JSON, or a request body over 1 MiB. Nothing was stored.',
   idempotency_key_reused: 'This Idempotency-Key was already used in this conversation with a different body.',
   idempotency_result_gone:

@@ -1,3 +1,5 @@
+import { toolResultsSchema } from '../agent/tool-results.js';
+import { toolChoiceSchema, toolsSchema } from '../agent/tools.js';
 import { turnMessageSchema } from '../agent/turn-message.js';
 import { conversationIdSchema, idempotencyKeySchema, limits, messageInputSchema } from '../memory/message.js';
 import * as z from '../validation/zod.js';
@@ -22,9 +24,11 @@ export const errorStatus = {
   method_not_allowed: 405,
   version_conflict: 409,
   suffix_mismatch: 409,
+  no_pending_tool_calls: 409,
   idempotency_result_gone: 410,
   payload_too_large: 413,
   idempotency_key_reused: 422,
+  tool_results_mismatch: 422,
   throttled: 429,
   internal: 500,
   model_error: 502,
@@ -98,6 +102,16 @@ export const loadMessagesQuerySchema = z.strictObject({
 });
 
 export const turnHeadersSchema = z.object({
+  accept: z.optional(
+    z
+      .string()
+      .check(
+        z.describe(
+          '`text/event-stream` streams the turn as Server-Sent Events (delta, tool_call, restart, then done or ' +
+            'error); anything else answers JSON when the turn is committed.',
+        ),
+      ),
+  ),
   'idempotency-key': z.optional(
     idempotencyKeySchema.check(
       z.describe(
@@ -109,38 +123,60 @@ export const turnHeadersSchema = z.object({
   ),
 });
 
-/** A turn body nests its message one level below the root: `{"message": { ... }}`. */
-export const turnBodyMaxDepth = limits.jsonDepth + 1;
+/**
+ * A turn body nests its message one level below the root (`{"message": { ... }}`) and a tool result's content two
+ * (`{"toolResults": [{"content": ...}]}`), as deep as the store's per-message limit lets them; the message
+ * itself is checked against that limit afterwards.
+ */
+export const turnBodyMaxDepth = limits.jsonDepth + 2;
 
-export const turnBodySchema = z.strictObject({
-  message: turnMessageSchema.check(
-    z.describe(
-      'The user message: a non-blank string, or a message of role `user` with non-empty content (stored ' +
-        'exactly as sent).',
+export const turnBodySchema = z
+  .strictObject({
+    message: z.optional(
+      turnMessageSchema.check(
+        z.describe(
+          'The user message: a non-blank string, or a message of role `user` with non-empty content (stored ' +
+            'exactly as sent). Exactly one of `message` and `toolResults`.',
+        ),
+      ),
     ),
-  ),
-  expectedVersion: z.optional(
-    z
-      .int()
-      .check(
-        z.minimum(0),
+    toolResults: z.optional(toolResultsSchema),
+    tools: z.optional(toolsSchema),
+    toolChoice: z.optional(
+      toolChoiceSchema.check(
         z.describe(
-          'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
-            'and commit only on it.',
+          '`auto` (default: the model decides), `none`, `required` (at least one call), or `{"name"}` (that tool).',
         ),
       ),
-  ),
-  system: z.optional(
-    z
-      .string()
-      .check(
-        z.describe(
-          'A system prompt for this turn: sent to the model before the history, not stored (but part of what ' +
-            'makes a retry with the same Idempotency-Key the same request).',
+    ),
+    expectedVersion: z.optional(
+      z
+        .int()
+        .check(
+          z.minimum(0),
+          z.describe(
+            'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
+              'and commit only on it.',
+          ),
         ),
-      ),
-  ),
-});
+    ),
+    system: z.optional(
+      z
+        .string()
+        .check(
+          z.describe(
+            'A system prompt for this turn: sent to the model before the history, not stored (but part of what ' +
+              'makes a retry with the same Idempotency-Key the same request).',
+          ),
+        ),
+    ),
+  })
+  .check(
+    z.refine(
+      (body) => (body.message === undefined) !== (body.toolResults === undefined),
+      'a turn takes either message or toolResults (exactly one)',
+    ),
+  );
 
 export const editHistoryHeadersSchema = z.object({
   'idempotency-key': z.optional(
@@ -224,13 +260,22 @@ export const turnResponseSchema = z.object({
   version,
   messages: z
     .array(storedMessageSchema)
-    .check(z.describe('The committed pair: the user message, then the reply.')),
+    .check(
+      z.describe('The committed messages: the user message (or the tool results, in order), then the reply.'),
+    ),
   reply: storedMessageSchema.check(
     z.describe(
       "The assistant's reply as stored (the last of `messages`); `metadata` holds `model`, `contextMessages`, " +
         "and the provider's `stopReason` and token `usage`.",
     ),
   ),
+  awaitingToolResults: z
+    .boolean()
+    .check(
+      z.describe(
+        'True when the reply calls tools (`reply.toolCalls`): run them and continue with `toolResults`.',
+      ),
+    ),
   contextMessages: z
     .int()
     .check(z.minimum(0), z.describe('How many stored messages the model was given as history.')),
@@ -292,10 +337,21 @@ export const errorBodySchema = z.object({
         .int()
         .check(
           z.minimum(0),
-          z.describe('version_conflict, suffix_mismatch: the version of the conversation now.'),
+          z.describe(
+            'version_conflict, suffix_mismatch, no_pending_tool_calls: the version of the conversation now.',
+          ),
         ),
     ),
     requestId: z.optional(z.string().check(z.describe('internal: quote it when reporting the failure.'))),
+    missing: z.optional(
+      z.array(z.string()).check(z.describe('tool_results_mismatch: pending tool call ids without a result.')),
+    ),
+    unknown: z.optional(
+      z.array(z.string()).check(z.describe('tool_results_mismatch: result ids that name no pending call.')),
+    ),
+    duplicate: z.optional(
+      z.array(z.string()).check(z.describe('tool_results_mismatch: ids with more than one result.')),
+    ),
   }),
 });
 

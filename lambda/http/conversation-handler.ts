@@ -15,11 +15,16 @@ export function conversationHandler(
   routeId: string,
   operation: HttpOperation<ConversationRequest>,
 ): HttpHandler {
-  return httpHandler(routeId, async (request) => {
+  return httpHandler(routeId, conversationOperation(operation));
+}
+
+/** The operation of such a route, for a handler of another front (./http-handler.ts, streamingHttpHandler). */
+export function conversationOperation(operation: HttpOperation<ConversationRequest>): HttpOperation {
+  return async (request) => {
     const tenant = tenantOf(request.event, config.tenantClaim);
     request.annotate({ tenant });
     const { conversationId } = parsePathParameters(request.event, conversationPathSchema);
     request.annotate({ conversationId });
     return operation({ ...request, tenant, conversationId });
-  });
+  };
 }

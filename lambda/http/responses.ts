@@ -1,20 +1,40 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   MemoryError,
+  NoPendingToolCallsError,
   SuffixMismatchError,
+  ToolResultsMismatchError,
   UnavailableError,
   VersionConflictError,
 } from '../memory/errors.js';
 import { type ErrorBody, type ErrorCode, errorStatus } from './api-schemas.js';
 import { HttpError } from './http-errors.js';
 
-export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+/** A response whose body is known when it is returned. */
+export type BufferedHttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+/**
+ * A response whose status and headers are known when it is returned, and whose body follows in pieces as they are
+ * produced (an event stream). Read the pieces to the end: the work behind them does not stop when the client
+ * goes away.
+ */
+export interface StreamingHttpResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly pieces: AsyncIterable<string>;
+}
+
+export type HttpResponse = BufferedHttpResponse | StreamingHttpResponse;
+
+export function isStreaming(response: HttpResponse): response is StreamingHttpResponse {
+  return 'pieces' in response;
+}
 
 export function jsonResponse(
   statusCode: number,
   body: unknown,
   headers: Record<string, string> = {},
-): HttpResponse {
+): BufferedHttpResponse {
   return {
     statusCode,
     headers: { 'Content-Type': 'application/json', ...headers },
@@ -23,11 +43,11 @@ export function jsonResponse(
 }
 
 /** A keyed write's answer: `status` when it was applied now, `200` + `Idempotent-Replayed: true` on a replay. */
-export function writeResponse(replayed: boolean, status: number, body: unknown): HttpResponse {
+export function writeResponse(replayed: boolean, status: number, body: unknown): BufferedHttpResponse {
   return replayed ? jsonResponse(200, body, { 'Idempotent-Replayed': 'true' }) : jsonResponse(status, body);
 }
 
-export function noContent(): HttpResponse {
+export function noContent(): BufferedHttpResponse {
   return { statusCode: 204 };
 }
 
@@ -37,12 +57,19 @@ export function noContent(): HttpResponse {
  * explained, never with their cause; anything else, including the store's `internal` failures, is
  * `500 internal` with a generic message: its details go to the logs only.
  */
-export function errorResponse(error: unknown, requestId: string | undefined): HttpResponse {
+export function errorResponse(error: unknown, requestId: string | undefined): BufferedHttpResponse {
   if (error instanceof HttpError) {
     return errorBody(error.code, error.message, {}, error.headers);
   }
-  if (error instanceof VersionConflictError || error instanceof SuffixMismatchError) {
+  if (
+    error instanceof VersionConflictError ||
+    error instanceof SuffixMismatchError ||
+    error instanceof NoPendingToolCallsError
+  ) {
     return errorBody(error.code, error.message, { currentVersion: error.currentVersion });
+  }
+  if (error instanceof ToolResultsMismatchError) {
+    return errorBody(error.code, error.message, { ...error.mismatch });
   }
   if (error instanceof UnavailableError) {
     return errorBody('unavailable', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) });
@@ -62,7 +89,7 @@ function errorBody(
   message: string,
   details: Record<string, unknown> = {},
   headers: Record<string, string> = {},
-): HttpResponse {
+): BufferedHttpResponse {
   const body: ErrorBody = { error: { ...details, code, message } };
   return jsonResponse(errorStatus[code], body, headers);
 }

@@ -78,3 +78,44 @@ export class UnavailableError extends MemoryError {
 export class StoreFailureError extends MemoryError {
   readonly code = 'internal';
 }
+
+/**
+ * A turn continuation's `toolResults` do not answer the pending tool calls exactly: an id of a pending call
+ * has no result (`missing`), a result names no pending call (`unknown`), or an id comes twice (`duplicate`).
+ * Nothing was stored.
+ */
+export class ToolResultsMismatchError extends MemoryError {
+  readonly code = 'tool_results_mismatch';
+  constructor(
+    readonly mismatch: {
+      readonly missing: readonly string[];
+      readonly unknown: readonly string[];
+      readonly duplicate: readonly string[];
+    },
+    options?: ErrorOptions,
+  ) {
+    const parts = [
+      mismatch.missing.length > 0 ? `no result for ${mismatch.missing.join(', ')}` : '',
+      mismatch.unknown.length > 0 ? `no pending call ${mismatch.unknown.join(', ')}` : '',
+      mismatch.duplicate.length > 0 ? `more than one result for ${mismatch.duplicate.join(', ')}` : '',
+    ].filter((part) => part.length > 0);
+    super(`The tool results do not match the pending tool calls: ${parts.join('; ')}.`, options);
+  }
+}
+
+/**
+ * A turn continuation arrived, but the conversation does not end with an assistant message whose tool calls
+ * await results (they were answered already, or another message came after them). Nothing was stored.
+ */
+export class NoPendingToolCallsError extends MemoryError {
+  readonly code = 'no_pending_tool_calls';
+  constructor(
+    readonly currentVersion: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `The conversation (version ${currentVersion}) does not end with tool calls awaiting results.`,
+      options,
+    );
+  }
+}

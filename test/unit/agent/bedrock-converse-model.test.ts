@@ -32,7 +32,7 @@ const ask = (history: MessageInput[], message: MessageInput, system?: string, si
   model.reply({
     system,
     history: storedHistory(...history),
-    message,
+    messages: [message],
     signal: signal ?? new AbortController().signal,
   });
 

@@ -11,7 +11,7 @@ describe('OfflineModel', () => {
     const history = storedHistory(user('a'), assistant('b'), user('c'), assistant('d'));
 
     // Act
-    const reply = await model.reply({ history, message: user('hello'), signal });
+    const reply = await model.reply({ history, messages: [user('hello')], signal });
 
     // Assess
     expect(reply.role).toBe('assistant');
@@ -24,7 +24,7 @@ describe('OfflineModel', () => {
     const reply = await new OfflineModel('offline-test').reply({
       system: 'Be brief.',
       history: storedHistory(user('a')),
-      message: user([{ type: 'text', text: 'part one' }]),
+      messages: [user([{ type: 'text', text: 'part one' }])],
       signal,
     });
 
@@ -35,7 +35,7 @@ describe('OfflineModel', () => {
   it('answers the same input the same way every time', async () => {
     // Prepare
     const model = new OfflineModel();
-    const request = { history: storedHistory(user('a')), message: user('x'), signal };
+    const request = { history: storedHistory(user('a')), messages: [user('x')], signal };
 
     // Act
     const replies = [await model.reply(request), await model.reply(request)];

@@ -78,7 +78,7 @@ const ask = (
   modelOf().reply({
     system: options.system,
     history: storedHistory(...history),
-    message,
+    messages: [message],
     signal: options.signal ?? new AbortController().signal,
   });
 
@@ -281,7 +281,7 @@ describe('OpenAiCompatibleModel', () => {
 
       // Act
       const error = await modelOf(closedUrl)
-        .reply({ history: [], message: user('hi'), signal: new AbortController().signal })
+        .reply({ history: [], messages: [user('hi')], signal: new AbortController().signal })
         .catch((caught: unknown) => caught);
 
       // Assess
@@ -298,7 +298,7 @@ describe('OpenAiCompatibleModel', () => {
         { provider: 'openai', modelId: 'gpt-test', baseUrl: `${baseUrl}/v1`, apiKey: { secretArn } },
         { secretsClient: new SecretsManagerClient({ region: 'us-east-1' }) },
       );
-    const turn = { history: [], message: user('hi'), signal: new AbortController().signal };
+    const turn = { history: [], messages: [user('hi')], signal: new AbortController().signal };
 
     beforeEach(() => secrets.reset());
 
