@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import type { MatchedRoute } from './route-matcher.js';
 
 /** API Gateway's integration timeout: the longest a handler may run behind an HTTP API. */
@@ -106,5 +106,78 @@ export function lambdaContext(functionId: string): Context {
     done: () => {},
     fail: () => {},
     succeed: () => {},
+  };
+}
+
+/**
+ * The payload format 1.0 event that API Gateway's REST API (the stack's streaming front) hands a function for
+ * this request, with the context our JWT authorizer adds: the verified claims as a JSON string, `sub` being
+ * the tenant (the handlers run with TENANT_CLAIM=sub).
+ */
+export function restApiEvent(input: GatewayRequest): APIGatewayProxyEvent {
+  const { request, rawPath, rawQueryString, match, body, tenant, requestId, receivedAt } = input;
+  const method = request.method ?? 'GET';
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values) multiValueHeaders[name] = values;
+  }
+  const headers = Object.fromEntries(
+    Object.entries(multiValueHeaders).map(([name, values]) => [name, values.at(-1) as string]),
+  );
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(rawQueryString)) {
+    multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
+  }
+  const resource = match.kind === 'route' ? match.route.path : '/{proxy+}';
+  const hasQuery = Object.keys(multiValueQuery).length > 0;
+  return {
+    resource,
+    path: rawPath,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery
+      ? Object.fromEntries(
+          Object.entries(multiValueQuery).map(([name, values]) => [name, values.at(-1) ?? '']),
+        )
+      : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: match.kind === 'route' ? match.pathParameters : null,
+    stageVariables: null,
+    body: body ?? null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer:
+        tenant === undefined ? null : { principalId: tenant, claims: JSON.stringify({ sub: tenant }) },
+      domainName: headers.host ?? '127.0.0.1',
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        user: null,
+        userAgent: headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: rawPath,
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId,
+      requestTime: apiGatewayTime(receivedAt),
+      requestTimeEpoch: receivedAt.getTime(),
+      resourceId: 'local',
+      resourcePath: resource,
+      stage: 'local',
+    },
   };
 }

@@ -6,8 +6,9 @@ import { HttpError } from '../lambda/http/http-errors.js';
 import { errorResponse } from '../lambda/http/responses.js';
 import { UnavailableError } from '../lambda/memory/errors.js';
 import { conversationIdSchema } from '../lambda/memory/message.js';
-import { apiGatewayEvent, lambdaContext } from './api-gateway-event.js';
-import type { HandlerModules } from './handler-modules.js';
+import { apiGatewayEvent, lambdaContext, restApiEvent } from './api-gateway-event.js';
+import type { HandlerModules, LambdaHttpHandler } from './handler-modules.js';
+import { isStreamingHandler, LambdaResponseStream, type ResponseSink } from './lambda-response-streaming.js';
 import { ClientClosedRequestError, readRequestBody } from './request-body.js';
 import { matchRoute } from './route-matcher.js';
 import type { WriteFence } from './write-fence.js';
@@ -61,6 +62,64 @@ function isSuccessfulWrite(method: string, statusCode: number | undefined): bool
   return (method === 'POST' || method === 'DELETE') && status >= 200 && status < 300;
 }
 
+/** The last event of a turn's event stream: only it may say that the turn is committed. */
+const finalServerSentEvent = /^event: (done|error)\n/;
+
+/**
+ * Plays the streaming REST API's part between a response-streaming handler and the client: status and headers
+ * from the handler's metadata, then the body as it comes. The write fence holds back what says a write is
+ * stored: the body of a successful write, or an event stream's final event. A client that went away gets
+ * nothing more, but the handler runs to its end, as in Lambda.
+ */
+function streamingSink(
+  response: ServerResponse,
+  requestId: string,
+  method: string,
+  awaitDurable: (() => Promise<void>) | undefined,
+): ResponseSink {
+  let head: { statusCode: number; headers: Record<string, string> } | undefined;
+  let bodyStarted = false;
+  const fenced = async (chunk: Buffer): Promise<boolean> => {
+    if (awaitDurable === undefined || !isSuccessfulWrite(method, head?.statusCode)) return true;
+    const eventStream = /^text\/event-stream/i.test(head?.headers['content-type'] ?? '');
+    if (eventStream ? !finalServerSentEvent.test(chunk.toString('utf8')) : bodyStarted) return true;
+    try {
+      await awaitDurable();
+      return true;
+    } catch (error) {
+      const failure = errorResponse(error, requestId);
+      if (!response.headersSent) send(response, failure, requestId);
+      else if (!response.destroyed) response.end(`event: error\ndata: ${failure.body}\n\n`);
+      return false;
+    }
+  };
+  return {
+    head(metadata) {
+      head = {
+        statusCode: metadata.statusCode ?? 200,
+        headers: Object.fromEntries(
+          Object.entries(metadata.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
+        ),
+      };
+    },
+    async body(chunk) {
+      if (!(await fenced(chunk)) || response.destroyed || response.writableEnded) return;
+      if (!response.headersSent && head) {
+        response.statusCode = head.statusCode;
+        for (const [name, value] of Object.entries(head.headers)) response.setHeader(name, value);
+        response.setHeader('apigw-requestid', requestId);
+      }
+      bodyStarted = true;
+      response.write(chunk);
+    },
+    end() {
+      if (response.destroyed || response.writableEnded) return;
+      if (!response.headersSent)
+        send(response, { statusCode: head?.statusCode ?? 200, headers: head?.headers }, requestId);
+      else response.end();
+    },
+  };
+}
 /**
  * An HTTP server that plays API Gateway's part in front of the Lambda handlers: it matches the routes
  * table, builds the v2 event (tenant from X-Tenant-Id as the JWT `sub` claim), invokes the route's
@@ -71,9 +130,10 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
 
   async function answer(
     request: IncomingMessage,
+    response: ServerResponse,
     requestId: string,
     trace: { tenant: string | undefined },
-  ): Promise<APIGatewayProxyStructuredResultV2> {
+  ): Promise<APIGatewayProxyStructuredResultV2 | 'streamed'> {
     const receivedAt = new Date();
     const method = request.method ?? 'GET';
     const url = request.url ?? '/';
@@ -102,9 +162,7 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
       trace.tenant = tenant.tenant;
     }
 
-    const handler = handlers.get(match.route.entry);
-    if (!handler) throw new Error(`No handler module loaded for ${match.route.entry}`);
-    const event = apiGatewayEvent({
+    const gatewayRequest = {
       request,
       rawPath,
       rawQueryString,
@@ -113,25 +171,47 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
       tenant: trace.tenant,
       requestId,
       receivedAt,
-    });
-    const result = structuredResult(await handler(event, lambdaContext(match.route.id)));
-
+    };
     const conversationId = match.kind === 'route' ? match.pathParameters.conversationId : undefined;
-    if (
-      trace.tenant !== undefined &&
-      conversationId !== undefined &&
-      isSuccessfulWrite(method, result.statusCode)
-    ) {
-      try {
-        await writeFence.awaitDurable(trace.tenant, conversationId);
-      } catch (error) {
-        throw new UnavailableError(
-          'DynamoDB Local did not confirm that the write reached its disk. Retry the request; with the same Idempotency-Key a retry is safe.',
-          1,
-          { cause: error },
-        );
-      }
+    const tenant = trace.tenant;
+    const awaitDurable =
+      tenant === undefined || conversationId === undefined
+        ? undefined
+        : async () => {
+            try {
+              await writeFence.awaitDurable(tenant, conversationId);
+            } catch (error) {
+              throw new UnavailableError(
+                'DynamoDB Local did not confirm that the write reached its disk. Retry the request; with the same Idempotency-Key a retry is safe.',
+                1,
+                { cause: error },
+              );
+            }
+          };
+
+    const streamingEntry = match.kind === 'route' ? match.route.streamingEntry : undefined;
+    if (streamingEntry !== undefined) {
+      const handler = handlers.get(streamingEntry);
+      if (!isStreamingHandler(handler)) throw new Error(`No streaming handler loaded for ${streamingEntry}`);
+      const stream = new LambdaResponseStream(streamingSink(response, requestId, method, awaitDurable));
+      await handler(restApiEvent(gatewayRequest), stream, lambdaContext(match.route.id)).catch(
+        (error: unknown) => {
+          // As the runtime does when a handler fails: before any output an error answer, after it a cut response.
+          if (!response.headersSent) throw error;
+          response.destroy();
+        },
+      );
+      if (!stream.writableFinished)
+        throw new Error('The streaming handler returned before ending its response.');
+      return 'streamed';
     }
+
+    const handler = handlers.get(match.route.entry) as LambdaHttpHandler | undefined;
+    if (!handler) throw new Error(`No handler module loaded for ${match.route.entry}`);
+    const result = structuredResult(
+      await handler(apiGatewayEvent(gatewayRequest), lambdaContext(match.route.id)),
+    );
+    if (awaitDurable !== undefined && isSuccessfulWrite(method, result.statusCode)) await awaitDurable();
     return result;
   }
 
@@ -145,8 +225,17 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
       const ms = Math.round(performance.now() - started);
       log(`${method} ${path} ${response.statusCode} ${ms}ms tenant=${trace.tenant ?? '-'}`);
     });
-    answer(request, requestId, trace).then(
-      (result) => send(response, result, requestId),
+    response.once('close', () => {
+      if (response.writableFinished || !response.headersSent) return;
+      const ms = Math.round(performance.now() - started);
+      log(
+        `${method} ${path} ${response.statusCode} closed by the client after ${ms}ms tenant=${trace.tenant ?? '-'}`,
+      );
+    });
+    answer(request, response, requestId, trace).then(
+      (result) => {
+        if (result !== 'streamed') send(response, result, requestId);
+      },
       (error: unknown) => {
         if (error instanceof ClientClosedRequestError || response.destroyed) {
           log(`${method} ${path} aborted by the client tenant=${trace.tenant ?? '-'}`);

@@ -1,13 +1,17 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { fallbackRoute, routes } from '../lambda/http/routes.js';
+import { installLambdaResponseStreaming } from './lambda-response-streaming.js';
 
 export type LambdaHttpHandler = (
   event: APIGatewayProxyEventV2WithJWTAuthorizer,
   context: Context,
 ) => Promise<APIGatewayProxyResultV2>;
 
-/** Handler functions by module entry (`append-messages.ts`, ...), as the routes table names them. */
-export type HandlerModules = ReadonlyMap<string, LambdaHttpHandler>;
+/**
+ * Handler functions by module entry (`append-messages.ts`, ...), as the routes table names them: HTTP API
+ * handlers, and the response-streaming ones of `streamingEntry` (see ./lambda-response-streaming.ts).
+ */
+export type HandlerModules = ReadonlyMap<string, unknown>;
 
 /**
  * Imports every handler module the routes table names, plus the fallback. Call it only after the
@@ -15,7 +19,13 @@ export type HandlerModules = ReadonlyMap<string, LambdaHttpHandler>;
  * when they load, as they do in a Lambda cold start.
  */
 export async function loadHandlerModules(): Promise<HandlerModules> {
-  const entries = [...new Set([...routes.map((route) => route.entry), fallbackRoute.entry])];
+  installLambdaResponseStreaming();
+  const entries = [
+    ...new Set([
+      ...routes.flatMap((route) => [route.entry, ...(route.streamingEntry ? [route.streamingEntry] : [])]),
+      fallbackRoute.entry,
+    ]),
+  ];
   const loaded = await Promise.all(
     entries.map(async (entry) => {
       const url = new URL(`../lambda/http/handlers/${entry}`, import.meta.url);
@@ -23,7 +33,7 @@ export async function loadHandlerModules(): Promise<HandlerModules> {
       if (typeof module.handler !== 'function') {
         throw new Error(`lambda/http/handlers/${entry} does not export a function named handler.`);
       }
-      return [entry, module.handler as LambdaHttpHandler] as const;
+      return [entry, module.handler] as const;
     }),
   );
   return new Map(loaded);

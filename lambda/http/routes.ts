@@ -15,6 +15,11 @@ export interface RouteDefinition {
   readonly path: string;
   /** Handler module, relative to lambda/http/handlers, exporting `handler`. */
   readonly entry: string;
+  /**
+   * A response-streaming handler module for the same route (`awslambda.streamifyResponse`, REST API events):
+   * the stack serves it on the streaming REST API, the local server on every request of the route.
+   */
+  readonly streamingEntry?: string;
   /** What the function may do on the table: least privilege per route. */
   readonly access: TableAccess;
   /** Reachable without the authorizer (health only). */
@@ -34,6 +39,7 @@ export const routes: readonly RouteDefinition[] = [
     method: 'POST',
     path: '/v1/conversations/{conversationId}/turns',
     entry: 'run-turn.ts',
+    streamingEntry: 'stream-turn.ts',
     access: 'write',
   },
   {
