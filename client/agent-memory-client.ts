@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { ToolCall } from '../lambda/agent/chat-model.js';
+import type { ToolResult } from '../lambda/agent/tool-results.js';
+import type { ToolChoice, ToolDefinition } from '../lambda/agent/tools.js';
+import { readServerSentEvents } from '../lambda/streaming/server-sent-events.js';
 import type {
   AppendResult,
   CallOptions,
@@ -20,6 +24,7 @@ import {
   NetworkError,
   NotFoundError,
   TimeoutError,
+  UnavailableError,
   VersionConflictError,
 } from './errors.js';
 import { historyPages, type PageIterationOptions } from './history-pages.js';
@@ -39,6 +44,12 @@ export interface AgentMemoryClientOptions {
    * `http://127.0.0.1:3000`.
    */
   readonly baseUrl: string | URL;
+  /**
+   * Where streamed turns go: the stack's `StreamingApiUrl` output (the REST API that streams). The HTTP API at
+   * `baseUrl` answers a stream whole, at the end.
+   * @default baseUrl
+   */
+  readonly streamingBaseUrl?: string | URL;
   /** sigV4Auth(...) for IAM deployments, bearerAuth(...) for JWT ones, tenantHeaderAuth(...) for the local server. */
   readonly auth?: RequestAuth;
   /** @default globalThis.fetch */
@@ -55,16 +66,65 @@ export interface AgentMemoryClientOptions {
 export interface TurnOptions extends WriteOptions {
   /** A system prompt for this turn (not stored). */
   readonly system?: string;
+  /** Tools the model may call; you run them (see runTools). Not stored. */
+  readonly tools?: readonly ToolDefinition[];
+  /** @default 'auto' */
+  readonly toolChoice?: ToolChoice;
 }
+
+export type { ToolCall, ToolChoice, ToolDefinition, ToolResult };
 
 export interface TurnResult extends AppendResult {
   /** The stored assistant reply (also the last of `messages`). */
   readonly reply: StoredMessage;
+  /** True when the reply calls tools (`reply.toolCalls`): run them and continue with continueTurn. */
+  readonly awaitingToolResults: boolean;
   /** How many stored messages the model was given as history. */
   readonly contextMessages: number;
   /** The model that answered. */
   readonly model: string;
 }
+
+/** What a streamed turn reports (see streamTurn). */
+export type TurnStreamEvent =
+  /** Reply text as the model writes it; the deltas since the last `restart` concatenate to the reply's text. */
+  | { readonly type: 'delta'; readonly text: string }
+  /** A tool call of the reply, once complete. */
+  | { readonly type: 'tool_call'; readonly toolCall: ToolCall }
+  /** Forget the deltas and tool calls so far: the reply follows anew (a lost race, or a retried request). */
+  | { readonly type: 'restart' }
+  /** The committed turn: always the last event. */
+  | { readonly type: 'done'; readonly result: TurnResult };
+
+/** A tool the client runs for the model: its definition and the function that runs it. */
+export interface ToolImplementation {
+  readonly description?: string;
+  /** JSON Schema of the arguments (an object schema). */
+  readonly inputSchema: ToolDefinition['inputSchema'];
+  /** Runs the tool; its result is sent as text (JSON for anything else). A throw is sent as an error result. */
+  execute(args: Record<string, unknown>, call: ToolCall): unknown;
+}
+
+export interface RunToolsOptions extends Omit<TurnOptions, 'tools' | 'idempotencyKey' | 'expectedVersion'> {
+  /** At most this many model replies that call tools; then the loop stops with the last one. @default 10 */
+  readonly maxSteps?: number;
+  /** Streams every step: deltas and tool calls as they come (streamTurn), then each step's `done`. */
+  readonly onEvent?: (event: TurnStreamEvent) => void;
+}
+
+export interface RunToolsResult {
+  /** The last turn: the answer, or a reply still awaiting tool results when `maxSteps` ran out. */
+  readonly result: TurnResult;
+  /** Every turn of the loop, in order (the first one's user message, each continuation's tool results). */
+  readonly steps: readonly TurnResult[];
+}
+
+type StreamOutcome =
+  | { readonly result: TurnResult }
+  | { readonly error: AgentMemoryError; readonly retryable: boolean; readonly reported: boolean };
+
+/** A turn's new input: the user's message, or the results of the pending tool calls. */
+export type TurnInput = string | Message | { readonly toolResults: readonly ToolResult[] };
 
 interface Request {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -98,6 +158,7 @@ export class AgentMemoryClient implements ConversationMemory {
   private readonly baseUrl: URL;
   /** A stage path such as `/prod`, without a trailing slash. */
   private readonly basePath: string;
+  private readonly streamingBase: { readonly url: URL; readonly path: string };
   private readonly auth: RequestAuth | undefined;
   private readonly fetch: typeof fetch;
   private readonly timeoutMs: number;
@@ -106,15 +167,11 @@ export class AgentMemoryClient implements ConversationMemory {
   private readonly headers: Readonly<Record<string, string>>;
 
   constructor(options: AgentMemoryClientOptions) {
-    const baseUrl = new URL(options.baseUrl);
-    if (baseUrl.protocol !== 'http:' && baseUrl.protocol !== 'https:') {
-      throw new TypeError(`baseUrl must be an http(s) URL, got ${baseUrl.href}`);
-    }
-    this.basePath = baseUrl.pathname.replace(/\/+$/, '');
-    baseUrl.pathname = '/';
-    baseUrl.search = '';
-    baseUrl.hash = '';
-    this.baseUrl = baseUrl;
+    const base = apiBase(options.baseUrl, 'baseUrl');
+    this.baseUrl = base.url;
+    this.basePath = base.path;
+    this.streamingBase =
+      options.streamingBaseUrl === undefined ? base : apiBase(options.streamingBaseUrl, 'streamingBaseUrl');
     this.auth = options.auth;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -209,23 +266,112 @@ export class AgentMemoryClient implements ConversationMemory {
     await this.send({ method: 'DELETE', path: conversationPath(conversationId), signal: options.signal });
   }
 
-  /** POST .../turns: one agent turn (the server calls the model and stores the user message and the reply). */
+  /**
+   * POST .../turns: one agent turn (the server calls the model and stores the user message and the reply). With
+   * `tools`, a reply may call them (`awaitingToolResults`): run them and continueTurn, or let runTools do it.
+   */
   async turn(
     conversationId: string,
     message: string | Message,
     options: TurnOptions = {},
   ): Promise<TurnResult> {
+    return this.postTurn(conversationId, message, options);
+  }
+
+  /** POST .../turns with `toolResults`: continues a turn whose reply called tools, with their results. */
+  async continueTurn(
+    conversationId: string,
+    toolResults: readonly ToolResult[],
+    options: TurnOptions = {},
+  ): Promise<TurnResult> {
+    return this.postTurn(conversationId, { toolResults }, options);
+  }
+
+  private async postTurn(
+    conversationId: string,
+    input: TurnInput,
+    options: TurnOptions,
+  ): Promise<TurnResult> {
     const response = await this.send({
       method: 'POST',
       path: `${conversationPath(conversationId)}/turns`,
-      body: {
-        message,
-        ...versionField(options.expectedVersion),
-        ...(options.system === undefined ? {} : { system: options.system }),
-      },
+      body: turnBody(input, options),
       ...this.keyed(options),
     });
     return { ...response.json, replayed: isReplay(response) };
+  }
+
+  /**
+   * A turn (or a continuation, `{ toolResults }`) streamed: its events as the model writes, ending with `done`;
+   * failures are the typed errors. Retries, with the same Idempotency-Key, what fails before the first event;
+   * a stream that breaks later is requested again with that key as well, after a `restart` event: the server
+   * answers with the turn it committed (or completes it), so nothing is written twice.
+   */
+  async *streamTurn(
+    conversationId: string,
+    input: TurnInput,
+    options: TurnOptions = {},
+  ): AsyncGenerator<TurnStreamEvent, TurnResult, undefined> {
+    const { idempotencyKey, retryConflict, signal } = this.keyed(options);
+    const url = this.url(
+      { method: 'POST', path: `${conversationPath(conversationId)}/turns` },
+      this.streamingBase,
+    );
+    const body = JSON.stringify(turnBody(input, options));
+    let reported = false;
+    for (let attempt = 1; ; attempt++) {
+      const outcome: StreamOutcome = yield* this.streamAttempt(
+        url,
+        body,
+        idempotencyKey as string,
+        signal,
+        reported,
+      );
+      if ('result' in outcome) return outcome.result;
+      reported ||= outcome.reported;
+      const { error, retryable } = outcome;
+      if (!retryable || attempt >= this.retry.maxAttempts) throw error;
+      if (error instanceof VersionConflictError && !retryConflict) throw error;
+      const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+      if (retryAfterMs !== undefined && retryAfterMs > this.retry.maxRetryAfterMs) throw error;
+      await sleep(retryAfterMs ?? backoffDelay(attempt, this.retry), signal);
+    }
+  }
+
+  /**
+   * Runs the tool loop: a turn offering `tools`, then, while the reply calls tools, runs them (in parallel) and
+   * continues the turn with their results, until the model answers without calling one (or `maxSteps` replies
+   * called tools). A tool that throws, or one the model names but `tools` lacks, is answered as an error result.
+   */
+  async runTools(
+    conversationId: string,
+    message: string | Message,
+    tools: Readonly<Record<string, ToolImplementation>>,
+    options: RunToolsOptions = {},
+  ): Promise<RunToolsResult> {
+    const { maxSteps = 10, onEvent, ...turnOptions } = options;
+    const definitions = Object.entries(tools).map(([name, tool]) => ({
+      name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      inputSchema: tool.inputSchema,
+    }));
+    const step = async (input: TurnInput): Promise<TurnResult> => {
+      const stepOptions = { ...turnOptions, tools: definitions };
+      if (onEvent === undefined) return this.postTurn(conversationId, input, stepOptions);
+      const events = this.streamTurn(conversationId, input, stepOptions);
+      for (;;) {
+        const next = await events.next();
+        if (next.done) return next.value;
+        onEvent(next.value);
+      }
+    };
+    const steps = [await step(message)];
+    for (let calls = 1; ; calls++) {
+      const last = steps.at(-1) as TurnResult;
+      if (!last.awaitingToolResults || calls > maxSteps) return { result: last, steps };
+      const toolResults = await Promise.all((last.reply.toolCalls ?? []).map((call) => runTool(tools, call)));
+      steps.push(await step({ toolResults }));
+    }
   }
 
   /** POST .../edits: replaces the conversation's ending if it is `expectedSuffix` (SuffixMismatchError otherwise). */
@@ -255,9 +401,12 @@ export class AgentMemoryClient implements ConversationMemory {
     };
   }
 
-  private url(request: Request): URL {
-    const url = new URL(this.baseUrl.href);
-    url.pathname = `${this.basePath}${request.path}`;
+  private url(
+    request: Pick<Request, 'path' | 'query' | 'method'>,
+    base: { readonly url: URL; readonly path: string } = { url: this.baseUrl, path: this.basePath },
+  ): URL {
+    const url = new URL(base.url.href);
+    url.pathname = `${base.path}${request.path}`;
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
@@ -292,6 +441,104 @@ export class AgentMemoryClient implements ConversationMemory {
       const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
       if (retryAfterMs !== undefined && retryAfterMs > this.retry.maxRetryAfterMs) throw error;
       await sleep(retryAfterMs ?? backoffDelay(attempt, this.retry), signal);
+    }
+  }
+
+  /**
+   * One streamed request: yields its events until `done` (the result), or answers the failure and whether it may
+   * be retried. A retry after events were reported starts with a `restart`.
+   */
+  private async *streamAttempt(
+    url: URL,
+    body: string,
+    idempotencyKey: string,
+    signal: AbortSignal | undefined,
+    reportedBefore: boolean,
+  ): AsyncGenerator<TurnStreamEvent, StreamOutcome, undefined> {
+    if (signal?.aborted) throw new AbortedError('The call was aborted.', { cause: signal.reason });
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      ...this.headers,
+      'content-type': 'application/json',
+      'idempotency-key': idempotencyKey,
+    };
+    const auth = this.auth ? await this.auth.headersFor({ method: 'POST', url, headers, body }) : {};
+    const controller = new AbortController();
+    // The per-attempt timeout is an idle timeout here: it restarts with every event.
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.timeoutMs);
+    };
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    let reported = false;
+    const failed = (cause: unknown) => {
+      if (signal?.aborted) throw new AbortedError('The call was aborted.', { cause: signal.reason ?? cause });
+      const error = timedOut
+        ? new TimeoutError(`No event within ${this.timeoutMs} ms (POST ${url.pathname}).`, { cause })
+        : new NetworkError(`The stream failed: ${describeCause(cause)} (POST ${url.pathname}).`, { cause });
+      return { error, retryable: true, reported };
+    };
+    try {
+      arm();
+      let answer: globalThis.Response;
+      try {
+        answer = await this.fetch(url, {
+          method: 'POST',
+          headers: { ...headers, ...auth },
+          body,
+          signal: controller.signal,
+        });
+      } catch (cause) {
+        return failed(cause);
+      }
+      if (!answer.ok || !/^text\/event-stream/i.test(answer.headers.get('content-type') ?? '')) {
+        const json = parseJson(await answer.text().catch(() => ''));
+        if (answer.ok)
+          return {
+            result: { ...(json as TurnResult), replayed: isReplay({ headers: answer.headers } as Response) },
+          };
+        const error = errorFromResponse(answer.status, json, {
+          ...optional('requestId', requestIdOf(answer.headers)),
+          ...optional('retryAfterMs', parseRetryAfter(answer.headers.get('retry-after'))),
+        });
+        const retryable =
+          answer.status === 429 || answer.status === 503 || error instanceof VersionConflictError;
+        return { error, retryable, reported };
+      }
+      const requestId = requestIdOf(answer.headers);
+      try {
+        for await (const { event, data } of readServerSentEvents(
+          (answer.body ?? []) as AsyncIterable<Uint8Array>,
+        )) {
+          arm();
+          const json = parseJson(data);
+          if (event === 'error') {
+            const code = (json as { error?: { code?: string } } | undefined)?.error?.code;
+            const error = errorFromResponse(statusOfCode(code), json, optional('requestId', requestId));
+            const retryable = error instanceof UnavailableError || error instanceof VersionConflictError;
+            return { error, retryable, reported };
+          }
+          if (event === 'done') return { result: { ...(json as TurnResult), replayed: false } };
+          if (!reported && reportedBefore) yield { type: 'restart' };
+          reported = true;
+          if (event === 'delta') yield { type: 'delta', text: (json as { text: string }).text };
+          else if (event === 'tool_call') yield { type: 'tool_call', toolCall: json as ToolCall };
+          else if (event === 'restart') yield { type: 'restart' };
+        }
+      } catch (cause) {
+        return failed(cause);
+      }
+      return failed(new Error('The stream ended before its done event.'));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
+      controller.abort();
     }
   }
 
@@ -353,6 +600,76 @@ export class AgentMemoryClient implements ConversationMemory {
       signal?.removeEventListener('abort', forward);
     }
   }
+}
+
+function apiBase(value: string | URL, name: string): { url: URL; path: string } {
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`${name} must be an http(s) URL, got ${url.href}`);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  url.pathname = '/';
+  url.search = '';
+  url.hash = '';
+  return { url, path };
+}
+
+function turnBody(input: TurnInput, options: TurnOptions): Record<string, unknown> {
+  return {
+    ...(typeof input === 'object' && 'toolResults' in input
+      ? { toolResults: input.toolResults }
+      : { message: input }),
+    ...versionField(options.expectedVersion),
+    ...(options.system === undefined ? {} : { system: options.system }),
+    ...(options.tools === undefined ? {} : { tools: options.tools }),
+    ...(options.toolChoice === undefined ? {} : { toolChoice: options.toolChoice }),
+  };
+}
+
+/** Runs one tool call; its failures, and calls of tools the client lacks, become error results. */
+async function runTool(
+  tools: Readonly<Record<string, ToolImplementation>>,
+  call: ToolCall,
+): Promise<ToolResult> {
+  const tool = Object.hasOwn(tools, call.name) ? tools[call.name] : undefined;
+  if (tool === undefined) {
+    return { toolCallId: call.id, content: `No tool named ${call.name} is available.`, isError: true };
+  }
+  try {
+    const args =
+      typeof call.arguments === 'string'
+        ? (JSON.parse(call.arguments || '{}') as Record<string, unknown>)
+        : call.arguments;
+    const output = await tool.execute(args, call);
+    return {
+      toolCallId: call.id,
+      content: typeof output === 'string' ? output : (JSON.stringify(output) ?? ''),
+    };
+  } catch (error) {
+    return {
+      toolCallId: call.id,
+      content: error instanceof Error ? error.message : String(error),
+      isError: true,
+    };
+  }
+}
+
+/** The status an error code has in the contract, for an event stream's `error` event (sent with status 200). */
+function statusOfCode(code: string | undefined): number {
+  const statuses: Record<string, number> = {
+    invalid_request: 400,
+    version_conflict: 409,
+    no_pending_tool_calls: 409,
+    idempotency_result_gone: 410,
+    payload_too_large: 413,
+    idempotency_key_reused: 422,
+    tool_results_mismatch: 422,
+    throttled: 429,
+    model_error: 502,
+    unavailable: 503,
+    model_timeout: 504,
+  };
+  return (code !== undefined ? statuses[code] : undefined) ?? 500;
 }
 
 function conversationPath(conversationId: string): string {

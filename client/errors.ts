@@ -83,6 +83,40 @@ export class SuffixMismatchError extends AgentMemoryError {
   }
 }
 
+/**
+ * 409 no_pending_tool_calls: a turn continuation (tool results), but the conversation does not end with tool calls
+ * awaiting results (answered already, or other messages came after them). Nothing was stored.
+ */
+export class NoPendingToolCallsError extends AgentMemoryError {
+  constructor(
+    readonly currentVersion: number | undefined,
+    message = 'The conversation does not end with tool calls awaiting results.',
+    details: Details = {},
+  ) {
+    super(message, { status: 409, ...details, code: 'no_pending_tool_calls' });
+  }
+}
+
+/**
+ * 422 tool_results_mismatch: the tool results do not answer the pending tool calls exactly (ids `missing`,
+ * `unknown` or `duplicate`). Nothing was stored.
+ */
+export class ToolResultsMismatchError extends AgentMemoryError {
+  readonly missing: readonly string[];
+  readonly unknown: readonly string[];
+  readonly duplicate: readonly string[];
+  constructor(message = 'The tool results do not match the pending tool calls.', details: Details = {}) {
+    super(message, { status: 422, ...details, code: 'tool_results_mismatch' });
+    const ids = (name: string) => {
+      const value = this.details[name];
+      return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
+    };
+    this.missing = ids('missing');
+    this.unknown = ids('unknown');
+    this.duplicate = ids('duplicate');
+  }
+}
+
 /** 413: a message over 256 KiB, a body over 1 MiB, or an append over DynamoDB's transaction size. */
 export class PayloadTooLargeError extends AgentMemoryError {
   constructor(message: string, details: Details = {}) {
@@ -187,6 +221,10 @@ export function errorFromResponse(
       return new VersionConflictError(currentVersion ?? -1, message, common);
     case 'suffix_mismatch':
       return new SuffixMismatchError(currentVersion, message, common);
+    case 'no_pending_tool_calls':
+      return new NoPendingToolCallsError(currentVersion, message, common);
+    case 'tool_results_mismatch':
+      return new ToolResultsMismatchError(message, common);
     case 'payload_too_large':
       return new PayloadTooLargeError(message, common);
     case 'idempotency_key_reused':

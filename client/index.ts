@@ -7,8 +7,17 @@
 export {
   AgentMemoryClient,
   type AgentMemoryClientOptions,
+  type RunToolsOptions,
+  type RunToolsResult,
+  type ToolCall,
+  type ToolChoice,
+  type ToolDefinition,
+  type ToolImplementation,
+  type ToolResult,
+  type TurnInput,
   type TurnOptions,
   type TurnResult,
+  type TurnStreamEvent,
 } from './agent-memory-client.js';
 export { type BearerToken, bearerAuth } from './bearer-auth.js';
 export type * from './conversation-memory.js';

@@ -5,6 +5,18 @@ import { join } from 'node:path';
 import { freePort } from '../../local/dynamodb-local.js';
 import { projectRoot } from '../../local/local-server-config.js';
 
+/** The model variables of lambda/agent/agent-config.ts, cleared so that the caller's shell cannot leak in. */
+export const noModelEnvironment = {
+  MODEL_PROVIDER: undefined,
+  MODEL_ID: undefined,
+  OPENAI_BASE_URL: undefined,
+  OPENAI_API_KEY: undefined,
+  OPENAI_API_KEY_SECRET_ARN: undefined,
+  MODEL_TIMEOUT_MS: undefined,
+  CONTEXT_MAX_MESSAGES: undefined,
+  CONTEXT_MAX_TOKENS: undefined,
+};
+
 export interface ServerOptions {
   /** @default a free port */
   readonly port?: number;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../local/dynamodb-local.js';
+import { ChatCompletionsStub, type StubAnswer } from './chat-completions-stub.js';
 import {
   type HttpAnswer,
+  noModelEnvironment,
   type ServerOptions,
   type ServerProcess,
   startServer,
@@ -12,18 +12,6 @@ import {
   temporaryDataDir,
   waitUntil,
 } from './server-process.js';
-
-/** The model variables of lambda/agent/agent-config.ts, cleared so that the caller's shell cannot leak in. */
-const noModelEnvironment = {
-  MODEL_PROVIDER: undefined,
-  MODEL_ID: undefined,
-  OPENAI_BASE_URL: undefined,
-  OPENAI_API_KEY: undefined,
-  OPENAI_API_KEY_SECRET_ARN: undefined,
-  MODEL_TIMEOUT_MS: undefined,
-  CONTEXT_MAX_MESSAGES: undefined,
-  CONTEXT_MAX_TOKENS: undefined,
-};
 
 /** A server on the suite's shared DynamoDB Local, on a table of its own. */
 const sharedTable = (env: ServerOptions['env']): ServerOptions => ({
@@ -56,78 +44,6 @@ function turnLogLines(server: ServerProcess): Array<Record<string, unknown>> {
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((line) => line.route === 'AgentTurns');
-}
-
-interface ChatCall {
-  readonly body: { model: string; messages: Array<{ role: string; content: unknown }> };
-  readonly authorization: string | undefined;
-}
-
-type StubAnswer = { status: number; body: unknown } | 'hang' | 'drop';
-
-/**
- * An OpenAI-compatible chat-completions endpoint on a free loopback port, answering as `answer` says:
- * a status and body, no answer at all ('hang'), or a dropped connection ('drop').
- */
-class ChatCompletionsStub {
-  readonly calls: ChatCall[] = [];
-  answer: (call: ChatCall, index: number) => Promise<StubAnswer> | StubAnswer = () => this.reply('ok');
-  private server: Server | undefined;
-  private port = 0;
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}/v1`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  /** A chat completion whose text says how many messages the request carried before the new one. */
-  reply(text: string, call?: ChatCall): StubAnswer {
-    const history = call === undefined ? 0 : call.body.messages.length - 1;
-    return {
-      status: 200,
-      body: {
-        id: `chatcmpl-${randomUUID()}`,
-        object: 'chat.completion',
-        model: call?.body.model ?? 'stub-model',
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: `${text} (history: ${history})` },
-            finish_reason: 'stop',
-          },
-        ],
-        usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 },
-      },
-    };
-  }
-
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const call: ChatCall = {
-      body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-      authorization: request.headers.authorization,
-    };
-    this.calls.push(call);
-    const answer = await this.answer(call, this.calls.length - 1);
-    if (answer === 'hang') return;
-    if (answer === 'drop') {
-      request.socket.destroy();
-      return;
-    }
-    response.writeHead(answer.status, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(answer.body));
-  }
 }
 
 describe('local server: agent turns', () => {
