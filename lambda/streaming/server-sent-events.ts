@@ -22,7 +22,7 @@ export function encodeServerSentEvent(event: string, data: string): string {
  * ignored; an event without data is not dispatched, nor one the body ends before its blank line (as browsers do).
  */
 export async function* readServerSentEvents(
-  body: AsyncIterable<Uint8Array | string>,
+  body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): AsyncGenerator<ServerSentEvent, void, undefined> {
   const decoder = new TextDecoder();
   let buffer = '';
