@@ -4,10 +4,13 @@ import type { ChatModel, ChatRequest } from '../../lambda/agent/chat-model.js';
 import { ModelError, ModelTimeoutError } from '../../lambda/agent/model-errors.js';
 import { OfflineModel } from '../../lambda/agent/offline-model.js';
 import { type RunTurnInput, runTurn } from '../../lambda/agent/run-turn.js';
+import { streamTurn, type TurnEvent } from '../../lambda/agent/turn-events.js';
 import { ConversationStore } from '../../lambda/memory/conversation-store.js';
 import {
   IdempotencyKeyReusedError,
   InvalidRequestError,
+  NoPendingToolCallsError,
+  ToolResultsMismatchError,
   VersionConflictError,
 } from '../../lambda/memory/errors.js';
 import type { MessageInput } from '../../lambda/memory/message.js';
@@ -482,6 +485,267 @@ describe('runTurn on DynamoDB Local', () => {
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect(model.calls).toBe(0);
       expect(await itemsOf(conversationId)).toEqual([]);
+    });
+  });
+
+  describe('tools', () => {
+    const tools = [
+      { name: 'weather', inputSchema: { type: 'object' as const } },
+      { name: 'clock', inputSchema: { type: 'object' as const } },
+    ];
+
+    /** A conversation whose last reply calls weather and clock (the offline model, parallel calls). */
+    const pendingCalls = async () => {
+      const conversationId = newId();
+      const first = await turn({
+        model: new OfflineModel(),
+        conversationId,
+        message: 'use weather and clock city=Paris',
+        tools,
+      });
+      const [weather, clock] = first.reply.toolCalls ?? [];
+      return { conversationId, first, weather: weather?.id as string, clock: clock?.id as string };
+    };
+
+    it('stores a reply with parallel tool calls, then commits the results and the next reply on its version', async () => {
+      // Prepare
+      const { conversationId, first, weather, clock } = await pendingCalls();
+      const model = new RecordingModel();
+
+      // Act
+      const final = await turn({
+        model,
+        conversationId,
+        toolResults: [
+          { toolCallId: clock, content: '12:00' },
+          { toolCallId: weather, content: 'rain', isError: false },
+        ],
+        tools,
+      });
+
+      // Assess
+      expect(first).toMatchObject({ version: 2, awaitingToolResults: true });
+      expect(first.reply.toolCalls?.map((call) => call.name)).toEqual(['weather', 'clock']);
+      expect(final).toMatchObject({ version: 5, awaitingToolResults: false, contextMessages: 2 });
+      expect(final.reply.content).toBe('[offline] tool results: weather=rain, clock=12:00');
+      expect(
+        model.requests[0]?.messages.map((message) => [message.role, message.toolCallId, message.name]),
+      ).toEqual([
+        ['tool', clock, 'clock'],
+        ['tool', weather, 'weather'],
+      ]);
+      expect(await contents(conversationId)).toEqual([
+        ['user', 'use weather and clock city=Paris'],
+        ['assistant', ''],
+        ['tool', '12:00'],
+        ['tool', 'rain'],
+        ['assistant', '[offline] tool results: weather=rain, clock=12:00'],
+      ]);
+    });
+
+    it('stores a failed tool as metadata.isError', async () => {
+      const { conversationId, weather, clock } = await pendingCalls();
+      await turn({
+        model: new OfflineModel(),
+        conversationId,
+        toolResults: [
+          { toolCallId: weather, content: 'rain' },
+          { toolCallId: clock, content: 'no clock', isError: true },
+        ],
+      });
+      const stored = (await store.load(tenant, conversationId)).messages;
+      expect(stored[3]).toMatchObject({
+        role: 'tool',
+        toolCallId: clock,
+        content: 'no clock',
+        metadata: { isError: true },
+      });
+      expect(stored[2]?.metadata).toBeUndefined();
+    });
+
+    it.each([
+      ['a missing result', (w: string) => [{ toolCallId: w, content: 'x' }], { missing: ['clock'] }],
+      [
+        'an unknown id',
+        (w: string, c: string) => [
+          { toolCallId: w, content: 'x' },
+          { toolCallId: c, content: 'y' },
+          { toolCallId: 'nope', content: 'z' },
+        ],
+        { unknown: ['nope'] },
+      ],
+      [
+        'a duplicate id',
+        (w: string, c: string) => [
+          { toolCallId: w, content: 'x' },
+          { toolCallId: c, content: 'y' },
+          { toolCallId: w, content: 'again' },
+        ],
+        { duplicate: ['weather'] },
+      ],
+    ])('refuses %s before any model call, storing nothing', async (_, results, expected) => {
+      // Prepare
+      const { conversationId, weather, clock } = await pendingCalls();
+      const before = await itemsOf(conversationId);
+      const model = new RecordingModel();
+      const ids: Record<string, string> = { weather, clock };
+
+      // Act
+      const error = await turn({
+        model,
+        conversationId,
+        toolResults: results(weather, clock),
+        idempotencyKey: 'bad-continuation',
+      }).catch((caught) => caught);
+
+      // Assess
+      expect(error).toBeInstanceOf(ToolResultsMismatchError);
+      const mismatch = (error as ToolResultsMismatchError).mismatch;
+      for (const [field, names] of Object.entries(expected)) {
+        expect(mismatch[field as keyof typeof mismatch]).toEqual(names.map((name) => ids[name] ?? name));
+      }
+      expect(model.calls).toBe(0);
+      expect(await itemsOf(conversationId)).toEqual(before);
+    });
+
+    it('refuses results when the conversation does not end with pending calls, or at a stale version', async () => {
+      // Prepare
+      const { conversationId, weather, clock } = await pendingCalls();
+      const toolResults = [
+        { toolCallId: weather, content: 'x' },
+        { toolCallId: clock, content: 'y' },
+      ];
+      const stale = await turn({
+        model: new OfflineModel(),
+        conversationId,
+        toolResults,
+        expectedVersion: 1,
+      }).catch((caught) => caught);
+      await store.append(tenant, conversationId, [{ role: 'user', content: 'never mind' }]);
+      const before = await itemsOf(conversationId);
+      const model = new RecordingModel();
+
+      // Act
+      const error = await turn({ model, conversationId, toolResults }).catch((caught) => caught);
+
+      // Assess
+      expect(stale).toBeInstanceOf(VersionConflictError);
+      expect(stale).toMatchObject({ currentVersion: 2 });
+      expect(error).toBeInstanceOf(NoPendingToolCallsError);
+      expect(error).toMatchObject({ code: 'no_pending_tool_calls', currentVersion: 3 });
+      expect(model.calls).toBe(0);
+      expect(await itemsOf(conversationId)).toEqual(before);
+    });
+
+    it('fails a continuation that loses its race to another writer, storing nothing of it', async () => {
+      // Prepare
+      const { conversationId, weather, clock } = await pendingCalls();
+      const model = new RecordingModel(async (request) => {
+        await store.append(tenant, conversationId, [{ role: 'user', content: 'interloper' }]);
+        return new OfflineModel().reply(request);
+      });
+
+      // Act
+      const error = await turn({
+        model,
+        conversationId,
+        toolResults: [
+          { toolCallId: weather, content: 'x' },
+          { toolCallId: clock, content: 'y' },
+        ],
+      }).catch((caught) => caught);
+
+      // Assess
+      expect(error).toBeInstanceOf(NoPendingToolCallsError);
+      expect(model.calls).toBe(1);
+      expect((await contents(conversationId)).map(([role]) => role)).toEqual(['user', 'assistant', 'user']);
+    });
+
+    it('writes a continuation sent twice at once with one key once; both get the committed result', async () => {
+      // Prepare
+      const { conversationId, weather, clock } = await pendingCalls();
+      const request = {
+        conversationId,
+        toolResults: [
+          { toolCallId: weather, content: 'x' },
+          { toolCallId: clock, content: 'y' },
+        ],
+        idempotencyKey: 'same',
+      };
+
+      // Act
+      const [one, two] = await Promise.all([
+        turn({ ...request, model: new OfflineModel() }),
+        turn({ ...request, model: new OfflineModel() }),
+      ]);
+
+      // Assess
+      expect(one.messages).toEqual(two.messages);
+      expect([one.replayed, two.replayed].sort()).toEqual([false, true]);
+      expect((await contents(conversationId)).map(([role]) => role)).toEqual([
+        'user',
+        'assistant',
+        'tool',
+        'tool',
+        'assistant',
+      ]);
+    });
+  });
+
+  describe('streamTurn', () => {
+    const collect = async (events: AsyncIterable<TurnEvent>) => {
+      const all: TurnEvent[] = [];
+      for await (const event of events) all.push(event);
+      return all;
+    };
+    const deltasOf = (events: TurnEvent[]) =>
+      events.flatMap((event) => (event.type === 'delta' ? [event.text] : [])).join('');
+
+    it('reports the deltas, restarts after a lost race, and ends with done', async () => {
+      // Prepare
+      const conversationId = newId();
+      const offline = new OfflineModel();
+      const model = new RecordingModel(async (request, call) => {
+        const reply = await offline.reply(request);
+        if (call === 1) await store.append(tenant, conversationId, [{ role: 'user', content: 'interloper' }]);
+        return reply;
+      });
+
+      // Act
+      const events = await collect(streamTurn({ store, tenant, model, conversationId, message: 'hi there' }));
+
+      // Assess
+      const restart = events.findIndex((event) => event.type === 'restart');
+      expect(restart).toBeGreaterThan(0);
+      expect(deltasOf(events.slice(0, restart))).toBe('[offline] history: 0 messages, you said: hi there');
+      const done = events.at(-1);
+      expect(done?.type).toBe('done');
+      const result = (done as Extract<TurnEvent, { type: 'done' }>).result;
+      expect(deltasOf(events.slice(restart))).toBe(result.reply.content);
+      expect(result.reply.content).toBe('[offline] history: 1 message, you said: hi there');
+    });
+
+    it('streams a replay as one delta, and a failure as one error event', async () => {
+      // Prepare
+      const conversationId = newId();
+      const input = { store, tenant, conversationId, message: 'once', idempotencyKey: 'k' };
+      const first = await collect(streamTurn({ ...input, model: new OfflineModel() }));
+
+      // Act
+      const replay = await collect(streamTurn({ ...input, model: new RecordingModel() }));
+      const failed = await collect(
+        streamTurn({
+          ...input,
+          idempotencyKey: 'other',
+          model: new RecordingModel(() => Promise.reject(new Error('x'))),
+        }),
+      );
+
+      // Assess
+      expect(first.filter((event) => event.type === 'delta').length).toBeGreaterThan(1);
+      expect(replay.map((event) => event.type)).toEqual(['delta', 'done']);
+      expect(deltasOf(replay)).toBe(deltasOf(first));
+      expect(failed).toEqual([{ type: 'error', error: expect.any(ModelError) }]);
     });
   });
 });
