@@ -1,0 +1,189 @@
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { keys } from '../../../lambda/memory/table.js';
+import {
+  installLambdaResponseStreaming,
+  isStreamingHandler,
+  LambdaResponseStream,
+} from '../../../local/lambda-response-streaming.js';
+
+vi.hoisted(() => {
+  process.env.TABLE_NAME = 'memory-test';
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.MODEL_PROVIDER = 'offline';
+});
+
+installLambdaResponseStreaming();
+const { handler } = await import('../../../lambda/http/handlers/stream-turn.js');
+const dynamo = mockClient(DynamoDBDocumentClient);
+
+/** A REST API proxy event (payload format 1.0) for POST .../turns, as the streaming front sends it. */
+function restEvent(options: {
+  body: unknown;
+  headers?: Record<string, string>;
+  authorizer?: Record<string, unknown> | null;
+  userArn?: string | null;
+}): APIGatewayProxyEvent {
+  const path = '/v1/conversations/conv-1/turns';
+  return {
+    resource: '/v1/conversations/{conversationId}/turns',
+    path,
+    httpMethod: 'POST',
+    headers: { 'Content-Type': 'application/json', ...options.headers },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { conversationId: 'conv-1' },
+    stageVariables: null,
+    body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'rest',
+      authorizer: options.authorizer ?? null,
+      httpMethod: 'POST',
+      identity: { userArn: options.userArn ?? null, cognitoIdentityId: null, sourceIp: '192.0.2.1' },
+      path: `/prod${path}`,
+      protocol: 'HTTP/1.1',
+      requestId: 'request-1',
+      requestTimeEpoch: 0,
+      resourceId: 'r',
+      resourcePath: '/v1/conversations/{conversationId}/turns',
+      stage: 'prod',
+    } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+/** Invokes the streaming handler as Lambda would and reads what API Gateway makes of its bytes. */
+async function invoke(event: APIGatewayProxyEvent) {
+  let head: { statusCode?: number; headers?: Record<string, string> } = {};
+  const pieces: string[] = [];
+  const stream = new LambdaResponseStream({
+    head: (metadata) => {
+      head = metadata;
+    },
+    body: (chunk) => {
+      pieces.push(chunk.toString('utf8'));
+    },
+    end: () => undefined,
+  });
+  await handler(event, stream as never, { getRemainingTimeInMillis: () => 29_000 } as Context);
+  return { statusCode: head.statusCode, headers: head.headers ?? {}, pieces, body: pieces.join('') };
+}
+
+const eventsOf = (body: string) =>
+  body
+    .trim()
+    .split('\n\n')
+    .map((block) => {
+      const [event, ...data] = block.split('\n');
+      return {
+        event: event?.replace('event: ', ''),
+        data: JSON.parse(data.map((line) => line.slice(6)).join('\n')),
+      };
+    });
+
+describe('streaming turn handler (REST API, response streaming)', () => {
+  beforeEach(() => {
+    dynamo.reset();
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(QueryCommand).resolves({ Items: [] });
+    dynamo.on(TransactWriteCommand).resolves({});
+  });
+
+  it('is marked for response streaming', () => {
+    expect(isStreamingHandler(handler)).toBe(true);
+  });
+
+  it('streams the turn of an IAM caller: one piece per event, deltas then done, on the role as tenant', async () => {
+    // Act
+    const response = await invoke(
+      restEvent({
+        body: { message: 'hello there' },
+        headers: { Accept: 'text/event-stream' },
+        userArn: 'arn:aws:sts::123456789012:assumed-role/Agents/session-1',
+      }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['Content-Type']).toBe('text/event-stream; charset=utf-8');
+    const events = eventsOf(response.body);
+    expect(response.pieces).toHaveLength(events.length);
+    expect(events.map((event) => event.event)).toEqual([...Array(8).fill('delta'), 'done']);
+    const text = events.flatMap((event) => (event.event === 'delta' ? [event.data.text] : [])).join('');
+    expect(text).toBe('[offline] history: 0 messages, you said: hello there');
+    expect(events.at(-1)?.data).toMatchObject({
+      version: 2,
+      awaitingToolResults: false,
+      reply: { content: text },
+    });
+    const pk = keys.partition('arn:aws:sts::123456789012:assumed-role/Agents', 'conv-1');
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
+    });
+  });
+
+  it('takes the tenant of a JWT caller from the claims our authorizer verified', async () => {
+    // Act
+    const response = await invoke(
+      restEvent({ body: { message: 'hi' }, authorizer: { principalId: 'u', claims: '{"sub":"tenant-j"}' } }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(201);
+    expect(JSON.parse(response.body)).toMatchObject({ version: 2, reply: { role: 'assistant' } });
+    const pk = keys.partition('tenant-j', 'conv-1');
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
+    });
+  });
+
+  it('answers 401 without an identity and 400 for a bad body with the contract body, never a stream', async () => {
+    // Act
+    const anonymous = await invoke(
+      restEvent({ body: { message: 'hi' }, headers: { Accept: 'text/event-stream' } }),
+    );
+    const bad = await invoke(
+      restEvent({
+        body: { message: 'hi', toolResults: [{ toolCallId: 'a', content: 'b' }] },
+        headers: { Accept: 'text/event-stream' },
+        userArn: 'arn:aws:iam::123456789012:user/ada',
+      }),
+    );
+
+    // Assess
+    expect(anonymous.statusCode).toBe(401);
+    expect(JSON.parse(anonymous.body).error.code).toBe('unauthorized');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['Content-Type']).toBe('application/json');
+    expect(JSON.parse(bad.body).error.message).toMatch(/exactly one/);
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers a continuation without pending calls with 409 before streaming anything', async () => {
+    // Act
+    const response = await invoke(
+      restEvent({
+        body: { toolResults: [{ toolCallId: 'call-1', content: 'x' }] },
+        headers: { Accept: 'text/event-stream' },
+        userArn: 'arn:aws:iam::123456789012:user/ada',
+      }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(409);
+    expect(JSON.parse(response.body).error).toMatchObject({
+      code: 'no_pending_tool_calls',
+      currentVersion: 0,
+    });
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+});
