@@ -169,7 +169,8 @@ export function agentModelSettings(
 }
 
 /**
- * `bedrock:InvokeModel` (which also authorizes Converse) on exactly the configured model. A foundation model id
+ * `bedrock:InvokeModel` and `bedrock:InvokeModelWithResponseStream` (which authorize Converse and ConverseStream)
+ * on exactly the configured model. A foundation model id
  * is invoked in the stack's Region. An inference profile is invoked from the stack's Region and Bedrock then
  * authorizes the underlying model in whichever destination Region serves the request, so the function gets
  * the profile, plus that one model in each destination Region on condition that the call came through this
@@ -207,7 +208,7 @@ function bedrockStatements(
     return [
       new iam.PolicyStatement({
         sid: 'InvokeModel',
-        actions: ['bedrock:InvokeModel'],
+        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
         resources: [foundationModelArn(stack.region, modelId)],
       }),
     ];
@@ -235,12 +236,12 @@ function bedrockStatements(
   return [
     new iam.PolicyStatement({
       sid: 'InvokeInferenceProfile',
-      actions: ['bedrock:InvokeModel'],
+      actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
       resources: [profileArn],
     }),
     new iam.PolicyStatement({
       sid: 'InvokeModelThroughProfile',
-      actions: ['bedrock:InvokeModel'],
+      actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
       resources: [...new Set(regions)].map((region) => foundationModelArn(region, baseModelId)),
       conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
     }),

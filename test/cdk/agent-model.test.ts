@@ -141,10 +141,16 @@ describe('AgentMemory: the agent turn route', () => {
       expect(bedrock.map(({ policy }) => policy)).toEqual([turnPolicy(defaults), turnPolicy(defaults)]);
       const [profile, model] = bedrock.map(({ statement }) => statement);
       const novaProfileArn = `${profileArn}us.amazon.nova-lite-v1:0`;
-      expect(actionsOf(profile as Statement)).toEqual(['bedrock:InvokeModel']);
+      expect(actionsOf(profile as Statement)).toEqual([
+        'bedrock:InvokeModel',
+        'bedrock:InvokeModelWithResponseStream',
+      ]);
       expect(resourcesOf(profile as Statement).map(text)).toEqual([novaProfileArn]);
       expect(profile?.Condition).toBeUndefined();
-      expect(actionsOf(model as Statement)).toEqual(['bedrock:InvokeModel']);
+      expect(actionsOf(model as Statement)).toEqual([
+        'bedrock:InvokeModel',
+        'bedrock:InvokeModelWithResponseStream',
+      ]);
       expect(resourcesOf(model as Statement).map(text)).toEqual([
         'arn:<AWS::Partition>:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0',
         'arn:<AWS::Partition>:bedrock:us-east-2::foundation-model/amazon.nova-lite-v1:0',
