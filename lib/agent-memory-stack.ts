@@ -28,6 +28,12 @@ export class AgentMemoryStack extends Stack {
       description: 'Base URL of the HTTP API.',
       value: this.memory.url,
     });
+    if (this.memory.streamingUrl !== undefined) {
+      new CfnOutput(this, 'StreamingApiUrl', {
+        description: 'Base URL of the REST API that streams agent turns (Accept: text/event-stream).',
+        value: this.memory.streamingUrl,
+      });
+    }
     new CfnOutput(this, 'TableName', {
       description: 'The DynamoDB table holding every conversation.',
       value: this.memory.table.tableName,
@@ -44,6 +50,7 @@ export const contextKeys = {
   jwtIssuer: 'jwtIssuer',
   jwtAudience: 'jwtAudience',
   tenantClaim: 'tenantClaim',
+  jwksUri: 'jwksUri',
   retentionDays: 'retentionDays',
   logRetentionDays: 'logRetentionDays',
   modelProvider: 'modelProvider',
@@ -67,7 +74,12 @@ function contextError(key: string, expected: string, value: unknown): Error {
 
 function readAuth(scope: Construct): AgentMemoryAuth {
   const type = context(scope, contextKeys.auth) ?? 'iam';
-  const jwtOnly = [contextKeys.jwtIssuer, contextKeys.jwtAudience, contextKeys.tenantClaim];
+  const jwtOnly = [
+    contextKeys.jwtIssuer,
+    contextKeys.jwtAudience,
+    contextKeys.tenantClaim,
+    contextKeys.jwksUri,
+  ];
   if (type === 'iam') {
     const stray = jwtOnly.filter((key) => context(scope, key) !== undefined);
     if (stray.length > 0) {
@@ -106,11 +118,16 @@ function readAuth(scope: Construct): AgentMemoryAuth {
   ) {
     throw contextError(contextKeys.tenantClaim, 'a claim name such as sub or custom:tenant', tenantClaim);
   }
+  const jwksUri = context(scope, contextKeys.jwksUri);
+  if (jwksUri !== undefined && (typeof jwksUri !== 'string' || !/^https:\/\/[^\s/]+/.test(jwksUri))) {
+    throw contextError(contextKeys.jwksUri, "the issuer's JWKS URL, https://", jwksUri);
+  }
   return {
     type: 'jwt',
     issuer,
     audience: audience as string[],
     ...(tenantClaim === undefined ? {} : { tenantClaim }),
+    ...(jwksUri === undefined ? {} : { jwksUri }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as rest from 'aws-cdk-lib/aws-apigateway';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -32,6 +33,11 @@ export type AgentMemoryAuth =
        * @default 'sub'
        */
       readonly tenantClaim?: string;
+      /**
+       * Where the streaming API's authorizer gets the issuer's signing keys (the HTTP API finds them itself).
+       * @default - the `jwks_uri` of `<issuer>/.well-known/openid-configuration`, as API Gateway's JWT authorizer
+       */
+      readonly jwksUri?: string;
     };
 
 export interface AgentMemoryThrottling {
@@ -123,6 +129,15 @@ export interface AgentMemoryProps {
   readonly routeOptions?: { readonly [routeId: string]: RouteOptions };
 
   /**
+   * Serve streamed agent turns (`Accept: text/event-stream`) on a second API that can stream: an API Gateway REST
+   * API with response streaming (`streamingUrl`), with the same authentication and tenancy as the HTTP API. Its
+   * turn function is the HTTP API's turn route built as a response-streaming handler; the authorizer of JWT mode
+   * is a function of its own.
+   * @default true
+   */
+  readonly streaming?: boolean;
+
+  /**
    * The model of the agent turn route (`POST /v1/conversations/{conversationId}/turns`).
    * @default - Amazon Bedrock with Amazon Nova Lite through its US inference profile, the defaults of
    *   `AgentModelProps`
@@ -167,8 +182,15 @@ export class AgentMemory extends Construct {
   public readonly api: apigw.IHttpApi;
   /** The API's base URL (the `$default` stage), ending in `/`. */
   public readonly url: string;
-  /** The route functions, by route id (`AppendMessages`, ..., and `NotFound` for the `$default` route). */
+  /**
+   * The route functions, by route id (`AppendMessages`, ..., and `NotFound` for the `$default` route), plus the
+   * streaming API's (`AgentTurnsStream`, and `StreamingJwtAuthorizer` with JWT auth).
+   */
   public readonly functions: { readonly [routeId: string]: lambda.IFunction };
+  /** The REST API that streams turns; undefined with `streaming: false`. */
+  public readonly streamingApi: rest.IRestApi | undefined;
+  /** Its base URL (the `stream` stage), ending in `/`: send streamed turns here. */
+  public readonly streamingUrl: string | undefined;
 
   private readonly conversationTable: dynamodb.Table;
   private readonly httpApi: apigw.HttpApi;
@@ -179,6 +201,7 @@ export class AgentMemory extends Construct {
   private readonly alarmAction: SnsAction | undefined;
   private readonly routeFunctions: { [routeId: string]: lambda.IFunction } = {};
   private readonly dashboard: cloudwatch.Dashboard;
+  private agentModel: ReturnType<typeof agentModelSettings> | undefined;
 
   constructor(scope: Construct, id: string, props: AgentMemoryProps = {}) {
     super(scope, id);
@@ -285,7 +308,131 @@ export class AgentMemory extends Construct {
       integration: new HttpLambdaIntegration('Integration', notFound),
       authorizer: this.authorizer,
     });
+    if (props.streaming ?? true) {
+      const streaming = this.addStreamingApi(auth, throttling, props);
+      this.streamingApi = streaming;
+      this.streamingUrl = streaming.url;
+    }
     this.functions = this.routeFunctions;
+  }
+
+  /**
+   * The streaming front (API Gateway REST API, `responseTransferMode: STREAM`): every route with a
+   * `streamingEntry`, each with its own response-streaming function. An HTTP API cannot stream and a function URL
+   * has neither a JWT authorizer nor throttling or access logs, so this is a REST API with the same auth as the
+   * HTTP API: IAM (SigV4 for `execute-api`, the tenant is the caller's principal) or JWT through a TOKEN
+   * authorizer function that verifies the token as the HTTP API's authorizer does and hands the handler its
+   * claims (the same tenant claim). Regional: an edge-optimized API would cut streams idle for 30 s.
+   */
+  private addStreamingApi(
+    auth: AgentMemoryAuth,
+    throttling: AgentMemoryThrottling,
+    props: AgentMemoryProps,
+  ): rest.RestApi {
+    const accessLogs = new logs.LogGroup(this, 'StreamingAccessLogs', {
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    const api = new rest.RestApi(this, 'StreamingApi', {
+      description: 'Agent memory: streamed agent turns (Server-Sent Events).',
+      endpointConfiguration: { types: [rest.EndpointType.REGIONAL] },
+      // Execution logs would need the account-wide API Gateway logging role, which no app stack should own.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: 'stream',
+        throttlingRateLimit: throttling.rateLimit,
+        throttlingBurstLimit: throttling.burstLimit,
+        accessLogDestination: new rest.LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(restAccessLogFields)),
+        tracingEnabled: true,
+      },
+    });
+    // API Gateway's own refusals, in the contract's error shape (an HTTP API cannot customise these).
+    for (const [type, status, code, message] of gatewayErrors) {
+      api.addGatewayResponse(type.responseType, {
+        type,
+        statusCode: String(status),
+        templates: { 'application/json': JSON.stringify({ error: { code, message } }) },
+      });
+    }
+    Validations.of(api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'The function validates every request with the zod schemas of the HTTP contract and answers the ' +
+          "contract's 400; a gateway validator would refuse in another format.",
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF is optional and account-specific: associate a web ACL with the stage if you need one.',
+      },
+      {
+        id: 'AwsSolutions-APIG6',
+        reason:
+          'Execution logging needs the account-wide API Gateway CloudWatch role, which one app stack should not ' +
+          'own; access logs (JSON, per request) and the function logs are on.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'IAM (SigV4) or a JWT authorizer for any OIDC issuer, not only Cognito.',
+      },
+    );
+
+    const authorizer =
+      auth.type === 'jwt'
+        ? new rest.TokenAuthorizer(this, 'StreamingAuthorizer', {
+            handler: this.addFunction(
+              { id: 'StreamingJwtAuthorizer', entry: '../authorizers/jwt-authorizer.ts', access: 'none' },
+              {
+                environment: {
+                  JWT_ISSUER: auth.issuer,
+                  JWT_AUDIENCE: auth.audience.join(','),
+                  ...(auth.jwksUri === undefined ? {} : { JWKS_URI: auth.jwksUri }),
+                },
+              },
+            ),
+            // No cache: a token is never honoured past its `exp`; one authorizer call is small next to a model call.
+            resultsCacheTtl: Duration.seconds(0),
+          })
+        : undefined;
+
+    for (const route of routes) {
+      if (route.streamingEntry === undefined) continue;
+      const streamingRoute = { ...route, id: `${route.id}Stream`, entry: route.streamingEntry };
+      const fn =
+        route.id === agentTurnsRouteId
+          ? this.addAgentTurnsFunction(streamingRoute, props)
+          : this.addFunction(streamingRoute, props.routeOptions?.[route.id]);
+      api.root.resourceForPath(route.path).addMethod(
+        route.method,
+        new rest.LambdaIntegration(fn, {
+          responseTransferMode: rest.ResponseTransferMode.STREAM,
+          allowTestInvoke: false,
+        }),
+        authorizer === undefined
+          ? { authorizationType: rest.AuthorizationType.IAM }
+          : { authorizationType: rest.AuthorizationType.CUSTOM, authorizer },
+      );
+    }
+
+    this.addAlarm(
+      'StreamingApi5xxAlarm',
+      api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
+      5,
+      'The streaming API answered 5xx at least 5 times in 5 minutes.',
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Streaming API requests and errors',
+        width: 12,
+        left: [api.metricCount({ statistic: 'Sum', period: Duration.minutes(1) })],
+        right: [
+          api.metricClientError({ statistic: 'Sum', period: Duration.minutes(1) }),
+          api.metricServerError({ statistic: 'Sum', period: Duration.minutes(1) }),
+        ],
+      }),
+    );
+    return api;
   }
 
   /**
@@ -323,23 +470,35 @@ export class AgentMemory extends Construct {
    * variables other than the model's and add statements.
    */
   private addAgentTurnsRoute(route: RouteDefinition, props: AgentMemoryProps): void {
-    const options = props.routeOptions?.[route.id] ?? {};
+    const fn = this.addRoute(route, this.agentTurnsOptions(route, props));
+    this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
+  }
+
+  /** The turn function of the streaming API: the same settings as the HTTP API's (`routeOptions.AgentTurns`). */
+  private addAgentTurnsFunction(route: RouteDefinition, props: AgentMemoryProps): lambda.IFunction {
+    const fn = this.addFunction(route, this.agentTurnsOptions(route, props));
+    this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
+    return fn;
+  }
+
+  private agentTurnsOptions(route: RouteDefinition, props: AgentMemoryProps): RouteOptions {
+    const options = props.routeOptions?.[agentTurnsRouteId] ?? {};
     const timeout = options.timeout ?? turnFunctionDefaults.timeout;
-    const model = agentModelSettings(this, props.agent ?? {}, timeout);
+    this.agentModel ??= agentModelSettings(this, props.agent ?? {}, timeout);
+    const model = this.agentModel;
     const clashes = Object.keys(options.environment ?? {}).filter((key) => key in model.environment);
     if (clashes.length > 0) {
       throw new Error(
         `Route '${route.id}': environment may not set ${clashes.join(', ')} (set from the agent prop).`,
       );
     }
-    const fn = this.addRoute(route, {
+    return {
       ...options,
       timeout,
       memorySize: options.memorySize ?? turnFunctionDefaults.memorySize,
       environment: { ...options.environment, ...model.environment },
       initialPolicy: [...model.statements, ...(options.initialPolicy ?? [])],
-    });
-    model.secret?.encryptionKey?.grantDecrypt(fn);
+    };
   }
 
   /**
@@ -451,6 +610,41 @@ export class AgentMemory extends Construct {
   }
 }
 
+/** API Gateway's own refusals on the streaming API, answered with the contract's error body. */
+const gatewayErrors: ReadonlyArray<readonly [rest.ResponseType, number, string, string]> = [
+  [rest.ResponseType.UNAUTHORIZED, 401, 'unauthorized', 'The request carries no valid token.'],
+  [
+    rest.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    403,
+    'forbidden',
+    'The request is not signed, or no such route.',
+  ],
+  [rest.ResponseType.ACCESS_DENIED, 403, 'forbidden', 'The caller may not call this API.'],
+  [rest.ResponseType.THROTTLED, 429, 'throttled', 'Too many requests; retry shortly.'],
+];
+
+/** The streaming API's access log line, as the HTTP API's (REST APIs name some variables differently). */
+const restAccessLogFields = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  caller: '$context.identity.userArn',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integration.latency',
+  integrationStatus: '$context.integration.status',
+  integrationError: '$context.integration.error',
+  authorizerError: '$context.authorizer.error',
+  errorMessage: '$context.error.message',
+};
+
 /** Access log line: JSON (one object per request), every value quoted since absent ones log as `-`. */
 const accessLogFields = {
   requestId: '$context.requestId',
@@ -482,6 +676,13 @@ function validateAuth(auth: AgentMemoryAuth): AgentMemoryAuth {
   }
   if (auth.audience.length === 0 || auth.audience.some((audience) => audience.trim() === '')) {
     throw new Error('auth.audience must list at least one non-empty audience.');
+  }
+  if (
+    auth.jwksUri !== undefined &&
+    !Token.isUnresolved(auth.jwksUri) &&
+    !/^https:\/\/[^\s/]+/.test(auth.jwksUri)
+  ) {
+    throw new Error(`auth.jwksUri must be an https:// URL, got '${auth.jwksUri}'.`);
   }
   if (auth.tenantClaim !== undefined && !/^[A-Za-z0-9_:.\-/]{1,128}$/.test(auth.tenantClaim)) {
     throw new Error(

@@ -30,6 +30,14 @@ const allRoutes: ReadonlyArray<{
   { id: fallbackRoute.id, access: fallbackRoute.access, routeKey: '$default' },
 ];
 
+/** The streaming API's functions: a response-streaming twin of each route that has one (the turn route). */
+const streamingFunctions = routes
+  .filter((route) => route.streamingEntry !== undefined)
+  .map((route) => ({ id: `${route.id}Stream`, access: route.access }));
+
+/** Every function of the IAM stack. */
+const allFunctions = [...allRoutes, ...streamingFunctions];
+
 /** Written out here, not imported: the test states the intended least privilege independently. */
 const expectedTableActions = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
@@ -52,8 +60,9 @@ const expectedTableActions = {
   none: [],
 } as const;
 
-/** The turn route's function: its own timeout and memory (tested in 'agent turns'). */
+/** The turn route's functions: their own timeout and memory (tested in 'agent turns'). */
 const turnRouteId = 'AgentTurns';
+const turnFunctionIds = [turnRouteId, `${turnRouteId}Stream`];
 
 function newestNodeMajorInCdk(): number {
   return Math.max(
@@ -134,9 +143,9 @@ describe('AgentMemory', () => {
   });
 
   describe('functions', () => {
-    it('creates one function per route plus the $default route function', () => {
-      iamStack.template.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
-      for (const route of allRoutes) {
+    it('creates one function per route plus the $default route function and the streaming turn function', () => {
+      iamStack.template.resourceCountIs('AWS::Lambda::Function', routes.length + 2);
+      for (const route of allFunctions) {
         expect(iamStack.template.toJSON().Resources).toHaveProperty(
           logicalIdOf(iamStack.stack, `${route.id}/Function`),
         );
@@ -154,7 +163,7 @@ describe('AgentMemory', () => {
 
     it('gives every function tracing, explicit memory and timeout, source maps and Powertools settings', () => {
       const functions = resourcesOfType(iamStack.template, 'AWS::Lambda::Function');
-      const turnFunction = logicalIdOf(iamStack.stack, `${turnRouteId}/Function`);
+      const turnFunctions = turnFunctionIds.map((id) => logicalIdOf(iamStack.stack, `${id}/Function`));
       for (const [id, fn] of Object.entries(functions)) {
         expect(fn.Properties).toMatchObject({
           TracingConfig: { Mode: 'Active' },
@@ -168,7 +177,7 @@ describe('AgentMemory', () => {
             }),
           },
         });
-        if (id === turnFunction) continue;
+        if (turnFunctions.includes(id)) continue;
         expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: 10 });
         expect(Object.keys((fn.Properties.Environment as { Variables: object }).Variables).sort()).toEqual([
           'NODE_OPTIONS',
@@ -190,7 +199,7 @@ describe('AgentMemory', () => {
           (fn) => (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
         ),
       );
-      expect(referenced.size).toBe(routes.length + 1);
+      expect(referenced.size).toBe(allFunctions.length);
     });
 
     it('gives JWT functions the tenant claim, and IAM functions none', () => {
@@ -216,7 +225,7 @@ describe('AgentMemory', () => {
   });
 
   describe('IAM', () => {
-    it.each(allRoutes)("gives $id only the '$access' table actions", (route) => {
+    it.each(allFunctions)("gives $id only the '$access' table actions", (route) => {
       expect(dynamoActionsOfRole(iamStack, route.id)).toEqual([...expectedTableActions[route.access]].sort());
     });
 
@@ -256,11 +265,11 @@ describe('AgentMemory', () => {
       const onStar = allPolicyStatements(iamStack.template).filter(({ statement }) =>
         resourcesOf(statement).includes('*'),
       );
-      expect(onStar.length).toBe(routes.length + 1);
+      expect(onStar.length).toBe(allFunctions.length);
       for (const { statement } of onStar) {
         expect(actionsOf(statement).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
       }
-      for (const route of allRoutes) {
+      for (const route of allFunctions) {
         const tracingPolicy = logicalIdOf(iamStack.stack, `${route.id}/TracingPolicy`);
         const statements = allPolicyStatements(iamStack.template).filter(
           ({ policy }) => policy === tracingPolicy,
@@ -421,7 +430,7 @@ describe('AgentMemory', () => {
       });
     });
 
-    it.each(allRoutes)('alarms on $id errors, throttles and p99 duration near the timeout', (route) => {
+    it.each(allFunctions)('alarms on $id errors, throttles and p99 duration near the timeout', (route) => {
       const dimensions = [
         { Name: 'FunctionName', Value: { Ref: logicalIdOf(iamStack.stack, `${route.id}/Function`) } },
       ];
@@ -439,14 +448,15 @@ describe('AgentMemory', () => {
         MetricName: 'Duration',
         ExtendedStatistic: 'p99',
         // 80% of the timeout: 10 s, or the turn function's 29 s.
-        Threshold: route.id === turnRouteId ? 23_200 : 8000,
+        Threshold: turnFunctionIds.includes(route.id) ? 23_200 : 8000,
         Dimensions: dimensions,
       });
     });
 
     it('has a dashboard and no alarm actions without a topic', () => {
       iamStack.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      iamStack.template.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 3 * (routes.length + 1));
+      // The HTTP API's and the streaming API's 5xx, and three per function.
+      iamStack.template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 3 * allFunctions.length);
       iamStack.template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
     });
 

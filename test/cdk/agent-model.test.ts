@@ -51,6 +51,11 @@ const variablesOf = (fn: CfnResourceJson) =>
   (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
 const turnPolicy = (synth: Synthesized) => logicalIdOf(synth.stack, 'AgentTurns/Role/DefaultPolicy');
+/** The turn route has two functions: the HTTP API's and the streaming API's; both run the model. */
+const turnPolicies = (synth: Synthesized) => [
+  turnPolicy(synth),
+  logicalIdOf(synth.stack, 'AgentTurnsStream/Role/DefaultPolicy'),
+];
 
 describe('AgentMemory: the agent turn route', () => {
   let defaults: Synthesized;
@@ -119,9 +124,12 @@ describe('AgentMemory: the agent turn route', () => {
     });
 
     it('gives no other function a model variable', () => {
-      const turn = logicalIdOf(defaults.stack, 'AgentTurns/Function');
+      const turns = [
+        logicalIdOf(defaults.stack, 'AgentTurns/Function'),
+        logicalIdOf(defaults.stack, 'AgentTurnsStream/Function'),
+      ];
       const others = Object.entries(resourcesOfType(defaults.template, 'AWS::Lambda::Function')).filter(
-        ([id]) => id !== turn,
+        ([id]) => !turns.includes(id),
       );
       expect(others.length).toBeGreaterThan(0);
       for (const [, fn] of others) {
@@ -133,13 +141,21 @@ describe('AgentMemory: the agent turn route', () => {
   });
 
   describe('Bedrock permission', () => {
-    it('lets the turn function alone invoke the default model: its US profile, and the model in the three US Regions only through it', () => {
+    it('lets the turn functions alone invoke the default model: its US profile, and the model in the three US Regions only through it', () => {
       // Act
       const bedrock = statementsFor(defaults, 'bedrock');
 
       // Assess
-      expect(bedrock.map(({ policy }) => policy)).toEqual([turnPolicy(defaults), turnPolicy(defaults)]);
-      const [profile, model] = bedrock.map(({ statement }) => statement);
+      const [turn, stream] = turnPolicies(defaults);
+      expect(bedrock.map(({ policy }) => policy).sort()).toEqual([turn, turn, stream, stream].sort());
+      expect(
+        JSON.stringify(bedrock.filter(({ policy }) => policy === stream).map(({ statement }) => statement)),
+      ).toBe(
+        JSON.stringify(bedrock.filter(({ policy }) => policy === turn).map(({ statement }) => statement)),
+      );
+      const [profile, model] = bedrock
+        .filter(({ policy }) => policy === turn)
+        .map(({ statement }) => statement);
       const novaProfileArn = `${profileArn}us.amazon.nova-lite-v1:0`;
       expect(actionsOf(profile as Statement)).toEqual([
         'bedrock:InvokeModel',
@@ -180,8 +196,7 @@ describe('AgentMemory: the agent turn route', () => {
 
       // Assess
       const bedrock = statementsFor(synth, 'bedrock');
-      expect(bedrock).toHaveLength(1);
-      expect(bedrock[0]?.policy).toBe(turnPolicy(synth));
+      expect(bedrock.map(({ policy }) => policy).sort()).toEqual(turnPolicies(synth).sort());
       expect(resourcesOf(bedrock[0]?.statement as Statement).map(text)).toEqual([
         'arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/amazon.nova-pro-v1:0',
       ]);
@@ -230,8 +245,7 @@ describe('AgentMemory: the agent turn route', () => {
         OPENAI_API_KEY_SECRET_ARN: secretArn,
       });
       const secrets = statementsFor(synth, 'secretsmanager');
-      expect(secrets).toHaveLength(1);
-      expect(secrets[0]?.policy).toBe(turnPolicy(synth));
+      expect(secrets.map(({ policy }) => policy).sort()).toEqual(turnPolicies(synth).sort());
       expect(actionsOf(secrets[0]?.statement as Statement)).toEqual(['secretsmanager:GetSecretValue']);
       expect(resourcesOf(secrets[0]?.statement as Statement)).toEqual([secretArn]);
       expect(statementsFor(synth, 'bedrock')).toEqual([]);
@@ -255,7 +269,7 @@ describe('AgentMemory: the agent turn route', () => {
 
       // Assess
       const decrypt = statementsFor(synth, 'kms');
-      expect(decrypt.map(({ policy }) => policy)).toEqual([turnPolicy(synth)]);
+      expect(decrypt.map(({ policy }) => policy).sort()).toEqual(turnPolicies(synth).sort());
       expect(actionsOf(decrypt[0]?.statement as Statement)).toEqual(['kms:Decrypt']);
       expect(resourcesOf(decrypt[0]?.statement as Statement)).toEqual([keyArn]);
     });
