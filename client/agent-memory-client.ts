@@ -519,8 +519,8 @@ export class AgentMemoryClient implements ConversationMemory {
           arm();
           const json = parseJson(data);
           if (event === 'error') {
-            const code = (json as { error?: { code?: string } } | undefined)?.error?.code;
-            const error = errorFromResponse(statusOfCode(code), json, optional('requestId', requestId));
+            // Sent with status 200: the error's class gives the status its code has in the contract.
+            const error = errorFromResponse(undefined, json, optional('requestId', requestId));
             const retryable = error instanceof UnavailableError || error instanceof VersionConflictError;
             return { error, retryable, reported };
           }
@@ -652,24 +652,6 @@ async function runTool(
       isError: true,
     };
   }
-}
-
-/** The status an error code has in the contract, for an event stream's `error` event (sent with status 200). */
-function statusOfCode(code: string | undefined): number {
-  const statuses: Record<string, number> = {
-    invalid_request: 400,
-    version_conflict: 409,
-    no_pending_tool_calls: 409,
-    idempotency_result_gone: 410,
-    payload_too_large: 413,
-    idempotency_key_reused: 422,
-    tool_results_mismatch: 422,
-    throttled: 429,
-    model_error: 502,
-    unavailable: 503,
-    model_timeout: 504,
-  };
-  return (code !== undefined ? statuses[code] : undefined) ?? 500;
 }
 
 function conversationPath(conversationId: string): string {

@@ -187,10 +187,11 @@ export class AbortedError extends AgentMemoryError {
 
 /**
  * The typed error for an error response: by the body's code first (409 has two meanings), by status otherwise.
- * `body` is the parsed JSON, or undefined when the response was not the contract's error shape.
+ * `body` is the parsed JSON, or undefined when the response was not the contract's error shape. Without a status (an
+ * event stream's `error` event, sent with 200) the error gets the status its code has in the contract.
  */
 export function errorFromResponse(
-  status: number,
+  status: number | undefined,
   body: unknown,
   context: { readonly requestId?: string; readonly retryAfterMs?: number },
 ): AgentMemoryError {
@@ -202,10 +203,14 @@ export function errorFromResponse(
   const message =
     typeof error?.message === 'string'
       ? error.message
-      : `The server answered ${status} without an error body.`;
+      : `The server answered ${status ?? 'an error'} without an error body.`;
   const { code: _code, message: _message, ...details } = error ?? {};
   const requestId = typeof error?.requestId === 'string' ? error.requestId : context.requestId;
-  const common = { status, details, ...(requestId === undefined ? {} : { requestId }) };
+  const common = {
+    ...(status === undefined ? {} : { status }),
+    details,
+    ...(requestId === undefined ? {} : { requestId }),
+  };
   const currentVersion = typeof error?.currentVersion === 'number' ? error.currentVersion : undefined;
 
   switch (code ?? codeOfStatus(status)) {
@@ -241,7 +246,7 @@ export function errorFromResponse(
   }
 }
 
-function codeOfStatus(status: number): string {
+function codeOfStatus(status: number | undefined): string {
   const byStatus: Record<number, string> = {
     400: 'invalid_request',
     401: 'unauthorized',
@@ -253,5 +258,5 @@ function codeOfStatus(status: number): string {
     429: 'throttled',
     503: 'unavailable',
   };
-  return byStatus[status] ?? 'internal';
+  return (status === undefined ? undefined : byStatus[status]) ?? 'internal';
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AgentMemoryClient } from '../../client/index.js';
+import { AgentMemoryClient, ToolResultsMismatchError } from '../../client/index.js';
 import { readServerSentEvents } from '../../lambda/streaming/server-sent-events.js';
 import { runToolLoop } from '../../scripts/tool-loop.js';
 import { ChatCompletionsStub } from './chat-completions-stub.js';
@@ -33,6 +33,63 @@ describe('local server: tools and streaming', () => {
       'streamed',
       'client',
     ]);
+  });
+
+  it('runs the client tool loop: calls, their results (a failing tool as an error result), the answer', async () => {
+    // Prepare
+    const server = await startServer(sharedTable({ MODEL_PROVIDER: 'offline' }));
+    const client = new AgentMemoryClient({ baseUrl: server.url });
+    const conversationId = `run-tools-${randomUUID()}`;
+    const calls: unknown[] = [];
+    const streamed: string[] = [];
+
+    // Act
+    const { result, steps } = await client.runTools(
+      conversationId,
+      'use weather city=Paris and clock',
+      {
+        weather: {
+          inputSchema: { type: 'object' },
+          execute: (args) => {
+            calls.push(args);
+            return { temperature: 18 };
+          },
+        },
+        clock: {
+          inputSchema: { type: 'object' },
+          execute: () => {
+            throw new Error('the clock is broken');
+          },
+        },
+      },
+      { onEvent: (event) => streamed.push(event.type) },
+    );
+
+    // Assess
+    expect(calls).toEqual([{ city: 'Paris' }]);
+    expect(steps.map((step) => step.awaitingToolResults)).toEqual([true, false]);
+    expect(result.reply.content).toBe(
+      '[offline] tool results: weather={"temperature":18}, clock=the clock is broken',
+    );
+    expect(streamed.filter((type) => type === 'tool_call')).toHaveLength(2);
+    const stored = (await client.load(conversationId)).messages;
+    expect(stored.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'tool', 'assistant']);
+    expect(stored[3]).toMatchObject({ name: 'clock', metadata: { isError: true } });
+
+    // A refused continuation is the typed error, before any event.
+    const refused = client.streamTurn(conversationId, {
+      toolResults: [{ toolCallId: 'nope', content: 'x' }],
+    });
+    await expect(refused.next()).rejects.toMatchObject({ code: 'no_pending_tool_calls', status: 409 });
+    const mismatch = await client.turn(`${conversationId}-2`, 'use weather', {
+      tools: [{ name: 'weather', inputSchema: { type: 'object' } }],
+    });
+    const wrong = client.continueTurn(`${conversationId}-2`, [{ toolCallId: 'nope', content: 'x' }]);
+    await expect(wrong).rejects.toBeInstanceOf(ToolResultsMismatchError);
+    await expect(wrong).rejects.toMatchObject({
+      missing: [mismatch.reply.toolCalls?.[0]?.id],
+      unknown: ['nope'],
+    });
   });
 
   describe('with a model that streams slowly (an OpenAI-compatible stub, 10 pieces 150 ms apart)', () => {
