@@ -190,6 +190,35 @@ describe('runTurn handler', () => {
       expect(writtenMessages(transaction)).toEqual(body.messages);
     });
 
+    it('answers Accept: text/event-stream whole on the HTTP API: the deltas, then done with the committed turn', async () => {
+      // Act
+      const response = await turn({ message: 'hello' }, { headers: { accept: 'text/event-stream' } });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(response.headers).toMatchObject({ 'Content-Type': 'text/event-stream; charset=utf-8' });
+      const events = (response.body ?? '')
+        .trim()
+        .split('\n\n')
+        .map((block) => ({
+          event: block.split('\n')[0],
+          data: JSON.parse(block.split('\n')[1]?.slice(6) ?? ''),
+        }));
+      expect(events.at(-1)?.event).toBe('event: done');
+      expect(events.slice(0, -1).every((event) => event.event === 'event: delta')).toBe(true);
+      const text = events
+        .slice(0, -1)
+        .map((event) => event.data.text)
+        .join('');
+      expect(text).toBe('[offline] history: 2 messages, you said: hello');
+      expect(events.at(-1)?.data).toMatchObject({
+        version: 4,
+        awaitingToolResults: false,
+        reply: { content: text },
+      });
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    });
+
     it('stores a message object exactly as sent, unknown keys and their order included', async () => {
       // Prepare
       const raw =
