@@ -304,14 +304,18 @@ function withRatio(times: ImportTimes, baseline: ImportTimes | undefined): Impor
 
 /**
  * One fresh `node` process that imports the bundle, with a clean environment: the function's variables plus
- * what Lambda always sets, and nothing of ours (no tsx loader in NODE_OPTIONS).
+ * what Lambda always sets, and nothing of ours (no tsx loader in NODE_OPTIONS). Like Lambda's Node runtime, it
+ * defines the `awslambda` global first (a response-streaming handler calls `awslambda.streamifyResponse` when
+ * it loads), outside the timed import.
  */
 async function importOnce(
   bundle: FunctionBundle,
   environment: Record<string, string>,
 ): Promise<{ importMs: number; processMs: number }> {
   const url = pathToFileURL(bundle.file).href;
-  const script = `const t=performance.now(); await import(${JSON.stringify(url)}); console.log(performance.now()-t)`;
+  const script =
+    'globalThis.awslambda={streamifyResponse:(h)=>h,HttpResponseStream:{from:(s)=>s}};' +
+    `const t=performance.now(); await import(${JSON.stringify(url)}); console.log(performance.now()-t)`;
   const started = performance.now();
   const result = await run(process.execPath, ['--input-type=module', '-e', script], tmpdir(), {
     PATH: process.env.PATH ?? '',
