@@ -1,5 +1,10 @@
 import type { AppendResult, ConversationStore } from '../memory/conversation-store.js';
-import { InvalidRequestError, StoreFailureError, VersionConflictError } from '../memory/errors.js';
+import {
+  InvalidRequestError,
+  NoPendingToolCallsError,
+  StoreFailureError,
+  VersionConflictError,
+} from '../memory/errors.js';
 import { type MessageInput, parseMessages, type StoredMessage } from '../memory/message.js';
 import { abortable } from './abortable.js';
 import type { ChatModel, ChatRequest, ModelStreamEvent } from './chat-model.js';
@@ -158,10 +163,21 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     if (expectedVersion !== undefined && page.version !== expectedVersion) {
       throw new VersionConflictError(page.version);
     }
-    const newMessages =
-      message === undefined
-        ? toolMessagesOf(toolResults ?? [], pendingToolCalls(page.messages.at(-1), page.version))
-        : [message];
+    let newMessages: MessageInput[];
+    try {
+      newMessages =
+        message === undefined
+          ? toolMessagesOf(toolResults ?? [], pendingToolCalls(page.messages.at(-1), page.version))
+          : [message];
+    } catch (error) {
+      // A twin request with this key may have committed these results between the replay lookup and the load.
+      const late =
+        error instanceof NoPendingToolCallsError && idempotencyKey !== undefined
+          ? await store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint)
+          : undefined;
+      if (late) return replayedTurn(late, model, attempt - 1);
+      throw error;
+    }
 
     const history = selectContext(page.messages, policy, reservedTokens);
     deadline ??= startDeadline(modelTimeoutMs, input.signal);

@@ -692,6 +692,49 @@ describe('runTurn on DynamoDB Local', () => {
     });
   });
 
+  describe('tools, racing a twin', () => {
+    it('answers the committed result when a twin with the same key commits between its replay lookup and its load', async () => {
+      // Prepare: a store whose load waits for the twin's commit, after the replay lookup found nothing yet.
+      const conversationId = newId();
+      const first = await turn({
+        model: new OfflineModel(),
+        conversationId,
+        message: 'use weather',
+        tools: [{ name: 'weather', inputSchema: { type: 'object' } }],
+      });
+      const request = {
+        conversationId,
+        toolResults: [{ toolCallId: first.reply.toolCalls?.[0]?.id as string, content: 'rain' }],
+        idempotencyKey: 'twin',
+      };
+      let twin: Promise<Awaited<ReturnType<typeof turn>>> | undefined;
+      const racing: RunTurnInput['store'] = {
+        findIdempotentResult: (...args) => store.findIdempotentResult(...args),
+        append: (...args) => store.append(...args),
+        load: async (...args) => {
+          twin ??= turn({ ...request, model: new OfflineModel() });
+          await twin;
+          return store.load(...args);
+        },
+      };
+      const model = new RecordingModel();
+
+      // Act
+      const result = await runTurn({ ...request, store: racing, tenant, model });
+
+      // Assess
+      expect(result.replayed).toBe(true);
+      expect(result.messages).toEqual((await twin)?.messages);
+      expect(model.calls).toBe(0);
+      expect((await contents(conversationId)).map(([role]) => role)).toEqual([
+        'user',
+        'assistant',
+        'tool',
+        'assistant',
+      ]);
+    });
+  });
+
   describe('streamTurn', () => {
     const collect = async (events: AsyncIterable<TurnEvent>) => {
       const all: TurnEvent[] = [];
