@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   type CancellationReason,
   ConditionalCheckFailedException,
@@ -26,6 +26,7 @@ import {
   SuffixMismatchError,
   UnavailableError,
   VersionConflictError,
+  WriteOutcomeUnknownError,
 } from './errors.js';
 import {
   conversationIdSchema,
@@ -126,6 +127,8 @@ interface Head {
   deleted?: boolean;
   /** How many edits removed messages: a page read re-checks it to know no history changed under it. */
   rewrites?: number;
+  /** The operation that wrote this version: tells a write whose answer was lost that it was the last one. */
+  op?: string;
 }
 
 /** The head as last read (undefined inside: there was none); passed to a write that knows it. */
@@ -140,7 +143,48 @@ interface IdempotencyRecord {
   firstSeq: number;
   lastSeq: number;
   expiresAt?: number;
+  /** The operation that wrote it: its own retry is answered as applied, not as a replay. */
+  op?: string;
 }
+
+/**
+ * One logical write (an append, an edit). Every attempt of it (SDK retries, retries after transient errors,
+ * after lost races) writes the same messages, with the same ids and createdAt, and the same op id on the
+ * head; only the seqs follow the base. So an attempt whose answer was lost can be recognised in the table.
+ */
+interface Operation {
+  readonly id: string;
+  readonly nowMs: number;
+  readonly createdAt: string;
+  readonly expiresAt: number | undefined;
+  /** The messages it adds, each with its id: the caller's, or one generated once for every attempt. */
+  readonly messages: ReadonlyArray<MessageInput & { id: string }>;
+}
+
+/** One transaction of an operation, as sent: what a lost answer may have committed. */
+interface Attempt {
+  readonly op: Operation;
+  /** The version the head condition expects (0: no live head). */
+  readonly base: number;
+  /** The seq before the first message: the base, or a dead head's version a new life continues above. */
+  readonly start: number;
+  /** The dead head a new life is started over, if any. */
+  readonly restartOver: Head | undefined;
+  readonly version: number;
+  readonly stored: StoredMessage[];
+}
+
+/** What DynamoDB answered a transaction: applied, refused on a condition, or no answer to rely on. */
+type CommitOutcome =
+  | { status: 'committed'; capacity: number }
+  | {
+      status: 'rejected';
+      reasons: CancellationReason[];
+      error: TransactionCanceledException;
+      /** An earlier send of the same transaction (an SDK retry, a lost answer) may have committed it. */
+      unsure: boolean;
+    }
+  | { status: 'unknown'; error: unknown };
 
 /**
  * A page stops before this many UTF-8 bytes of messages. Lambda's response limit is 6 MB of the JSON
@@ -181,6 +225,14 @@ const NETWORK_ERRORS = new Set([
  * duplicated or interleaved with another batch. With `expectedVersion` the base is the caller's; without it,
  * the head is read (strongly consistent) and a lost race is retried on the current version, which the failed
  * condition returns, after a jittered backoff. A used key answers from its record (replay) instead of writing.
+ *
+ * Lost answers: every attempt of one write carries the same message ids, createdAt and op id (written on the
+ * head), and its token is a digest of the transaction, so DynamoDB applies an identical resend at most once.
+ * When an attempt may have committed unseen (no answer, a 5xx, an SDK retry) and a later one fails its
+ * condition, the write is settled from the table before anything else: its record (with a key), its op id
+ * on the head, its first message at its seq, or the marker of an edit that only removed. Until then it is
+ * never reported as not applied and never sent on another base; when the evidence is gone (edited away,
+ * deleted), the answer is WriteOutcomeUnknownError, not a guess.
  */
 export class ConversationStore {
   readonly tableName: string;
@@ -216,6 +268,7 @@ export class ConversationStore {
       messages: batch.map(({ message }) => message),
       expectedVersion,
     }));
+    const op = this.operation(batch);
     let capacity = 0;
     let base = expectedVersion ?? 0;
     let known: KnownHead | undefined;
@@ -227,7 +280,7 @@ export class ConversationStore {
     }
 
     for (const retry = new Retries(this.maxAttempts, (n) => this.pause(n)); ; ) {
-      const outcome = await this.write(pk, conversationId, base, { remove: [], add: batch }, key, known);
+      const outcome = await this.write(pk, conversationId, base, [], key, known, op);
       if (outcome.done) {
         return { ...outcome.result, consumedCapacity: capacity + outcome.result.consumedCapacity };
       }
@@ -270,6 +323,7 @@ export class ConversationStore {
       replacement: replacement.map(({ message }) => message),
       expectedVersion,
     }));
+    const op = this.operation(replacement);
     let capacity = 0;
 
     for (const retry = new Retries(this.maxAttempts, (n) => this.pause(n)); ; ) {
@@ -289,8 +343,8 @@ export class ConversationStore {
         suffix.every((stored, i) => sameMessage(stored, expected[i]?.message as MessageInput));
       if (!matches) throw new SuffixMismatchError(version);
 
-      const change = { remove: suffix.map((message) => message.seq), add: replacement };
-      const outcome = await this.write(pk, conversationId, version, change, key, { head: window.head });
+      const remove = suffix.map((message) => message.seq);
+      const outcome = await this.write(pk, conversationId, version, remove, key, { head: window.head }, op);
       if (outcome.done) {
         const result = outcome.result;
         return {
@@ -454,9 +508,10 @@ export class ConversationStore {
       ExpressionAttributeValues: { ':true': true, ':version': head.version },
     };
     if (!(await this.removePastLife(pk, head.version, tombstone))) return;
-    await this.commit({
+    const outcome = await this.commit({
       TransactItems: [{ Delete: { TableName: this.tableName, Key: { pk, sk: keys.head }, ...tombstone } }],
     });
+    if (outcome.status === 'unknown') throw unfinishedDelete(outcome.error);
   }
 
   private partition(tenant: string, conversationId: string): string {
@@ -489,53 +544,57 @@ export class ConversationStore {
     };
   }
 
+  /** A new operation: its time, expiry, op id and message ids, fixed for every attempt. */
+  private operation(batch: ReturnType<typeof parseMessages>): Operation {
+    const nowMs = this.now();
+    return {
+      id: randomBytes(12).toString('base64url'),
+      nowMs,
+      createdAt: new Date(nowMs).toISOString(),
+      expiresAt: this.expiry(nowMs),
+      messages: batch.map(({ message }) => ({ ...message, id: message.id ?? newMessageId(nowMs) })),
+    };
+  }
+
   /**
-   * One conditional commit on `base` (the version the caller saw, 0 for none): the head check, deletes of
-   * `remove`, puts of `add` after the last seq, and the idempotency record. Answers with the result, a
-   * replay, or the head that made the condition fail. `known.head` is the head as last read, if any: over a
-   * dead head the new life continues its seqs; unknown, the first attempt assumes no head at all.
+   * One conditional commit of `op` on `base` (the version the caller saw, 0 for none): the head check, deletes
+   * of `remove`, puts of the operation's messages after the last seq (or, when it adds none, its removal
+   * marker), and the idempotency record. Answers with the result, a replay, or the head that made the
+   * condition fail; in the last case this attempt, and every earlier one of `op`, is known not to have
+   * committed. `known.head` is the head as last read, if any: over a dead head the new life continues its
+   * seqs; unknown, the first attempt assumes no head at all.
    */
   private async write(
     pk: string,
     conversationId: string,
     base: number,
-    change: { remove: number[]; add: ReturnType<typeof parseMessages> },
+    remove: number[],
     idempotency: { key: string; hash: string } | undefined,
     known: KnownHead | undefined,
+    op: Operation,
   ): Promise<
     | { done: true; result: AppendResult }
     | { done: false; current: number; head: Head | undefined; error: unknown; capacity: number }
   > {
-    const nowMs = this.now();
-    const createdAt = new Date(nowMs).toISOString();
-    const expiresAt = this.expiry(nowMs);
-    const ttl = expiresAt === undefined ? {} : { expiresAt };
+    const ttl = op.expiresAt === undefined ? {} : { expiresAt: op.expiresAt };
     const restartOver =
       base === 0 && known?.head !== undefined && !this.isLiveHead(known.head) ? known.head : undefined;
     const start = restartOver?.version ?? base;
     const floor = restartOver ? start : (known?.head?.floor ?? 0);
-    const stored = change.add.map(
-      ({ message }, index): StoredMessage => ({
-        ...message,
-        id: message.id ?? newMessageId(nowMs),
-        seq: start + index + 1,
-        createdAt,
-      }),
-    );
+    const stored = storedMessages(op, start);
     // Every change raises the version, even one that only removes: versions never repeat.
     const version = start + Math.max(stored.length, 1);
+    const attempt: Attempt = { op, base, start, restartOver, version, stored };
     const head = {
       version,
-      countDelta: stored.length - change.remove.length,
-      rewrite: change.remove.length > 0,
-      createdAt,
-      nowMs,
-      expiresAt,
+      countDelta: stored.length - remove.length,
+      rewrite: remove.length > 0,
+      op,
     };
     const transaction: TransactWriteCommandInput = {
       TransactItems: [
         this.headWrite(pk, base, restartOver, head),
-        ...change.remove.map((seq) => ({
+        ...remove.map((seq) => ({
           Delete: { TableName: this.tableName, Key: { pk, sk: keys.message(seq) } },
         })),
         ...stored.map((message) => ({
@@ -544,6 +603,17 @@ export class ConversationStore {
             Item: { pk, sk: keys.message(message.seq), msg: JSON.stringify(message), ...ttl },
           },
         })),
+        // An edit that only removes leaves no message behind to recognise it by, so it leaves this.
+        ...(stored.length === 0
+          ? [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { pk, sk: keys.removal(version), op: op.id, version, ...ttl },
+                },
+              },
+            ]
+          : []),
         ...(idempotency === undefined
           ? []
           : [
@@ -557,12 +627,13 @@ export class ConversationStore {
                     version,
                     firstSeq: start + 1,
                     lastSeq: start + stored.length,
+                    op: op.id,
                     ...ttl,
                   },
                   // A record past its expiry, or of a past life of this id, is dead: its key is free again.
                   ConditionExpression:
                     'attribute_not_exists(pk) OR expiresAt <= :nowSec OR version <= :floor',
-                  ExpressionAttributeValues: { ':nowSec': Math.floor(nowMs / 1000), ':floor': floor },
+                  ExpressionAttributeValues: { ':nowSec': Math.floor(op.nowMs / 1000), ':floor': floor },
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
                 },
               },
@@ -572,35 +643,55 @@ export class ConversationStore {
     };
 
     const outcome = await this.commit(transaction);
-    if (outcome.committed) {
-      return {
-        done: true,
-        result: {
-          conversationId,
-          version,
-          messages: stored,
-          replayed: false,
-          consumedCapacity: outcome.capacity,
-        },
-      };
+    if (outcome.status === 'committed') {
+      return { done: true, result: applied(conversationId, attempt, outcome.capacity) };
     }
-    const headReason = outcome.reasons[0];
+    const reasons = outcome.status === 'rejected' ? outcome.reasons : [];
+    const headReason = reasons[0];
+    const keyReason = idempotency === undefined ? undefined : reasons.at(-1);
+    const unsure = outcome.status === 'unknown' || outcome.unsure;
+    // The head as DynamoDB holds it now (the failed condition returns it), else as last read.
     let current: Head | undefined = conditionFailed(headReason) ? itemOf<Head>(headReason) : known?.head;
+    let currentIsFresh = conditionFailed(headReason);
+    const freshHead = async () => {
+      if (!currentIsFresh) current = (await this.readHead(pk)).head;
+      currentIsFresh = true;
+      return current;
+    };
+
     if (idempotency !== undefined) {
-      // DynamoDB may report only the first failed condition, so a failed head check alone still looks up
-      // the key: a retried request must replay, not conflict.
-      const keyReason = outcome.reasons.at(-1);
+      // The record is part of every attempt, so it settles the write. DynamoDB may report only the first
+      // failed condition: a failed head check, or an unsure outcome, looks the key up.
       let record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
-      if (!record && conditionFailed(headReason))
+      if (!record && (conditionFailed(headReason) || unsure))
         record = (await this.readRecord(pk, idempotency.key)).record;
-      if (record) {
-        if (!conditionFailed(headReason) && !known) current = (await this.readHead(pk)).head;
-        if (this.isLiveRecord(record, current)) {
-          return { done: true, result: await this.replayFrom(pk, conversationId, record, idempotency.hash) };
+      if (record && this.isLiveRecord(record, known || currentIsFresh ? current : await freshHead())) {
+        if (record.op === op.id) {
+          const own = {
+            ...attempt,
+            version: record.version,
+            stored: storedMessages(op, record.firstSeq - 1),
+          };
+          return { done: true, result: applied(conversationId, own, 0) };
         }
+        return { done: true, result: await this.replayFrom(pk, conversationId, record, idempotency.hash) };
       }
+    } else if (unsure) {
+      const verdict = await this.settle(pk, attempt, await freshHead());
+      if (verdict === 'committed') return { done: true, result: applied(conversationId, attempt, 0) };
+      if (verdict === 'unknown') throw new WriteOutcomeUnknownError({ cause: outcome.error });
     }
-    if (!conditionFailed(headReason) && !conditionFailed(outcome.reasons.at(-1))) {
+    if (outcome.status === 'unknown') {
+      // Not in the table, but DynamoDB kept failing: a send may still be on its way while the head is
+      // where it expects it.
+      if (this.stillExpects(attempt, await freshHead())) {
+        throw new WriteOutcomeUnknownError({ cause: outcome.error });
+      }
+      throw new UnavailableError('DynamoDB is throttling or unreachable. Retry shortly.', 1, {
+        cause: outcome.error,
+      });
+    }
+    if (!conditionFailed(headReason) && !conditionFailed(keyReason)) {
       throw new StoreFailureError('DynamoDB cancelled the write for an unexpected reason.', {
         cause: outcome.error,
       });
@@ -612,6 +703,49 @@ export class ConversationStore {
       error: outcome.error,
       capacity: 0,
     };
+  }
+
+  /**
+   * Whether an attempt that may have committed unseen did, from the table as it is now (strongly consistent):
+   * its op id on the head (nobody wrote since), else its first message at its first seq, or for an edit that
+   * only removed, its marker. Within one life seqs and versions are never reused, so whatever holds the
+   * attempt's first seq (or version) decides. 'unknown' when that evidence is gone: a later edit removed what
+   * stood there, or the conversation's life ended.
+   */
+  private async settle(
+    pk: string,
+    attempt: Attempt,
+    head: Head | undefined,
+  ): Promise<'committed' | 'absent' | 'unknown'> {
+    if (head?.op === attempt.op.id) return 'committed';
+    if (this.stillExpects(attempt, head)) return 'absent';
+    if (head === undefined || !this.isLiveHead(head) || this.floorOf(head) > attempt.start) return 'unknown';
+    if (head.version < attempt.version) return 'absent';
+    const first = attempt.stored[0];
+    if (first === undefined) {
+      const marker = await this.readItem(pk, keys.removal(attempt.version));
+      return marker?.op === attempt.op.id ? 'committed' : 'absent';
+    }
+    const item = await this.readItem(pk, keys.message(first.seq));
+    if (item) return item.msg === JSON.stringify(first) ? 'committed' : 'absent';
+    // Nothing at its first seq: an edit that only removed won the base, or what stood there was edited away.
+    if (!attempt.restartOver && (await this.readItem(pk, keys.removal(attempt.base + 1)))) return 'absent';
+    return 'unknown';
+  }
+
+  /** Whether the head is still in the state the attempt's condition expects (the attempt has not landed). */
+  private stillExpects(attempt: Attempt, head: Head | undefined): boolean {
+    if (attempt.restartOver) {
+      return head !== undefined && !this.isLiveHead(head) && head.version === attempt.restartOver.version;
+    }
+    return attempt.base === 0 ? head === undefined : this.liveVersion(head) === attempt.base;
+  }
+
+  private async readItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const output = await this.send(() =>
+      this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true })),
+    );
+    return output.Item;
   }
 
   private async readRecord(
@@ -710,7 +844,8 @@ export class ConversationStore {
               .map((item) => ({ Delete: { TableName: this.tableName, Key: { pk, sk: item.sk } } })),
           ],
         });
-        if (!outcome.committed) return false;
+        if (outcome.status === 'unknown') throw unfinishedDelete(outcome.error);
+        if (outcome.status === 'rejected') return false;
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);
@@ -726,27 +861,22 @@ export class ConversationStore {
     pk: string,
     base: number,
     restartOver: Head | undefined,
-    next: {
-      version: number;
-      countDelta: number;
-      rewrite: boolean;
-      createdAt: string;
-      nowMs: number;
-      expiresAt: number | undefined;
-    },
+    next: { version: number; countDelta: number; rewrite: boolean; op: Operation },
   ): NonNullable<TransactWriteCommandInput['TransactItems']>[number] {
-    const nowSec = Math.floor(next.nowMs / 1000);
-    const live = next.expiresAt === undefined ? {} : { liveUntil: next.expiresAt };
+    const { op } = next;
+    const nowSec = Math.floor(op.nowMs / 1000);
+    const live = op.expiresAt === undefined ? {} : { liveUntil: op.expiresAt };
     if (base === 0) {
       const head: Head & { pk: string; sk: string } = {
         pk,
         sk: keys.head,
         version: next.version,
         messageCount: next.countDelta,
-        createdAt: next.createdAt,
-        updatedAt: next.createdAt,
+        createdAt: op.createdAt,
+        updatedAt: op.createdAt,
         ...(restartOver ? { floor: restartOver.version } : {}),
         ...live,
+        op: op.id,
       };
       return {
         Put: {
@@ -767,17 +897,18 @@ export class ConversationStore {
         TableName: this.tableName,
         Key: { pk, sk: keys.head },
         // Without retention, REMOVE clears an expiry left from when it was on: it would kill a live head.
-        UpdateExpression: `SET version = :version, updatedAt = :now${next.expiresAt === undefined ? '' : ', liveUntil = :expiresAt'} ADD messageCount :count${next.rewrite ? ', rewrites :one' : ''}${next.expiresAt === undefined ? ' REMOVE liveUntil' : ''}`,
+        UpdateExpression: `SET version = :version, updatedAt = :now, op = :op${op.expiresAt === undefined ? '' : ', liveUntil = :expiresAt'} ADD messageCount :count${next.rewrite ? ', rewrites :one' : ''}${op.expiresAt === undefined ? ' REMOVE liveUntil' : ''}`,
         ConditionExpression:
           'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec)',
         ExpressionAttributeValues: {
           ':version': next.version,
-          ':now': next.createdAt,
+          ':now': op.createdAt,
+          ':op': op.id,
           ':count': next.countDelta,
           ':base': base,
           ':nowSec': nowSec,
           ...(next.rewrite ? { ':one': 1 } : {}),
-          ...(next.expiresAt === undefined ? {} : { ':expiresAt': next.expiresAt }),
+          ...(op.expiresAt === undefined ? {} : { ':expiresAt': op.expiresAt }),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       },
@@ -785,41 +916,56 @@ export class ConversationStore {
   }
 
   /**
-   * Sends a transaction; a cancellation on a condition is an answer, not an error. The token stays the same
-   * across retries after an unknown outcome (DynamoDB then applies the transaction at most once) and is
-   * renewed after a cancellation, which certainly wrote nothing.
+   * Sends a transaction until DynamoDB answers it; a cancellation on a condition is an answer, not an error.
+   * The token is a digest of the transaction, so every send of the same transaction (the SDK's retries and
+   * these) is one request to DynamoDB, applied at most once. Whether an earlier send may have committed
+   * unseen is reported with the answer: a cancellation proves only that the send it answers wrote nothing.
+   * The SDK retries inside one call, so a middleware on the command watches each of its sends.
    */
-  private async commit(input: TransactWriteCommandInput): Promise<
-    | { committed: true; capacity: number }
-    | {
-        committed: false;
-        reasons: CancellationReason[];
-        error: TransactionCanceledException;
-        capacity: number;
-      }
-  > {
-    let token = randomUUID();
-    return this.send(async () => {
+  private async commit(input: TransactWriteCommandInput): Promise<CommitOutcome> {
+    const token = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 36);
+    let unsure = false;
+    for (let attempt = 1; ; attempt++) {
+      const command = new TransactWriteCommand({ ...input, ClientRequestToken: token });
+      let watched = 0;
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          watched++;
+          try {
+            return await next(args);
+          } catch (error) {
+            unsure ||= mayHaveCommitted(error);
+            throw error;
+          }
+        },
+        { step: 'deserialize', priority: 'high', name: 'watchSends', override: true },
+      );
       try {
-        const output = await this.client.send(
-          new TransactWriteCommand({ ...input, ClientRequestToken: token }),
-        );
-        return { committed: true as const, capacity: sumCapacity(output.ConsumedCapacity) };
+        const output = await this.client.send(command);
+        return { status: 'committed', capacity: sumCapacity(output.ConsumedCapacity) };
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        token = randomUUID();
-        const reasons = error.CancellationReasons ?? [];
-        if (!reasons.some(conditionFailed)) throw error;
-        return { committed: false as const, reasons, error, capacity: 0 };
+        // Sends the watch did not see (a client that bypasses the command's middleware) count as unsure.
+        const sends = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+        unsure ||= mayHaveCommitted(error) || sends > Math.max(watched, 1);
+        if (error instanceof TransactionCanceledException) {
+          const reasons = error.CancellationReasons ?? [];
+          if (reasons.some(conditionFailed)) return { status: 'rejected', reasons, error, unsure };
+        }
+        if (!isTransient(error)) throw translate(error);
+        if (attempt >= this.maxAttempts) {
+          if (unsure) return { status: 'unknown', error };
+          throw new UnavailableError('DynamoDB is throttling or unreachable. Retry shortly.', 1, {
+            cause: error,
+          });
+        }
+        await this.pause(attempt);
       }
-    });
+    }
   }
 
   /**
-   * Runs one DynamoDB call, retrying throttling, transaction conflicts and network failures with jittered
-   * backoff. The request object is reused, so a transaction keeps its ClientRequestToken and a retry of
-   * one that did commit is answered by DynamoDB without being applied twice. Every error leaves as a
-   * MemoryError.
+   * Runs one read (or the delete's idempotent tombstone update), retrying throttling and network failures
+   * with jittered backoff. Every error leaves as a MemoryError. Transactions go through commit().
    */
   private async send<T>(call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -1048,6 +1194,37 @@ function sameMessage(stored: StoredMessage, expected: MessageInput): boolean {
   return canonicalJson(expected.id === undefined ? rest : { ...rest, id }) === canonicalJson(expected);
 }
 
+/** Every step of a delete can be sent again: a delete whose last answer was lost is simply retried. */
+function unfinishedDelete(cause: unknown): UnavailableError {
+  return new UnavailableError(
+    'DynamoDB did not confirm the delete. Retry it: a delete is safe to repeat.',
+    1,
+    {
+      cause,
+    },
+  );
+}
+
+/** The operation's messages as stored after seq `start`: the same items on every attempt but for the seq. */
+function storedMessages(op: Operation, start: number): StoredMessage[] {
+  return op.messages.map((message, index) => ({
+    ...message,
+    seq: start + index + 1,
+    createdAt: op.createdAt,
+  }));
+}
+
+/** The result of an attempt that committed (answered now, or found in the table after a lost answer). */
+function applied(conversationId: string, attempt: Attempt, consumedCapacity: number): AppendResult {
+  return {
+    conversationId,
+    version: attempt.version,
+    messages: attempt.stored,
+    replayed: false,
+    consumedCapacity,
+  };
+}
+
 function conditionFailed(reason: CancellationReason | undefined): reason is CancellationReason {
   return reason?.Code === 'ConditionalCheckFailed';
 }
@@ -1059,6 +1236,17 @@ function itemOf<T>(reason: CancellationReason | undefined): T | undefined {
 function sumCapacity(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
   const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
   return list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+}
+
+/**
+ * Whether the send that got this error may have been applied: unless DynamoDB refused it outright (a client
+ * error, a refused connection), its answer may simply have been lost.
+ */
+function mayHaveCommitted(error: unknown): boolean {
+  if (error instanceof DynamoDBServiceException) {
+    return error.$fault !== 'client' || error.name === 'TransactionInProgressException';
+  }
+  return (error as { code?: string }).code !== 'ECONNREFUSED';
 }
 
 function isTransient(error: unknown): boolean {

@@ -74,6 +74,21 @@ export class UnavailableError extends MemoryError {
   }
 }
 
+/**
+ * DynamoDB did not confirm whether a write was applied: an attempt's answer was lost, and the table no longer
+ * shows which way it went (or could not be read). The write was applied at most once. Retrying with the same
+ * idempotency key is safe; without a key, read the conversation before writing the same messages again.
+ */
+export class WriteOutcomeUnknownError extends UnavailableError {
+  constructor(options?: ErrorOptions) {
+    super(
+      'DynamoDB did not confirm whether the write was applied (it was applied at most once). Retry with the same Idempotency-Key, or read the conversation before writing it again.',
+      1,
+      options,
+    );
+  }
+}
+
 /** Anything unexpected from DynamoDB (a bug or misconfiguration). Details stay in `cause`, for logs only. */
 export class StoreFailureError extends MemoryError {
   readonly code = 'internal';

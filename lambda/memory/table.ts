@@ -7,6 +7,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   sk = MSG#0000000042   a message, seq zero-padded to 10 digits so string order is seq order
  *        MSG#~HEAD        the head: version, messageCount, createdAt, updatedAt ('~' sorts after every digit)
  *        IDEM#<key>       an idempotency record: the request's hash and the seq range it wrote
+ *        REMOVAL#0000000042  an edit that only removed messages wrote version 42 (its operation id)
  *
  * A descending Query on begins_with(sk, 'MSG#') returns the head first, then the newest messages: the
  * default window is one Query whose cost depends on the window, not on the conversation's length.
@@ -18,6 +19,7 @@ export const keys = {
   messagePrefix: 'MSG#',
   message: (seq: number) => `MSG#${String(seq).padStart(10, '0')}`,
   idempotency: (key: string) => `IDEM#${key}`,
+  removal: (version: number) => `REMOVAL#${String(version).padStart(10, '0')}`,
 } as const;
 
 /** The attribute DynamoDB's TTL deletes items by (epoch seconds). */

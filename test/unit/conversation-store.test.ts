@@ -26,6 +26,7 @@ import {
   StoreFailureError,
   UnavailableError,
   VersionConflictError,
+  WriteOutcomeUnknownError,
 } from '../../lambda/memory/errors.js';
 import { keys } from '../../lambda/memory/table.js';
 import { cancelled } from '../support/dynamodb-errors.js';
@@ -248,7 +249,7 @@ describe('ConversationStore', () => {
       expect(error).toBeInstanceOf(IdempotencyKeyReusedError);
     });
 
-    it('retries a transaction conflict, with a new token, then commits', async () => {
+    it('retries a transaction conflict with the same transaction and token, then commits', async () => {
       dynamo
         .on(TransactWriteCommand)
         .rejectsOnce(cancelled({ Code: 'TransactionConflict' }, none))
@@ -257,10 +258,83 @@ describe('ConversationStore', () => {
 
       const result = await store().append('tenant', 'conv', [message], { expectedVersion: 0 });
 
-      const tokens = sentTransactions().map((input) => input.ClientRequestToken);
+      const sent = sentTransactions();
       expect(result.version).toBe(1);
-      expect(tokens).toHaveLength(3);
-      expect(tokens[1]).not.toBe(tokens[0]);
+      expect(sent).toHaveLength(3);
+      expect(new Set(sent.map((input) => input.ClientRequestToken)).size).toBe(1);
+      expect(sent[2]).toEqual(sent[0]);
+    });
+
+    it('sends a lost race again as another transaction with another token, with the same message ids and time', async () => {
+      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2 } });
+      dynamo
+        .on(TransactWriteCommand)
+        .rejectsOnce(cancelled(headAt(5), none))
+        .resolves({});
+
+      const result = await store().append('tenant', 'conv', [message]);
+
+      const [first, second] = sentTransactions();
+      const messageOf = (input?: TransactWriteCommandInput) =>
+        JSON.parse(String(input?.TransactItems?.[1]?.Put?.Item?.msg));
+      expect(second?.ClientRequestToken).not.toBe(first?.ClientRequestToken);
+      expect(messageOf(second)).toEqual({ ...messageOf(first), seq: 6 });
+      expect(first?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op']).toEqual(
+        second?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op'],
+      );
+      expect(result.messages[0]).toEqual(messageOf(second));
+    });
+
+    it('settles a conflict that follows a lost answer from the head before calling it a conflict', async () => {
+      // Prepare: the first send's answer is lost, the resend fails the condition on the version it moved.
+      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      let op: unknown;
+      dynamo
+        .on(TransactWriteCommand)
+        .callsFakeOnce((input: TransactWriteCommandInput) => {
+          op = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op'];
+          throw timeout;
+        })
+        .callsFake(() => {
+          throw cancelled(
+            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 5, op } },
+            none,
+          );
+        });
+
+      // Act
+      const result = await store().append('tenant', 'conv', [message], { expectedVersion: 4 });
+
+      // Assess
+      expect(result).toMatchObject({ version: 5, replayed: false });
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+    });
+
+    it('answers WriteOutcomeUnknownError, not a conflict, when a lost answer cannot be settled', async () => {
+      // Prepare: after the lost answer another writer's edit took the version past it, and its seq is empty.
+      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      dynamo
+        .on(TransactWriteCommand)
+        .rejectsOnce(timeout)
+        .rejects(
+          cancelled(
+            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 9, op: 'x' } },
+            none,
+          ),
+        );
+      dynamo.on(GetCommand).resolves({});
+
+      // Act
+      const error = await store()
+        .append('tenant', 'conv', [message], { expectedVersion: 4 })
+        .catch((e) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+        Key: { pk, sk: keys.message(5) },
+        ConsistentRead: true,
+      });
     });
 
     it('keeps the token when the outcome of a call is unknown, so DynamoDB applies it at most once', async () => {

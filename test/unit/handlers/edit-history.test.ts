@@ -154,7 +154,10 @@ describe('editHistory handler', () => {
     });
     const items = sentTransactions()[0]?.TransactItems ?? [];
     expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':version': 4, ':count': -2 });
-    expect(items.slice(1).map((item) => item.Delete?.Key?.sk)).toEqual([keys.message(2), keys.message(3)]);
+    expect(items.slice(1, 3).map((item) => item.Delete?.Key?.sk)).toEqual([keys.message(2), keys.message(3)]);
+    // Nothing it adds could show later that it committed, so it leaves a marker of its version.
+    expect(items[3]?.Put?.Item).toMatchObject({ sk: keys.removal(4), version: 4, op: expect.any(String) });
+    expect(items).toHaveLength(4);
   });
 
   it('appends when expectedSuffix is empty, removing nothing', async () => {

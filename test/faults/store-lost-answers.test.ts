@@ -1,0 +1,320 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
+import {
+  UnavailableError,
+  VersionConflictError,
+  WriteOutcomeUnknownError,
+} from '../../lambda/memory/errors.js';
+import type { MessageInput } from '../../lambda/memory/message.js';
+import { keys } from '../../lambda/memory/table.js';
+import { localClientConfig } from '../../local/dynamodb-local.js';
+import { createTestTable } from '../support/dynamodb.js';
+import { DynamoDbProxy, dynamoDbErrors, type Fault } from './dynamodb-proxy.js';
+import { lostAnswer, partitionOf } from './fault-rules.js';
+
+type Table = Awaited<ReturnType<typeof createTestTable>>;
+
+const tenant = 't';
+const user = (content: string): MessageInput => ({ role: 'user', content });
+const texts = (messages: Array<{ content: unknown }>) => messages.map((message) => message.content);
+let counter = 0;
+const newId = () => `lost-${++counter}`;
+
+describe('ConversationStore when DynamoDB answers are lost', () => {
+  let table: Table;
+  let proxy: DynamoDbProxy;
+  /** Talks to DynamoDB through the proxy, with the SDK's default retry strategy held to 2 attempts. */
+  let faulty: ConversationStore;
+  /** Talks to DynamoDB directly: the other writer, and the one that reads what is really stored. */
+  let direct: ConversationStore;
+  let proxiedClient: DynamoDBClient;
+  const storeThroughProxy = (options: Partial<ConversationStoreOptions> = {}) =>
+    new ConversationStore({
+      client: DynamoDBDocumentClient.from(proxiedClient),
+      tableName: table.tableName,
+      backoff: { baseMs: 1, capMs: 20 },
+      ...options,
+    });
+  const stored = async (id: string) => (await direct.load(tenant, id, { limit: 1000 })).messages;
+  const partition = (id: string) => keys.partition(tenant, id);
+
+  beforeAll(async () => {
+    table = await createTestTable('lost-answers');
+    proxy = await DynamoDbProxy.start(table.endpoint);
+    proxiedClient = new DynamoDBClient({ ...localClientConfig(proxy.endpoint), maxAttempts: 2 });
+    faulty = storeThroughProxy();
+    direct = new ConversationStore({ client: table.client, tableName: table.tableName });
+  });
+  afterEach(() => {
+    proxy.rule = () => 'forward';
+  });
+  afterAll(async () => {
+    proxiedClient.destroy();
+    await proxy.stop();
+  });
+
+  describe('append without a key', () => {
+    it.each(['conflict-once', 'conflict-always', 'as-new'] as const)(
+      'stores the batch once and answers it as written when resends meet %s',
+      async (resends) => {
+        // Prepare
+        const id = newId();
+        await direct.append(tenant, id, [user('before')]);
+        proxy.rule = lostAnswer({ partition: partition(id), resends });
+
+        // Act
+        const result = await faulty.append(tenant, id, [user('a'), user('b')]);
+
+        // Assess
+        const messages = await stored(id);
+        expect(texts(messages)).toEqual(['before', 'a', 'b']);
+        expect(result).toMatchObject({ version: 3, replayed: false });
+        expect(result.messages).toEqual(messages.slice(1));
+      },
+    );
+
+    it('recognises its first message at its seq when another writer got in after it', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('before')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'conflict-always',
+        beforeResend: () => direct.append(tenant, id, [user('other')]),
+      });
+
+      // Act
+      const result = await faulty.append(tenant, id, [user('a')]);
+
+      // Assess
+      const messages = await stored(id);
+      expect(texts(messages)).toEqual(['before', 'a', 'other']);
+      expect(result).toMatchObject({ version: 2, messages: [messages[1]] });
+    });
+  });
+
+  describe('conditional append', () => {
+    it('answers the commit, not a version conflict, when its resend fails the condition it had already moved', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('before')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'as-new',
+        beforeResend: () => direct.append(tenant, id, [user('other')]),
+      });
+
+      // Act
+      const result = await faulty.append(tenant, id, [user('mine')], { expectedVersion: 1 });
+
+      // Assess
+      expect(texts(await stored(id))).toEqual(['before', 'mine', 'other']);
+      expect(result).toMatchObject({ version: 2, replayed: false });
+    });
+
+    it('still answers a real conflict once its lost send is shown not to have committed', async () => {
+      // Prepare: the first send never reaches DynamoDB; another writer moves the version before the resend.
+      const id = newId();
+      await direct.append(tenant, id, [user('before')]);
+      let first = true;
+      proxy.rule = async (request) => {
+        if (request.operation !== 'TransactWriteItems' || partitionOf(request) !== partition(id))
+          return 'forward';
+        if (!first) return 'forward';
+        first = false;
+        await direct.append(tenant, id, [user('other')]);
+        return 'drop-request';
+      };
+
+      // Act
+      const error = await faulty.append(tenant, id, [user('mine')], { expectedVersion: 1 }).catch((e) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(VersionConflictError);
+      expect(error.currentVersion).toBe(2);
+      expect(texts(await stored(id))).toEqual(['before', 'other']);
+    });
+  });
+
+  describe('replaceSuffix', () => {
+    it('answers an edit that did commit with its result, not a suffix mismatch', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('a'), user('b')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'conflict-always',
+        beforeResend: () => direct.append(tenant, id, [user('after')]),
+      });
+
+      // Act
+      const result = await faulty.replaceSuffix(tenant, id, {
+        expectedSuffix: [user('b')],
+        replacement: [user('B')],
+      });
+
+      // Assess
+      expect(texts(await stored(id))).toEqual(['a', 'B', 'after']);
+      expect(result).toMatchObject({ version: 3, replayed: false });
+      expect(texts(result.removed)).toEqual(['b']);
+      expect(texts(result.messages)).toEqual(['B']);
+    });
+
+    it('recognises an edit that only removed by its marker', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('a'), user('b')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'as-new',
+        beforeResend: () => direct.append(tenant, id, [user('after')]),
+      });
+
+      // Act
+      const result = await faulty.replaceSuffix(tenant, id, { expectedSuffix: [user('b')], replacement: [] });
+
+      // Assess
+      expect(texts(await stored(id))).toEqual(['a', 'after']);
+      expect(result).toMatchObject({ version: 3, messages: [], replayed: false });
+      expect(texts(result.removed)).toEqual(['b']);
+    });
+  });
+
+  describe('with an idempotency key', () => {
+    it('answers its own commit as applied, not as a replay of an earlier request', async () => {
+      // Prepare
+      const id = newId();
+      proxy.rule = lostAnswer({ partition: partition(id), resends: 'conflict-always' });
+
+      // Act
+      const result = await faulty.append(tenant, id, [user('once')], { idempotencyKey: 'k' });
+      const retried = await faulty.append(tenant, id, [user('once')], { idempotencyKey: 'k' });
+
+      // Assess
+      expect(result).toMatchObject({ version: 1, replayed: false });
+      expect(retried).toMatchObject({ version: 1, replayed: true, messages: result.messages });
+      expect(texts(await stored(id))).toEqual(['once']);
+    });
+  });
+
+  describe('when the table no longer shows what happened', () => {
+    it('answers WriteOutcomeUnknownError, never a conflict, when an edit removed what the attempt wrote', async () => {
+      // Prepare: the lost send stored 'mine'; before the resend, someone else removes it.
+      const id = newId();
+      await direct.append(tenant, id, [user('before')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'conflict-always',
+        beforeResend: () =>
+          direct.replaceSuffix(tenant, id, { expectedSuffix: [user('mine')], replacement: [] }),
+      });
+
+      // Act
+      const error = await faulty.append(tenant, id, [user('mine')]).catch((e) => e);
+
+      // Assess: honest about not knowing, and nothing appended twice.
+      expect(error).toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(texts(await stored(id))).toEqual(['before']);
+    });
+
+    it('answers WriteOutcomeUnknownError when DynamoDB fails every send after one that may have landed', async () => {
+      // Prepare: the first send is lost on the way, every later one fails with a 500; reads work.
+      const id = newId();
+      const store = storeThroughProxy({ maxAttempts: 3 });
+      let first = true;
+      proxy.rule = (request) => {
+        if (request.operation !== 'TransactWriteItems') return 'forward';
+        if (first) {
+          first = false;
+          return 'drop-request';
+        }
+        return { reply: dynamoDbErrors.internalServerError() };
+      };
+
+      // Act
+      const error = await store.append(tenant, id, [user('maybe')]).catch((e) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(await stored(id)).toEqual([]);
+    });
+
+    it('answers plain Unavailable when DynamoDB refused every send outright: nothing can have been written', async () => {
+      const id = newId();
+      const store = storeThroughProxy({ maxAttempts: 2 });
+      proxy.rule = (request) =>
+        request.operation === 'TransactWriteItems' ? { reply: dynamoDbErrors.throttling() } : 'forward';
+
+      const error = await store.append(tenant, id, [user('never')]).catch((e) => e);
+
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).not.toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(await stored(id)).toEqual([]);
+    });
+  });
+
+  it('absorbs throttling, 500s, lost answers and delays on every kind of call, storing each batch once', async () => {
+    // Prepare: a fixed pattern of faults over every request, reads included.
+    const id = newId();
+    const pattern = [
+      'forward',
+      { reply: dynamoDbErrors.throttling() },
+      'drop-answer',
+      { reply: dynamoDbErrors.internalServerError() },
+      { delayMs: 30 },
+      { reply: dynamoDbErrors.internalServerError(), afterForwarding: true },
+      'drop-request',
+      { reply: dynamoDbErrors.transactionConflict },
+      'drop-answer',
+    ] as const;
+    proxy.rule = (request) => {
+      const fault = pattern[request.sequence % pattern.length] ?? 'forward';
+      return typeof fault === 'object' && 'reply' in fault && typeof fault.reply === 'function'
+        ? request.operation === 'TransactWriteItems'
+          ? { reply: fault.reply(request) }
+          : 'forward'
+        : (fault as Fault);
+    };
+    const batches = Array.from({ length: 8 }, (_, i) => [user(`m${i}.0`), user(`m${i}.1`)]);
+
+    // Act
+    for (const batch of batches) await faulty.append(tenant, id, batch);
+    const loaded = await faulty.load(tenant, id, { limit: 100 });
+
+    // Assess
+    expect(texts(loaded.messages)).toEqual(batches.flat().map((message) => message.content));
+    expect(texts(await stored(id))).toEqual(texts(loaded.messages));
+    expect(proxy.faultCount()).toBeGreaterThan(8);
+  });
+
+  it('keeps the happy path at one Query and one TransactWriteItems per turn, with the op id on the head', async () => {
+    // Prepare
+    const id = newId();
+    await direct.append(tenant, id, [user('a')]);
+    const before = new Map(proxy.requests);
+
+    // Act
+    const page = await faulty.load(tenant, id, { limit: 10 });
+    await faulty.append(tenant, id, [user('q'), { role: 'assistant', content: 'r' }], {
+      expectedVersion: page.version,
+    });
+
+    // Assess
+    const sent = [...proxy.requests].filter(([operation, count]) => count !== (before.get(operation) ?? 0));
+    expect(
+      Object.fromEntries(sent.map(([operation, count]) => [operation, count - (before.get(operation) ?? 0)])),
+    ).toEqual({ Query: 1, TransactWriteItems: 1 });
+    const head = await table.client.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk = :head',
+        ExpressionAttributeValues: { ':pk': partition(id), ':head': keys.head },
+        ConsistentRead: true,
+      }),
+    );
+    expect(head.Items?.[0]?.op).toEqual(expect.any(String));
+  });
+});
