@@ -174,6 +174,10 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
     };
     const conversationId = match.kind === 'route' ? match.pathParameters.conversationId : undefined;
     const tenant = trace.tenant;
+    // When the fence fails, the write is applied and only its durability unconfirmed. A caller who can send it
+    // again safely (same Idempotency-Key, or a delete) is told to; one who cannot gets its result: a failure
+    // would only lead it to write the same thing twice.
+    const retrySafe = method === 'DELETE' || request.headers['idempotency-key'] !== undefined;
     const awaitDurable =
       tenant === undefined || conversationId === undefined
         ? undefined
@@ -181,10 +185,16 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
             try {
               await writeFence.awaitDurable(tenant, conversationId);
             } catch (error) {
-              throw new UnavailableError(
-                'DynamoDB Local did not confirm that the write reached its disk. Retry the request; with the same Idempotency-Key a retry is safe.',
-                1,
-                { cause: error },
+              if (retrySafe) {
+                throw new UnavailableError(
+                  'The write was applied, but DynamoDB Local did not confirm that it reached its disk. Send it again (with the same Idempotency-Key): the retry is answered from what was stored.',
+                  1,
+                  { cause: error },
+                );
+              }
+              logError(
+                `${method} ${rawPath}: applied, but DynamoDB Local did not confirm it reached its disk`,
+                error,
               );
             }
           };

@@ -1,6 +1,9 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { keys } from '../lambda/memory/table.js';
 
+/** Reads of the fence before it gives up (each with the SDK's own retries inside). */
+const fenceReads = 5;
+
 /**
  * Closes DynamoDB Local's durability gap. DynamoDB Local answers TransactWriteItems before its SQLite commit
  * reaches the disk, so a SIGKILL a few milliseconds after that answer loses a write the client was told is
@@ -12,17 +15,30 @@ export class WriteFence {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly pauseMs = 50,
   ) {}
 
-  /** Resolves once every write acknowledged so far for this conversation is on disk. */
+  /**
+   * Resolves once every write acknowledged so far for this conversation is on disk. Rejects (with the last
+   * error) only when DynamoDB Local could not be read after several tries: then the write is applied but its
+   * durability is not confirmed.
+   */
   async awaitDurable(tenant: string, conversationId: string): Promise<void> {
-    await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: keys.partition(tenant, conversationId) }, sk: { S: keys.head } },
-        ConsistentRead: true,
-        ProjectionExpression: 'pk',
-      }),
-    );
+    for (let read = 1; ; read++) {
+      try {
+        await this.client.send(
+          new GetItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: keys.partition(tenant, conversationId) }, sk: { S: keys.head } },
+            ConsistentRead: true,
+            ProjectionExpression: 'pk',
+          }),
+        );
+        return;
+      } catch (error) {
+        if (read >= fenceReads) throw error;
+        await new Promise((resolve) => setTimeout(resolve, this.pauseMs * read));
+      }
+    }
   }
 }

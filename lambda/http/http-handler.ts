@@ -30,8 +30,8 @@ export type StreamingHttpHandler = StreamifyHandler<APIGatewayProxyEvent, void>;
  * Turns an operation into a handler for API Gateway's HTTP API: traces it, maps any error through the one error
  * mapper, writes one log line per request (route, requestId, the operation's fields, statusCode, durationMs; a 5xx
  * with the error) and publishes the metrics. A streamed body is collected and answered whole (an HTTP API
- * cannot stream). The fields travel with the request rather than in Logger's shared keys, so that concurrent
- * requests in the local server never mix them up.
+ * cannot stream). The fields travel with the request rather than in Logger's shared keys, and the Lambda context
+ * is set just before the line, so that concurrent requests in the local server never mix them up.
  */
 export function httpHandler(routeId: string, operation: HttpOperation): HttpHandler {
   return async (event, context) => {
@@ -80,7 +80,6 @@ function write(stream: NodeJS.WritableStream & { destroyed?: boolean }, piece: s
 
 function startRequest(routeId: string, event: HttpEvent, context: Context | undefined) {
   const started = performance.now();
-  if (context) logger.addContext(context);
   const requestId = event.requestContext?.requestId;
   const fields: Record<string, unknown> = { route: routeId, requestId };
   const annotate = (more: Record<string, unknown>) => {
@@ -107,6 +106,9 @@ function startRequest(routeId: string, event: HttpEvent, context: Context | unde
     finish: (statusCode: number) => {
       fields.statusCode = statusCode;
       fields.durationMs = Math.round((performance.now() - started) * 10) / 10;
+      // The Lambda context goes on the shared logger right before the line, with no await in between: the
+      // local server runs requests of every route concurrently through this one logger.
+      if (context) logger.addContext(context);
       if (statusCode >= 500 || fields.error !== undefined) logger.error('request failed', fields);
       else logger.info('request handled', fields);
       publishMetrics();
