@@ -55,7 +55,7 @@ export type Fault =
 export type FaultRule = (request: ProxiedRequest) => Fault | Promise<Fault>;
 
 /** What a fault is counted as in the proxy's statistics. */
-export function faultKind(fault: Fault): string {
+function faultKind(fault: Fault): string {
   if (typeof fault === 'string') return fault;
   if ('reply' in fault) return `${fault.reply.type}${fault.afterForwarding ? ' after forwarding' : ''}`;
   return 'delay';
@@ -194,7 +194,10 @@ export class DynamoDbProxy {
     };
     this.requests.set(operation, (this.requests.get(operation) ?? 0) + 1);
     let fault = await this.rule(proxied);
-    if (fault !== 'forward') this.faults.set(faultKind(fault), (this.faults.get(faultKind(fault)) ?? 0) + 1);
+    if (fault !== 'forward') {
+      const kind = faultKind(fault);
+      this.faults.set(kind, (this.faults.get(kind) ?? 0) + 1);
+    }
     while (typeof fault === 'object' && 'delayMs' in fault) {
       await sleep(fault.delayMs);
       fault = fault.then ?? 'forward';

@@ -1,4 +1,4 @@
-import { type DynamoDbProxy, dynamoDbErrors, type FaultRule, type ProxiedRequest } from './dynamodb-proxy.js';
+import { dynamoDbErrors, type FaultRule, type ProxiedRequest } from './dynamodb-proxy.js';
 
 /** The partition a transaction writes: its first item's (the store puts the head first). */
 export function partitionOf(request: ProxiedRequest): string | undefined {
@@ -45,14 +45,4 @@ export function lostAnswer(options: LostAnswerOptions): FaultRule {
     }
     return 'forward';
   };
-}
-
-/** Runs `act` with `rule` in place on the proxy, then forwards everything again. */
-export async function withRule<T>(proxy: DynamoDbProxy, rule: FaultRule, act: () => Promise<T>): Promise<T> {
-  proxy.rule = rule;
-  try {
-    return await act();
-  } finally {
-    proxy.rule = () => 'forward';
-  }
 }

@@ -11,7 +11,7 @@ import type { MessageInput } from '../../lambda/memory/message.js';
 import { keys } from '../../lambda/memory/table.js';
 import { localClientConfig } from '../../local/dynamodb-local.js';
 import { createTestTable } from '../support/dynamodb.js';
-import { DynamoDbProxy, dynamoDbErrors, type Fault } from './dynamodb-proxy.js';
+import { DynamoDbProxy, dynamoDbErrors, type FaultRule } from './dynamodb-proxy.js';
 import { lostAnswer, partitionOf } from './fault-rules.js';
 
 type Table = Awaited<ReturnType<typeof createTestTable>>;
@@ -259,25 +259,21 @@ describe('ConversationStore when DynamoDB answers are lost', () => {
   it('absorbs throttling, 500s, lost answers and delays on every kind of call, storing each batch once', async () => {
     // Prepare: a fixed pattern of faults over every request, reads included.
     const id = newId();
-    const pattern = [
-      'forward',
-      { reply: dynamoDbErrors.throttling() },
-      'drop-answer',
-      { reply: dynamoDbErrors.internalServerError() },
-      { delayMs: 30 },
-      { reply: dynamoDbErrors.internalServerError(), afterForwarding: true },
-      'drop-request',
-      { reply: dynamoDbErrors.transactionConflict },
-      'drop-answer',
-    ] as const;
-    proxy.rule = (request) => {
-      const fault = pattern[request.sequence % pattern.length] ?? 'forward';
-      return typeof fault === 'object' && 'reply' in fault && typeof fault.reply === 'function'
-        ? request.operation === 'TransactWriteItems'
-          ? { reply: fault.reply(request) }
-          : 'forward'
-        : (fault as Fault);
-    };
+    const pattern: FaultRule[] = [
+      () => 'forward',
+      () => ({ reply: dynamoDbErrors.throttling() }),
+      () => 'drop-answer',
+      () => ({ reply: dynamoDbErrors.internalServerError() }),
+      () => ({ delayMs: 30 }),
+      () => ({ reply: dynamoDbErrors.internalServerError(), afterForwarding: true }),
+      () => 'drop-request',
+      (request) =>
+        request.operation === 'TransactWriteItems'
+          ? { reply: dynamoDbErrors.transactionConflict(request) }
+          : 'forward',
+      () => 'drop-answer',
+    ];
+    proxy.rule = (request) => (pattern[request.sequence % pattern.length] as FaultRule)(request);
     const batches = Array.from({ length: 8 }, (_, i) => [user(`m${i}.0`), user(`m${i}.1`)]);
 
     // Act
