@@ -653,8 +653,15 @@ export class ConversationStore {
     // The head as DynamoDB holds it now (the failed condition returns it), else as last read.
     let current: Head | undefined = conditionFailed(headReason) ? itemOf<Head>(headReason) : known?.head;
     let currentIsFresh = conditionFailed(headReason);
+    // While the write may have committed, a read that fails leaves its outcome unknown: not "retry shortly".
+    const evidence = <T>(read: Promise<T>): Promise<T> =>
+      read.catch((error: unknown) => {
+        throw unsure && error instanceof UnavailableError
+          ? new WriteOutcomeUnknownError({ cause: error })
+          : error;
+      });
     const freshHead = async () => {
-      if (!currentIsFresh) current = (await this.readHead(pk)).head;
+      if (!currentIsFresh) current = (await evidence(this.readHead(pk))).head;
       currentIsFresh = true;
       return current;
     };
@@ -664,7 +671,7 @@ export class ConversationStore {
       // failed condition: a failed head check, or an unsure outcome, looks the key up.
       let record = conditionFailed(keyReason) ? itemOf<IdempotencyRecord>(keyReason) : undefined;
       if (!record && (conditionFailed(headReason) || unsure))
-        record = (await this.readRecord(pk, idempotency.key)).record;
+        record = (await evidence(this.readRecord(pk, idempotency.key))).record;
       if (record && this.isLiveRecord(record, known || currentIsFresh ? current : await freshHead())) {
         if (record.op === op.id) {
           const own = {
@@ -677,7 +684,7 @@ export class ConversationStore {
         return { done: true, result: await this.replayFrom(pk, conversationId, record, idempotency.hash) };
       }
     } else if (unsure) {
-      const verdict = await this.settle(pk, attempt, await freshHead());
+      const verdict = await evidence(this.settle(pk, attempt, await freshHead()));
       if (verdict === 'committed') return { done: true, result: applied(conversationId, attempt, 0) };
       if (verdict === 'unknown') throw new WriteOutcomeUnknownError({ cause: outcome.error });
     }
@@ -938,7 +945,7 @@ export class ConversationStore {
             throw error;
           }
         },
-        { step: 'deserialize', priority: 'high', name: 'watchSends', override: true },
+        { step: 'deserialize', priority: 'high', name: 'agentMemoryWatchSends', override: true },
       );
       try {
         const output = await this.client.send(command);

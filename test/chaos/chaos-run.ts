@@ -142,6 +142,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let issued = 0;
     let completed = 0;
     const killAt = Math.max(1, Math.floor(options.ops * 0.35));
+    let killedAt = 0;
     let restartMs = 0;
     let nextProgress = 0.1;
     const done = () => {
@@ -162,6 +163,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const victim = servers[1] as Server;
       victim.up = false;
       const port = Number(new URL(victim.process.url).port);
+      killedAt = completed;
       progress(`SIGKILL server ${victim.name} (pid ${victim.process.pid}) at op ${completed}`);
       victim.process.signalGroup('SIGKILL');
       await victim.process.exited;
@@ -363,7 +365,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         outcomes,
         faults: Object.fromEntries([...faultCounts].sort(([, a], [, b]) => b - a)),
         dynamoDbRequests: sum(proxy.requests),
-        killedAt: killAt,
+        killedAt,
         restartMs,
         messagesStored: Object.values(final).reduce((total, state) => total + state.messages.length, 0),
         durationMs: Math.round(performance.now() - started),

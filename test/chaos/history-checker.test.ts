@@ -300,6 +300,24 @@ describe('checkHistory', () => {
       },
     ],
     [
+      'a 410 for a write no edit removed',
+      'gone',
+      (_history, find) => {
+        find('c1.3').exchanges[1] = answer(115, 130, 410, {
+          error: { code: 'idempotency_result_gone', message: 'Applied, then edited away.' },
+        });
+      },
+    ],
+    [
+      'a 410 for a write sent without a key',
+      'status',
+      (_history, find) => {
+        find('c1.2').exchanges[0] = answer(60, 70, 410, {
+          error: { code: 'idempotency_result_gone', message: 'Applied, then edited away.' },
+        });
+      },
+    ],
+    [
       'an unkeyed write answered as a replay',
       'status',
       (_history, find) => {

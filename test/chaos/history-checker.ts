@@ -62,9 +62,10 @@ type Outcome = 'acknowledged' | 'rejected' | 'unknown';
 
 /** Statuses a definite "not applied" comes with. */
 const rejections = new Set([400, 404, 409, 413, 422]);
+/** 410 (applied once, since edited away) only answers a keyed retry. */
 const allowedStatuses: Record<OperationRecord['type'] | WriteRecord['kind'], readonly number[]> = {
-  append: [200, 201, 409, 503],
-  turn: [200, 201, 409, 503],
+  append: [200, 201, 409, 410, 503],
+  turn: [200, 201, 409, 410, 503],
   edit: [200, 409, 410, 503],
   write: [],
   read: [200, 503],
@@ -102,7 +103,10 @@ function checkAnswers(record: OperationRecord, report: (check: string, detail: s
     const { status } = exchange;
     if (status === undefined) continue;
     const where = `${record.op} (${kind} on ${record.conversation}, ${exchange.server})`;
-    if (!allowedStatuses[kind].includes(status)) {
+    if (
+      !allowedStatuses[kind].includes(status) ||
+      (status === 410 && record.type === 'write' && !record.keyed)
+    ) {
       report('status', `${where}: unexpected ${status} ${JSON.stringify(exchange.body)}`);
     }
     const body = bodyOf(exchange);
@@ -263,6 +267,10 @@ function checkConversation(
           `${conversation}: ${write.op} stored at seqs ${JSON.stringify(seqs)}, not consecutive`,
         );
       }
+    }
+    // 410: the key's write was applied, and an edit has removed what it wrote since.
+    if (write.exchanges.at(-1)?.status === 410 && !write.adds.some((tag) => editsTargeting.has(tag))) {
+      report('gone', `${conversation}: ${write.op} was answered 410, but no edit targeted what it wrote`);
     }
     if (outcome.get(write) === 'rejected' && first >= 0) {
       const last = write.exchanges.at(-1);

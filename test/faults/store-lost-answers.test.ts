@@ -256,6 +256,40 @@ describe('ConversationStore when DynamoDB answers are lost', () => {
     });
   });
 
+  describe('deleteConversation', () => {
+    it('finishes a delete whose every answer was lost once, leaving nothing behind', async () => {
+      // Prepare: the tombstone, each cleanup transaction and the head's removal are applied, then unanswered.
+      const id = newId();
+      await direct.append(tenant, id, [user('a'), user('b')], { idempotencyKey: 'k' });
+      await direct.replaceSuffix(tenant, id, { expectedSuffix: [user('b')], replacement: [] });
+      const lost = new Set<string>();
+      proxy.rule = (request) => {
+        if (request.operation !== 'UpdateItem' && request.operation !== 'TransactWriteItems')
+          return 'forward';
+        const sent = JSON.stringify(request.body);
+        if (lost.has(sent)) return 'forward';
+        lost.add(sent);
+        return 'drop-answer';
+      };
+
+      // Act
+      await faulty.deleteConversation(tenant, id);
+
+      // Assess
+      const items = await table.client.send(
+        new QueryCommand({
+          TableName: table.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': partition(id) },
+          ConsistentRead: true,
+        }),
+      );
+      expect(lost.size).toBeGreaterThanOrEqual(3);
+      expect(items.Items).toEqual([]);
+      expect(await direct.getConversation(tenant, id)).toBeUndefined();
+    });
+  });
+
   it('absorbs throttling, 500s, lost answers and delays on every kind of call, storing each batch once', async () => {
     // Prepare: a fixed pattern of faults over every request, reads included.
     const id = newId();

@@ -347,6 +347,30 @@ describe('ConversationStore', () => {
       expect(second?.ClientRequestToken).toBe(first?.ClientRequestToken);
     });
 
+    it('answers WriteOutcomeUnknownError, not "retry shortly", when the reads that would settle it fail', async () => {
+      // Prepare: the answer is lost, the resend fails its condition, and DynamoDB then throttles every read.
+      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      dynamo
+        .on(TransactWriteCommand)
+        .rejectsOnce(timeout)
+        .rejects(
+          cancelled(
+            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 9, op: 'x' } },
+            none,
+          ),
+        );
+      dynamo.on(GetCommand).rejects(serviceError(ThrottlingException));
+
+      // Act
+      const error = await store()
+        .append('tenant', 'conv', [message], { expectedVersion: 4 })
+        .catch((e) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(error.cause).toBeInstanceOf(UnavailableError);
+    });
+
     it.each([
       ['ThrottlingException', () => serviceError(ThrottlingException)],
       ['ProvisionedThroughputExceededException', () => serviceError(ProvisionedThroughputExceededException)],
