@@ -186,19 +186,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const server = random.pick(live.length > 0 ? live : servers);
       const start = now();
       try {
-        const answer = await fetch(`${server.process.url}${path}`, {
-          method,
-          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(30_000),
-        });
-        const text = await answer.text();
-        let json: unknown;
-        try {
-          json = text.length > 0 ? JSON.parse(text) : undefined;
-        } catch {
-          json = text;
-        }
+        const answer = await server.process.request(method, path, { body, headers });
         return {
           server: server.name,
           start,
@@ -206,7 +194,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           status: answer.status,
           retryAfter: answer.headers.get('retry-after'),
           replayed: answer.headers.get('idempotent-replayed') === 'true',
-          body: json,
+          body: answer.json ?? answer.text,
         };
       } catch (error) {
         return { server: server.name, start, end: now(), error: String((error as Error).cause ?? error) };

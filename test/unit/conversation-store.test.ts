@@ -68,6 +68,16 @@ async function hashOf(messages: unknown[], expectedVersion?: number): Promise<st
   return hash;
 }
 
+/** The first send's answer is lost; every resend fails its condition on a head another operation wrote. */
+function lostAnswerThenHeadAt(version: number): void {
+  dynamo
+    .on(TransactWriteCommand)
+    .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+    .rejects(
+      cancelled({ Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version, op: 'other' } }, none),
+    );
+}
+
 describe('ConversationStore', () => {
   beforeEach(() => {
     dynamo.reset();
@@ -158,7 +168,7 @@ describe('ConversationStore', () => {
       expect(error).toMatchObject({ name: 'VersionConflictError', currentVersion: 0 });
     });
 
-    it('retries a lost race on the version the failed condition returned', async () => {
+    it('retries a lost race on the version the failed condition returned, as another transaction of the same messages', async () => {
       dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2 } });
       dynamo
         .on(TransactWriteCommand)
@@ -168,11 +178,20 @@ describe('ConversationStore', () => {
       const result = await store().append('tenant', 'conv', [message]);
 
       const [first, second] = sentTransactions();
-      expect(first?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':base']).toBe(2);
-      expect(second?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':base']).toBe(5);
+      const head = (input?: TransactWriteCommandInput) =>
+        input?.TransactItems?.[0]?.Update?.ExpressionAttributeValues;
+      const messageOf = (input?: TransactWriteCommandInput) =>
+        JSON.parse(String(input?.TransactItems?.[1]?.Put?.Item?.msg));
+      expect(head(first)?.[':base']).toBe(2);
+      expect(head(second)?.[':base']).toBe(5);
       expect(second?.TransactItems?.[1]?.Put?.Item?.sk).toBe(keys.message(6));
       expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
       expect(result.version).toBe(6);
+      // Another transaction, another token; the same message id and createdAt, the same op id on the head.
+      expect(second?.ClientRequestToken).not.toBe(first?.ClientRequestToken);
+      expect(messageOf(second)).toEqual({ ...messageOf(first), seq: 6 });
+      expect(head(second)?.[':op']).toEqual(head(first)?.[':op']);
+      expect(result.messages[0]).toEqual(messageOf(second));
     });
 
     it('gives up with Unavailable after the bounded number of lost races', async () => {
@@ -265,26 +284,6 @@ describe('ConversationStore', () => {
       expect(sent[2]).toEqual(sent[0]);
     });
 
-    it('sends a lost race again as another transaction with another token, with the same message ids and time', async () => {
-      dynamo.on(GetCommand).resolves({ Item: { pk, sk: keys.head, version: 2 } });
-      dynamo
-        .on(TransactWriteCommand)
-        .rejectsOnce(cancelled(headAt(5), none))
-        .resolves({});
-
-      const result = await store().append('tenant', 'conv', [message]);
-
-      const [first, second] = sentTransactions();
-      const messageOf = (input?: TransactWriteCommandInput) =>
-        JSON.parse(String(input?.TransactItems?.[1]?.Put?.Item?.msg));
-      expect(second?.ClientRequestToken).not.toBe(first?.ClientRequestToken);
-      expect(messageOf(second)).toEqual({ ...messageOf(first), seq: 6 });
-      expect(first?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op']).toEqual(
-        second?.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op'],
-      );
-      expect(result.messages[0]).toEqual(messageOf(second));
-    });
-
     it('settles a conflict that follows a lost answer from the head before calling it a conflict', async () => {
       // Prepare: the first send's answer is lost, the resend fails the condition on the version it moved.
       const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
@@ -312,16 +311,7 @@ describe('ConversationStore', () => {
 
     it('answers WriteOutcomeUnknownError, not a conflict, when a lost answer cannot be settled', async () => {
       // Prepare: after the lost answer another writer's edit took the version past it, and its seq is empty.
-      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-      dynamo
-        .on(TransactWriteCommand)
-        .rejectsOnce(timeout)
-        .rejects(
-          cancelled(
-            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 9, op: 'x' } },
-            none,
-          ),
-        );
+      lostAnswerThenHeadAt(9);
       dynamo.on(GetCommand).resolves({});
 
       // Act
@@ -349,16 +339,7 @@ describe('ConversationStore', () => {
 
     it('answers WriteOutcomeUnknownError, not "retry shortly", when the reads that would settle it fail', async () => {
       // Prepare: the answer is lost, the resend fails its condition, and DynamoDB then throttles every read.
-      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-      dynamo
-        .on(TransactWriteCommand)
-        .rejectsOnce(timeout)
-        .rejects(
-          cancelled(
-            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 9, op: 'x' } },
-            none,
-          ),
-        );
+      lostAnswerThenHeadAt(9);
       dynamo.on(GetCommand).rejects(serviceError(ThrottlingException));
 
       // Act
