@@ -1,0 +1,706 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RunnableConfig } from '@langchain/core/runnables';
+import {
+  BaseCheckpointSaver,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  compareWritesSortKeys,
+  getCheckpointId,
+  maxChannelVersion,
+  type PendingWrite,
+  type SerializerProtocol,
+  TASKS,
+  WRITES_IDX_MAP,
+  writesSortKey,
+} from '@langchain/langgraph-checkpoint';
+import { InvalidRequestError, UnavailableError } from '../memory/errors.js';
+import { ttlAttribute } from '../memory/table.js';
+import {
+  CheckpointTable,
+  type Item,
+  itemId,
+  type Key,
+  type SortKeyRange,
+  type TransactAction,
+} from './checkpoint-table.js';
+import {
+  type ChunkItem,
+  estimateItemBytes,
+  layOutPayload,
+  type PayloadAttributes,
+  readPayload,
+  type TypedBytes,
+} from './stored-payload.js';
+import { threadKeys } from './thread-keys.js';
+
+export interface DynamoDBSaverOptions {
+  /** A document client; build it once at module scope (the same one a ConversationStore uses). */
+  readonly client: DynamoDBDocumentClient;
+  /** The agent-memory table (the construct's `table.tableName`). */
+  readonly tableName: string;
+  /**
+   * Whose threads these are: every key is scoped to it, so a thread id only has to be unique within its
+   * tenant, and list() without a thread_id lists this tenant's threads only.
+   */
+  readonly tenant: string;
+  /**
+   * Retention: a checkpoint and its writes expire this many seconds after they were written (DynamoDB TTL
+   * on `expiresAt`), so a thread is kept this long after its last step. @default undefined (kept until deleteThread)
+   */
+  readonly ttlSeconds?: number;
+  /** LangGraph's serializer. @default JsonPlusSerializer */
+  readonly serde?: SerializerProtocol;
+  /**
+   * A write too large for one transaction is staged over several requests; one whose writer has not
+   * committed it after this long is swept away by the thread's next such write (or deleteThread).
+   * @default 15 minutes (Lambda's longest invocation)
+   */
+  readonly stagedWriteTimeoutMs?: number;
+  /** The clock, in epoch milliseconds (tests move it to exercise retention). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Where one channel value of a checkpoint is stored: the checkpoint that wrote it, at which version. */
+interface ValueLocation {
+  /** The channel version the value belongs to. */
+  readonly v: number | string;
+  /** The checkpoint that wrote it (its value item is `CV#<ns>#<at>#<channel>`). */
+  readonly at: string;
+  /** When the value item expires (epoch seconds), with retention. */
+  readonly e?: number;
+}
+
+/** A checkpoint item, as stored. Its payload parts: the checkpoint without channel values, then metadata. */
+type CheckpointItem = Item &
+  PayloadAttributes & {
+    readonly parent?: string;
+    readonly loc: Record<string, ValueLocation>;
+    /** Until when the thread index entry is known to exist (epoch seconds; 0: without expiry). */
+    readonly indexed?: number;
+  };
+
+/** A write whose items become visible together, with the transaction's limits in mind. */
+interface PlannedWrite {
+  /**
+   * The items that make it visible, in the final transaction. `dependents`: items only reachable through
+   * that item (its chunks, a checkpoint's values), written with it or staged before it. `ifAbsent`: keep an
+   * existing item instead (a task's first writes win).
+   */
+  readonly index: { readonly item: Item; readonly ifAbsent?: boolean; readonly dependents: Item[] }[];
+}
+
+/** DynamoDB's transaction limits: 100 actions and 4 MB, with room for our estimate's error. */
+const TRANSACTION_ACTIONS = 100;
+const TRANSACTION_BYTES = 3.5 * 1024 * 1024;
+/** Parent lookups remembered per saver (immutable once written, so never stale). */
+const LOCATION_CACHE_SIZE = 512;
+
+/**
+ * A LangGraph checkpointer on the agent-memory DynamoDB table, one partition per (tenant, thread).
+ *
+ * put: one TransactWriteItems holds the checkpoint item and a value item per channel it changed; unchanged
+ * channels are found through the checkpoint item's locations (carried over from its parent), so a put
+ * writes what changed and nothing else, and never depends on the thread's length. A payload over an
+ * item's size goes to chunk items in the same transaction; a write over one transaction's limits stages its
+ * chunks and values first (a marker records them) and commits the checkpoint item last: until then nothing
+ * references them, and the marker lets a later write sweep them if the writer died. putWrites: one
+ * transaction of the task's regular writes (kept if already there: a retry or a racing duplicate changes
+ * nothing) and its special writes (error, interrupt, resume: the last one wins). Every read is strongly
+ * consistent and returns whole checkpoints or none.
+ */
+export class DynamoDBSaver extends BaseCheckpointSaver {
+  private readonly table: CheckpointTable;
+  private readonly tenant: string;
+  private readonly ttlSeconds: number | undefined;
+  private readonly stagedWriteTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly locations = new Map<string, Pick<CheckpointItem, 'loc' | 'indexed'>>();
+
+  constructor(options: DynamoDBSaverOptions) {
+    super(options.serde);
+    this.table = new CheckpointTable(options.client, options.tableName);
+    threadKeys.threadIndex(options.tenant); // validates the tenant now, not at the first call
+    this.tenant = options.tenant;
+    this.ttlSeconds = options.ttlSeconds;
+    this.stagedWriteTimeoutMs = options.stagedWriteTimeoutMs ?? 15 * 60 * 1000;
+    this.now = options.now ?? Date.now;
+    if (this.ttlSeconds !== undefined && !(Number.isInteger(this.ttlSeconds) && this.ttlSeconds > 0)) {
+      throw new RangeError(`ttlSeconds must be a positive integer, got ${this.ttlSeconds}`);
+    }
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = config.configurable?.thread_id;
+    if (threadId === undefined || threadId === null || threadId === '') return undefined;
+    const { ns } = threadOf(config, 'getTuple');
+    const pk = threadKeys.thread(this.tenant, String(threadId));
+    const checkpointId = getCheckpointId(config);
+    if (checkpointId) {
+      const item = await this.table.get({ pk, sk: threadKeys.checkpoint(ns, checkpointId) });
+      return item === undefined ? undefined : this.tupleOf(String(threadId), item as CheckpointItem);
+    }
+    // The newest checkpoint of the namespace: the first item of a descending Query.
+    for await (const page of this.table.query(
+      pk,
+      { prefix: threadKeys.checkpointPrefix(ns) },
+      { descending: true, pageSizes: [1, 10] },
+    )) {
+      for (const item of page) {
+        const tuple = await this.tupleOf(String(threadId), item as CheckpointItem);
+        if (tuple) return tuple;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Newest first within a namespace. Without `checkpoint_ns`: every namespace of the thread, one after the
+   * other; without `thread_id`: every thread of this saver's tenant, in thread id order.
+   */
+  async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
+    const { filter, before } = options;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    const configurable = config.configurable ?? {};
+    const ns: string | undefined = configurable.checkpoint_ns ?? undefined;
+    const onlyId: string | undefined = configurable.checkpoint_id || undefined;
+    const beforeId: string | undefined = before?.configurable?.checkpoint_id || undefined;
+    const threadId = configurable.thread_id;
+    const threads =
+      threadId === undefined || threadId === null || threadId === ''
+        ? this.indexedThreads()
+        : oneThread(String(threadId));
+
+    for await (const thread of threads) {
+      const pk = threadKeys.thread(this.tenant, thread);
+      const range =
+        ns !== undefined && beforeId !== undefined
+          ? { from: threadKeys.checkpointPrefix(ns), to: threadKeys.checkpoint(ns, beforeId) }
+          : { prefix: threadKeys.checkpointPrefix(ns) };
+      for await (const page of this.table.query(pk, range, { descending: true, pageSizes: [25] })) {
+        const candidates = (page as CheckpointItem[]).filter((item) => {
+          const { checkpointId } = threadKeys.parseCheckpoint(item.sk);
+          return (
+            this.isLive(item) &&
+            (onlyId === undefined || checkpointId === onlyId) &&
+            (beforeId === undefined || checkpointId < beforeId)
+          );
+        });
+        const heads = await Promise.all(candidates.map((item) => this.headOf(item)));
+        const wanted = candidates
+          .map((item, index) => ({ item, head: heads[index] }))
+          .filter(
+            ({ head }) =>
+              head !== undefined &&
+              Object.entries(filter ?? {}).every(([key, value]) =>
+                isDeepStrictEqual((head.metadata as Record<string, unknown>)[key], value),
+              ),
+          )
+          .slice(0, Number.isFinite(remaining) ? remaining : undefined);
+        const tuples = await Promise.all(wanted.map(({ item, head }) => this.tupleOf(thread, item, head)));
+        for (const tuple of tuples) {
+          if (tuple === undefined) continue;
+          yield tuple;
+          if (--remaining <= 0) return;
+        }
+      }
+    }
+  }
+
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    const { threadId, ns } = threadOf(config, 'put');
+    const pk = threadKeys.thread(this.tenant, threadId);
+    const parentId: string | undefined = config.configurable?.checkpoint_id || undefined;
+    const nowSec = Math.floor(this.now() / 1000);
+    const parent = parentId === undefined ? undefined : await this.locationsOf(pk, ns, parentId);
+    // A parent that cannot be found (deleted meanwhile) leaves nothing to carry over: store every value,
+    // so that this checkpoint is still whole.
+    const storeAll = parentId !== undefined && parent === undefined;
+
+    const { channel_values: values, ...record } = checkpoint;
+    const has = (channel: string) => Object.hasOwn(values, channel);
+    const loc: Record<string, ValueLocation> = {};
+    const store: { channel: string; version: number | string }[] = [];
+    for (const [channel, version] of Object.entries(newVersions)) {
+      if (has(channel)) store.push({ channel, version });
+    }
+    for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
+      if (Object.hasOwn(newVersions, channel)) continue;
+      const carried = parent?.loc[channel];
+      if (carried !== undefined && carried.v === version) {
+        // With retention, a value written long ago is written again before it could expire under us.
+        if (this.ttlSeconds === undefined || (carried.e ?? 0) >= nowSec + this.ttlSeconds || !has(channel)) {
+          loc[channel] = carried;
+          continue;
+        }
+      } else if (!storeAll) {
+        continue;
+      }
+      if (has(channel)) store.push({ channel, version });
+    }
+
+    const valueExpiry = this.expiry(nowSec, 1.5);
+    const valueItems = await Promise.all(
+      store.map(async ({ channel, version }) => {
+        loc[channel] = { v: version, at: checkpoint.id, ...(valueExpiry ? { e: valueExpiry } : {}) };
+        const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
+        return this.payloadItem(pk, threadKeys.value(ns, checkpoint.id, channel), [{ type, bytes }], {
+          ...(valueExpiry ? { [ttlAttribute]: valueExpiry } : {}),
+        });
+      }),
+    );
+    const [recordBytes, metadataBytes] = await Promise.all([
+      this.serde.dumpsTyped(record),
+      this.serde.dumpsTyped(metadata),
+    ]);
+
+    // The thread index entry (for list() without a thread_id): written with a thread's first checkpoint,
+    // and again whenever retention would otherwise let it expire before the thread.
+    const indexStillValid =
+      parent?.indexed !== undefined &&
+      (this.ttlSeconds === undefined || parent.indexed >= nowSec + this.ttlSeconds);
+    const indexed = indexStillValid ? (parent?.indexed as number) : (this.expiry(nowSec, 1.5) ?? 0);
+    const checkpointItem = this.payloadItem(
+      pk,
+      threadKeys.checkpoint(ns, checkpoint.id),
+      [
+        { type: recordBytes[0], bytes: recordBytes[1] },
+        { type: metadataBytes[0], bytes: metadataBytes[1] },
+      ],
+      {
+        ...(parentId === undefined ? {} : { parent: parentId }),
+        loc,
+        indexed,
+        ...this.ttl(nowSec),
+      },
+    );
+    const index: PlannedWrite['index'] = [
+      {
+        item: checkpointItem.item,
+        dependents: [
+          ...checkpointItem.chunks,
+          ...valueItems.flatMap(({ item, chunks }) => [item, ...chunks]),
+        ],
+      },
+    ];
+    if (!indexStillValid) {
+      index.push({
+        item: {
+          pk: threadKeys.threadIndex(this.tenant),
+          sk: threadKeys.threadIndexEntry(threadId),
+          ...(indexed > 0 ? { [ttlAttribute]: indexed } : {}),
+        },
+        dependents: [],
+      });
+    }
+    await this.writeVisibly(pk, { index });
+    this.remember(pk, ns, checkpoint.id, { loc, indexed });
+    return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+  }
+
+  async putWrites(
+    config: RunnableConfig,
+    writes: PendingWrite[],
+    taskId: string,
+    taskPath?: string,
+  ): Promise<void> {
+    const { threadId, ns } = threadOf(config, 'putWrites');
+    const checkpointId: string | undefined = config.configurable?.checkpoint_id || undefined;
+    if (checkpointId === undefined) {
+      throw new InvalidRequestError('putWrites needs config.configurable.checkpoint_id.');
+    }
+    if (writes.length === 0) return;
+    const pk = threadKeys.thread(this.tenant, threadId);
+    const nowSec = Math.floor(this.now() / 1000);
+    const serialized = await Promise.all(
+      writes.map(async ([channel, value], position) => {
+        const [type, bytes] = await this.serde.dumpsTyped(value);
+        return { type, bytes, channel, index: WRITES_IDX_MAP[channel] ?? position };
+      }),
+    );
+    const common = { task: taskId, path: taskPath ?? '', ...this.ttl(nowSec) };
+    const regular = serialized.filter((write) => write.index >= 0);
+    // Special channels (error, interrupt, resume, scheduled) replace an earlier write of the same kind.
+    const special = [
+      ...new Map(serialized.filter((write) => write.index < 0).map((w) => [w.index, w])).values(),
+    ];
+    const index: PlannedWrite['index'] = [];
+    if (regular.length > 0) {
+      const { item, chunks } = this.payloadItem(
+        pk,
+        threadKeys.writes(ns, checkpointId, taskId, 'R'),
+        regular,
+        common,
+      );
+      index.push({ item, ifAbsent: true, dependents: chunks });
+    }
+    for (const write of special) {
+      const { item, chunks } = this.payloadItem(
+        pk,
+        threadKeys.writes(ns, checkpointId, taskId, write.index),
+        [write],
+        common,
+      );
+      index.push({ item, dependents: chunks });
+    }
+    await this.writeVisibly(pk, { index });
+  }
+
+  /**
+   * Deletes every checkpoint, value and write of the thread. Checkpoints go first, oldest first and each
+   * namespace's newest last, so a delete cut short leaves whole checkpoints (the newest ones) or none;
+   * then everything else, then the thread's index entry. Running it again finishes it.
+   */
+  async deleteThread(threadId: string): Promise<void> {
+    const pk = threadKeys.thread(this.tenant, String(threadId));
+    for (let round = 0; ; round++) {
+      const checkpoints = await this.allKeys(pk, { prefix: threadKeys.checkpointPrefix() });
+      if (checkpoints.length === 0) break;
+      if (round >= 10)
+        throw new UnavailableError('The thread kept receiving checkpoints while being deleted.');
+      const newest = new Map<string, Key>();
+      for (const key of checkpoints) newest.set(threadKeys.parseCheckpoint(key.sk).ns, key);
+      const newestIds = new Set([...newest.values()].map(itemId));
+      await this.table.writeBatch(
+        checkpoints.filter((key) => !newestIds.has(itemId(key))).map((key) => ({ delete: key })),
+      );
+      await this.table.writeBatch([...newest.values()].map((key) => ({ delete: key })));
+    }
+    const rest = await this.allKeys(pk, 'whole partition');
+    await this.table.writeBatch(rest.map((key) => ({ delete: key })));
+    await this.table.writeBatch([
+      {
+        delete: {
+          pk: threadKeys.threadIndex(this.tenant),
+          sk: threadKeys.threadIndexEntry(String(threadId)),
+        },
+      },
+    ]);
+    for (const key of this.locations.keys()) if (key.startsWith(`${pk}\n`)) this.locations.delete(key);
+  }
+
+  /**
+   * Writes `write` so that it becomes visible at once. When everything fits one transaction, it is one
+   * transaction. Otherwise the dependents are staged first (a marker item lists them, so a sweep can remove
+   * them if this writer dies), and the index items are committed last, with the marker's removal: a
+   * writer that outlived its marker (swept as dead) commits nothing.
+   */
+  private async writeVisibly(pk: string, write: PlannedWrite): Promise<void> {
+    let index = write.index;
+    const dependents = index.flatMap((entry) => entry.dependents);
+    const items = [...index.map((entry) => entry.item), ...dependents];
+    const fits =
+      items.length <= TRANSACTION_ACTIONS &&
+      items.reduce((sum, item) => sum + estimateItemBytes(item), 0) <= TRANSACTION_BYTES;
+
+    if (fits) {
+      for (;;) {
+        const outcome = await this.table.commit(
+          index.flatMap((entry) => [
+            this.putAction(entry),
+            ...entry.dependents.map((item) => this.putAction({ item })),
+          ]),
+        );
+        if (outcome.committed) return;
+        // Only an `ifAbsent` item can fail its condition: it is there already, so leave it (and its chunks) out.
+        const failed = new Set(
+          outcome.reasons
+            .map((reason, position) => (reason.Code === 'ConditionalCheckFailed' ? position : -1))
+            .filter((position) => position >= 0),
+        );
+        let position = 0;
+        index = index.filter((entry) => {
+          const keep = !failed.has(position);
+          position += 1 + entry.dependents.length;
+          return keep;
+        });
+        if (index.length === 0) return;
+      }
+    }
+
+    await this.sweepStagedWrites(pk);
+    const marker = {
+      pk,
+      sk: threadKeys.staged(randomUUID()),
+      startedAt: this.now(),
+      staged: dependents.map((item) => item.sk),
+      ...this.ttl(Math.floor(this.now() / 1000)),
+    };
+    await this.table.put(marker);
+    await this.table.writeBatch(dependents.map((item) => ({ put: item })));
+    let garbage: string[] = [];
+    for (;;) {
+      const markerAction: TransactAction =
+        garbage.length === 0
+          ? {
+              Delete: {
+                TableName: this.table.tableName,
+                Key: { pk, sk: marker.sk },
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            }
+          : {
+              // What a left-out `ifAbsent` item staged is garbage now: the marker keeps it for the sweep.
+              Put: {
+                TableName: this.table.tableName,
+                Item: { ...marker, startedAt: 0, staged: garbage },
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            };
+      const outcome = await this.table.commit([...index.map((entry) => this.putAction(entry)), markerAction]);
+      if (outcome.committed) break;
+      if (outcome.reasons.at(-1)?.Code === 'ConditionalCheckFailed') {
+        throw new UnavailableError(
+          'This write was staged for too long and was swept as abandoned; nothing of it was committed.',
+        );
+      }
+      const left = index.filter(
+        (_, position) => outcome.reasons[position]?.Code === 'ConditionalCheckFailed',
+      );
+      garbage = [...garbage, ...left.flatMap((entry) => entry.dependents.map((item) => item.sk))];
+      index = index.filter((entry) => !left.includes(entry));
+    }
+    if (garbage.length > 0) await this.sweepStagedWrites(pk);
+  }
+
+  /** Removes what dead writers staged: markers older than the timeout, then the items they list. */
+  private async sweepStagedWrites(pk: string): Promise<void> {
+    const cutoff = this.now() - this.stagedWriteTimeoutMs;
+    for await (const page of this.table.query(pk, { prefix: threadKeys.stagedPrefix })) {
+      for (const marker of page) {
+        const startedAt = marker.startedAt as number;
+        if (startedAt > cutoff) continue;
+        // The marker goes first: from then on its writer can no longer commit (its commit needs the marker).
+        const claimed = await this.table.deleteIf(marker, {
+          expression: 'startedAt = :startedAt',
+          values: { ':startedAt': startedAt },
+        });
+        if (!claimed) continue;
+        await this.table.writeBatch((marker.staged as string[]).map((sk) => ({ delete: { pk, sk } })));
+      }
+    }
+  }
+
+  private putAction(entry: { item: Item; ifAbsent?: boolean }): TransactAction {
+    return {
+      Put: {
+        TableName: this.table.tableName,
+        Item: entry.item,
+        ...(entry.ifAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+      },
+    };
+  }
+
+  private payloadItem(
+    pk: string,
+    sk: string,
+    parts: readonly (TypedBytes & { channel?: string; index?: number })[],
+    attributes: Record<string, unknown>,
+  ): { item: Item; chunks: Item[] } {
+    const base = { pk, sk, ...attributes };
+    const { attributes: payload, chunks } = layOutPayload(parts, base);
+    const ttl = attributes[ttlAttribute] === undefined ? {} : { [ttlAttribute]: attributes[ttlAttribute] };
+    return {
+      item: { ...base, ...payload },
+      chunks: chunks.map((chunk: ChunkItem) => ({ pk, sk: chunk.sk, data: chunk.data, ...ttl })),
+    };
+  }
+
+  /** The tuple of a checkpoint item, or undefined when it expired or anything of it is missing. */
+  private async tupleOf(
+    threadId: string,
+    item: CheckpointItem,
+    knownHead?: { checkpoint: Omit<Checkpoint, 'channel_values'>; metadata: CheckpointMetadata },
+  ): Promise<CheckpointTuple | undefined> {
+    if (!this.isLive(item)) return undefined;
+    const { ns, checkpointId } = threadKeys.parseCheckpoint(item.sk);
+    const [head, values, pendingWrites] = await Promise.all([
+      knownHead ?? this.headOf(item),
+      this.valuesOf(item),
+      this.pendingWritesOf(item.pk, ns, checkpointId),
+    ]);
+    if (head === undefined || values === undefined || pendingWrites === undefined) return undefined;
+    const checkpoint = { ...head.checkpoint, channel_values: values } as Checkpoint;
+    if (checkpoint.v < 4 && item.parent !== undefined) {
+      // Checkpoints before format 4 kept pending sends as the parent's writes to the TASKS channel.
+      const sends = ((await this.pendingWritesOf(item.pk, ns, item.parent)) ?? []).filter(
+        ([, channel]) => channel === TASKS,
+      );
+      if (sends.length > 0) {
+        checkpoint.channel_values[TASKS] = sends.map(([, , value]) => value);
+        const versions = Object.values(checkpoint.channel_versions);
+        checkpoint.channel_versions[TASKS] =
+          versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+      }
+    }
+    this.remember(item.pk, ns, checkpointId, item);
+    const configOf = (id: string) => ({
+      configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id },
+    });
+    return {
+      config: configOf(checkpointId),
+      checkpoint,
+      metadata: head.metadata,
+      ...(item.parent === undefined ? {} : { parentConfig: configOf(item.parent) }),
+      pendingWrites,
+    };
+  }
+
+  /** The checkpoint (without channel values) and metadata of a checkpoint item. */
+  private async headOf(
+    item: CheckpointItem,
+  ): Promise<{ checkpoint: Omit<Checkpoint, 'channel_values'>; metadata: CheckpointMetadata } | undefined> {
+    const parts = await this.partsOf(item);
+    if (parts?.length !== 2) return undefined;
+    const [record, metadata] = await Promise.all(
+      parts.map((part) => this.serde.loadsTyped(part.type, part.bytes)),
+    );
+    return { checkpoint: record, metadata };
+  }
+
+  /** The channel values a checkpoint item locates: every one of them, or undefined. */
+  private async valuesOf(item: CheckpointItem): Promise<Record<string, unknown> | undefined> {
+    const { ns } = threadKeys.parseCheckpoint(item.sk);
+    const entries = Object.entries(item.loc ?? {});
+    if (entries.length === 0) return {};
+    const keys = entries.map(([channel, { at }]) => ({ pk: item.pk, sk: threadKeys.value(ns, at, channel) }));
+    const found = await this.table.batchGet(keys);
+    const values = await Promise.all(
+      keys.map(async (key) => {
+        const valueItem = found.get(itemId(key));
+        if (valueItem === undefined || !this.isLive(valueItem)) return undefined;
+        const part = (await this.partsOf(valueItem as Item & PayloadAttributes))?.[0];
+        return part === undefined ? undefined : { value: await this.serde.loadsTyped(part.type, part.bytes) };
+      }),
+    );
+    if (values.some((value) => value === undefined)) return undefined;
+    return Object.fromEntries(entries.map(([channel], position) => [channel, values[position]?.value]));
+  }
+
+  /** A checkpoint's pending writes, in the order LangGraph applies them (task path, task id, index). */
+  private async pendingWritesOf(
+    pk: string,
+    ns: string,
+    checkpointId: string,
+  ): Promise<CheckpointPendingWrite[] | undefined> {
+    const writes: { key: ReturnType<typeof writesSortKey>; write: CheckpointPendingWrite }[] = [];
+    for await (const page of this.table.query(pk, { prefix: threadKeys.writesPrefix(ns, checkpointId) })) {
+      for (const item of page as (Item & PayloadAttributes)[]) {
+        if (!this.isLive(item)) continue;
+        const parts = await this.partsOf(item);
+        if (parts === undefined) return undefined;
+        for (const part of parts) {
+          const task = item.task as string;
+          writes.push({
+            key: writesSortKey((item.path as string | undefined) ?? '', task, part.i ?? 0),
+            write: [task, part.c ?? '', await this.serde.loadsTyped(part.type, part.bytes)],
+          });
+        }
+      }
+    }
+    writes.sort((a, b) => compareWritesSortKeys(a.key, b.key));
+    return writes.map(({ write }) => write);
+  }
+
+  /** An item's payload parts, reading its chunks when it has any; undefined when incomplete. */
+  private async partsOf(item: Item & PayloadAttributes) {
+    if (item.chunks === undefined) return readPayload(item);
+    const pieces: Uint8Array[] = [];
+    for await (const page of this.table.query(item.pk, { prefix: threadKeys.chunkPrefix(item.chunks.set) })) {
+      for (const chunk of page) pieces.push(chunk.data as Uint8Array);
+    }
+    return readPayload(item, pieces);
+  }
+
+  /** A checkpoint's value locations and index state: remembered from this saver's own work, or read. */
+  private async locationsOf(
+    pk: string,
+    ns: string,
+    checkpointId: string,
+  ): Promise<Pick<CheckpointItem, 'loc' | 'indexed'> | undefined> {
+    const known = this.locations.get(locationKey(pk, ns, checkpointId));
+    if (known !== undefined) return known;
+    const item = (await this.table.get({ pk, sk: threadKeys.checkpoint(ns, checkpointId) })) as
+      | CheckpointItem
+      | undefined;
+    if (item === undefined || !this.isLive(item)) return undefined;
+    this.remember(pk, ns, checkpointId, item);
+    return item;
+  }
+
+  private remember(
+    pk: string,
+    ns: string,
+    checkpointId: string,
+    item: Pick<CheckpointItem, 'loc' | 'indexed'>,
+  ) {
+    const key = locationKey(pk, ns, checkpointId);
+    this.locations.delete(key);
+    this.locations.set(key, {
+      loc: item.loc ?? {},
+      ...(item.indexed === undefined ? {} : { indexed: item.indexed }),
+    });
+    if (this.locations.size > LOCATION_CACHE_SIZE) {
+      this.locations.delete(this.locations.keys().next().value as string);
+    }
+  }
+
+  /** This tenant's thread ids, from its thread index. */
+  private async *indexedThreads(): AsyncGenerator<string> {
+    for await (const page of this.table.query(threadKeys.threadIndex(this.tenant), 'whole partition')) {
+      for (const entry of page) if (this.isLive(entry)) yield threadKeys.threadIdOfIndexEntry(entry.sk);
+    }
+  }
+
+  private async allKeys(pk: string, range: SortKeyRange): Promise<Key[]> {
+    const keys: Key[] = [];
+    for await (const page of this.table.query(pk, range, { projection: 'pk, sk' })) keys.push(...page);
+    return keys;
+  }
+
+  /** DynamoDB deletes expired items lazily (within days), so reads treat them as gone already. */
+  private isLive(item: Record<string, unknown>): boolean {
+    const expiresAt = item[ttlAttribute] as number | undefined;
+    return expiresAt === undefined || expiresAt > Math.floor(this.now() / 1000);
+  }
+
+  private expiry(nowSec: number, factor = 1): number | undefined {
+    return this.ttlSeconds === undefined ? undefined : nowSec + Math.ceil(this.ttlSeconds * factor);
+  }
+
+  private ttl(nowSec: number): Record<string, number> {
+    const expiresAt = this.expiry(nowSec);
+    return expiresAt === undefined ? {} : { [ttlAttribute]: expiresAt };
+  }
+}
+
+function threadOf(config: RunnableConfig, operation: string): { threadId: string; ns: string } {
+  const configurable = config.configurable;
+  if (configurable === undefined || configurable === null) {
+    throw new InvalidRequestError(`${operation} needs config.configurable (with a thread_id).`);
+  }
+  const threadId = configurable.thread_id;
+  if ((typeof threadId !== 'string' && typeof threadId !== 'number') || threadId === '') {
+    throw new InvalidRequestError(`${operation} needs config.configurable.thread_id (a string).`);
+  }
+  const ns = configurable.checkpoint_ns ?? '';
+  if (typeof ns !== 'string') throw new InvalidRequestError('checkpoint_ns must be a string.');
+  return { threadId: String(threadId), ns };
+}
+
+async function* oneThread(threadId: string): AsyncGenerator<string> {
+  yield threadId;
+}
+
+const locationKey = (pk: string, ns: string, checkpointId: string) => `${pk}\n${ns}\n${checkpointId}`;
