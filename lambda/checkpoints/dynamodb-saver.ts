@@ -482,10 +482,13 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
         const startedAt = marker.startedAt as number;
         if (startedAt > cutoff) continue;
         // The marker goes first: from then on its writer can no longer commit (its commit needs the marker).
-        const claimed = await this.table.deleteIf(marker, {
-          expression: 'startedAt = :startedAt',
-          values: { ':startedAt': startedAt },
-        });
+        const claimed = await this.table.deleteIf(
+          { pk, sk: marker.sk },
+          {
+            expression: 'startedAt = :startedAt',
+            values: { ':startedAt': startedAt },
+          },
+        );
         if (!claimed) continue;
         await this.table.writeBatch((marker.staged as string[]).map((sk) => ({ delete: { pk, sk } })));
       }
