@@ -509,7 +509,11 @@ export class AgentMemory extends Construct {
     return this.conversationTable.grants.readData(grantee);
   }
 
-  /** Permits `grantee` to read and write the table (the standard DynamoDB data actions, no admin actions). */
+  /**
+   * Permits `grantee` to read and write the table (the standard DynamoDB data actions, no admin actions):
+   * enough for a `ConversationStore` (`agent-memory/store`) and for LangGraph's `DynamoDBSaver`
+   * (`agent-memory/langgraph`) in your own functions.
+   */
   public grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
     return this.conversationTable.grants.readWriteData(grantee);
   }

@@ -34,6 +34,19 @@ export type CommitOutcome =
   /** A condition failed: nothing was written. `reasons` align with the actions. */
   | { readonly committed: false; readonly reasons: CancellationReason[] };
 
+/**
+ * Every IAM action these calls need (a transaction needs the actions of its parts: Put and Delete). The
+ * construct's grantReadWriteData covers them (test/cdk); nothing here scans or touches another table.
+ */
+export const checkpointTableActions = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
 /** BatchWriteItem takes 25 requests, BatchGetItem 100 keys. */
 const BATCH_WRITE_SIZE = 25;
 const BATCH_GET_SIZE = 100;

@@ -235,12 +235,14 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     for (const [channel, version] of Object.entries(newVersions)) {
       if (has(channel)) store.push({ channel, version });
     }
+    // What this checkpoint keeps must outlive it: with retention, it lives until nowSec + ttlSeconds.
+    const mustLiveUntil = this.ttlSeconds === undefined ? Number.POSITIVE_INFINITY : nowSec + this.ttlSeconds;
     for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
       if (Object.hasOwn(newVersions, channel)) continue;
       const carried = parent?.loc[channel];
       if (carried !== undefined && carried.v === version) {
-        // With retention, a value written long ago is written again before it could expire under us.
-        if (this.ttlSeconds === undefined || (carried.e ?? 0) >= nowSec + this.ttlSeconds || !has(channel)) {
+        // A value that would expire before this checkpoint is written again (at most once per half TTL).
+        if ((carried.e ?? Number.POSITIVE_INFINITY) >= mustLiveUntil || !has(channel)) {
           loc[channel] = carried;
           continue;
         }
@@ -266,10 +268,9 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     ]);
 
     // The thread index entry (for list() without a thread_id): written with a thread's first checkpoint,
-    // and again whenever retention would otherwise let it expire before the thread.
+    // and again whenever it would expire before this checkpoint.
     const indexStillValid =
-      parent?.indexed !== undefined &&
-      (this.ttlSeconds === undefined || parent.indexed >= nowSec + this.ttlSeconds);
+      parent?.indexed !== undefined && (parent.indexed || Number.POSITIVE_INFINITY) >= mustLiveUntil;
     const indexed = indexStillValid ? (parent?.indexed as number) : (this.expiry(nowSec, 1.5) ?? 0);
     const checkpointItem = this.payloadItem(
       pk,

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkpointTableActions } from '../../lambda/checkpoints/checkpoint-table.js';
 import { fallbackRoute, routes } from '../../lambda/http/routes.js';
 import {
   actionsOf,
@@ -648,6 +649,8 @@ describe('AgentMemory', () => {
         ]),
       );
       expect(actionsOfRole('Writer')).not.toContain('dynamodb:*');
+      // Everything the LangGraph checkpointer calls (lambda/checkpoints/checkpoint-table.ts).
+      expect(actionsOfRole('Writer')).toEqual(expect.arrayContaining([...checkpointTableActions]));
     });
   });
 

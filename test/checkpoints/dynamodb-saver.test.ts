@@ -3,6 +3,7 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { type CheckpointTuple, INTERRUPT, RESUME, TASKS } from '@langchain/langgraph-checkpoint';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkpointTableActions } from '../../lambda/checkpoints/checkpoint-table.js';
 import { DynamoDBSaver, type DynamoDBSaverOptions } from '../../lambda/checkpoints/dynamodb-saver.js';
 import { CHUNK_BYTES } from '../../lambda/checkpoints/stored-payload.js';
 import { threadKeys } from '../../lambda/checkpoints/thread-keys.js';
@@ -356,6 +357,30 @@ describe('DynamoDBSaver on DynamoDB Local', () => {
     });
   });
 
+  describe('retention turned off', () => {
+    it('rewrites values that would still expire, so a thread kept forever stays whole', async () => {
+      // Prepare: a checkpoint written with retention, then one without.
+      const tenant = `t-${randomUUID()}`;
+      let now = Date.UTC(2026, 0, 1);
+      const clock = () => now;
+      const first = checkpointWith({ prompt: 'kept', counter: 0 });
+      const c1 = await putAfter(saverFor(tenant, { ttlSeconds: 60, now: clock }), threadConfig('off'), first);
+      const second = {
+        ...checkpointWith({ prompt: 'kept', counter: 1 }),
+        channel_versions: { prompt: 1, counter: 2 },
+      };
+
+      // Act
+      await putAfter(saverFor(tenant, { now: clock }), c1, second, { counter: 2 }, 1);
+      now += 3_600_000;
+
+      // Assess: long after the first checkpoint's values expired, the second is whole.
+      expect((await saverFor(tenant, { now: clock }).getTuple(threadConfig('off')))?.checkpoint).toEqual(
+        second,
+      );
+    });
+  });
+
   describe('deleteThread', () => {
     it('removes every item of the thread and its index entry, and nothing of a conversation with the same id', async () => {
       // Prepare
@@ -428,6 +453,37 @@ describe('DynamoDBSaver on DynamoDB Local', () => {
       for (const tuple of survivors) expect(tuple.checkpoint.channel_values.fixed).toBe('kept');
       expect(await items(tenant, 'cut')).toEqual([]);
     });
+  });
+
+  it('needs no IAM action beyond checkpointTableActions (what the construct grants is tested against it)', async () => {
+    // Prepare: record the action behind every request of every kind of operation.
+    const tenant = `t-${randomUUID()}`;
+    const actions = new Set<string>();
+    const recorded = saverFor(tenant, {
+      stagedWriteTimeoutMs: 0,
+      client: clientWithFaults(table.endpoint, async (command, input, send) => {
+        if (command === 'TransactWriteItemsCommand') {
+          for (const action of input.TransactItems as Record<string, unknown>[]) {
+            for (const kind of Object.keys(action)) actions.add(`dynamodb:${kind}Item`);
+          }
+        } else {
+          actions.add(`dynamodb:${command.replace(/Command$/, '')}`);
+        }
+        return send();
+      }),
+    });
+
+    // Act
+    const c1 = await putAfter(recorded, threadConfig('grants'), checkpointWith({ a: randomText(MB) }));
+    await recorded.putWrites(c1, [['x', randomText(5 * MB)]], 'task');
+    await putAfter(recorded, c1, checkpointWith({ b: randomText(5 * MB) }, 2), { b: 2 }, 1);
+    await recorded.getTuple(threadConfig('grants'));
+    await recorded.getTuple(c1);
+    await all(recorded, {});
+    await recorded.deleteThread('grants');
+
+    // Assess
+    expect([...actions].sort()).toEqual([...checkpointTableActions].sort());
   });
 
   describe('faults', () => {
