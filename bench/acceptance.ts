@@ -1,3 +1,4 @@
+import type { CheckpointCostResults, CheckpointSample } from './checkpoint-cost.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
 
 export interface AcceptanceCheck {
@@ -87,4 +88,48 @@ export function checkAcceptance(cost: CostResults): Acceptance {
 function formatChange(change: number): string {
   const percent = Math.round(change * 1000) / 10;
   return `${percent >= 0 ? '+' : ''}${percent}%`;
+}
+
+/**
+ * Part 4's claim: getTuple of the newest checkpoint and put of the next one cost the same, in the same
+ * calls, whatever the thread's length. Measured from the shortest thread to the longest; deterministic
+ * (call counts and capacity units), never a timing.
+ */
+export function checkCheckpointAcceptance(results: CheckpointCostResults): AcceptanceCheck[] {
+  const samples = [...results.samples].sort((a, b) => a.checkpoints - b.checkpoints);
+  const first = samples[0];
+  const last = samples.at(-1);
+  if (first === undefined || last === undefined || first === last) {
+    return [{ name: 'checkpoint samples', passed: false, detail: 'need samples at two thread lengths' }];
+  }
+  const checks: AcceptanceCheck[] = [];
+  for (const operation of ['getTuple', 'put'] as const) {
+    const counts = samples.map((sample) => sample[operation].calls);
+    const same = counts.every((count) => count.min === first[operation].calls.min && count.max === count.min);
+    checks.push({
+      name: `${operation}: the same DynamoDB calls at every thread length`,
+      passed: same,
+      detail: samples
+        .map((sample) => `${sample.checkpoints}: ${sample[operation].commands.join(' + ')}`)
+        .join('; '),
+    });
+    for (const measure of ['modeled', 'reported'] as const) {
+      const unitsOf = (sample: CheckpointSample) =>
+        measure === 'modeled' ? sample[operation].modeledUnits : sample[operation].reportedUnits;
+      const base = unitsOf(first);
+      const extremes =
+        measure === 'modeled'
+          ? [last[operation].modeledUnitsRange.min, last[operation].modeledUnitsRange.max]
+          : [unitsOf(last)];
+      const worst = Math.max(
+        ...extremes.map((units) => (base === 0 ? units : Math.abs(units - base) / base)),
+      );
+      checks.push({
+        name: `${operation}: ${measure === 'modeled' ? 'modeled capacity' : "DynamoDB Local's reported capacity"} flat from ${first.checkpoints} to ${last.checkpoints} checkpoints`,
+        passed: worst <= FLATNESS_TOLERANCE,
+        detail: `${unitsOf(last)} vs ${base} units`,
+      });
+    }
+  }
+  return checks;
 }

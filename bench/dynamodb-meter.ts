@@ -1,6 +1,6 @@
 import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { itemSize, readUnits } from './item-size.js';
+import { itemSize, readUnits, writeUnits } from './item-size.js';
 
 /** One DynamoDB request, as the meter saw it. */
 export interface MeteredCall {
@@ -14,6 +14,11 @@ export interface MeteredCall {
   readonly wireBytes: number;
   /** Read units the item-size rules predict for the items returned (reads only), to cross-check the report. */
   readonly modeledReadUnits: number;
+  /**
+   * Write units the item-size rules predict for the items a write request puts whole (Put, PutRequest;
+   * twice in a transaction); any other action counts its minimum, 1 unit (2 in a transaction).
+   */
+  readonly modeledWriteUnits: number;
   /** Time inside the SDK call: request, DynamoDB's answer, parsing. */
   readonly durationMs: number;
   readonly ok: boolean;
@@ -60,7 +65,11 @@ export class DynamoDbMeter {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = context.commandName ?? 'unknown';
-        const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };
+        const input = args.input as {
+          ReturnConsumedCapacity?: string;
+          ConsistentRead?: boolean;
+          RequestItems?: Record<string, { ConsistentRead?: boolean }>;
+        };
         if (options.requestCapacity && input.ReturnConsumedCapacity === undefined) {
           input.ReturnConsumedCapacity = 'TOTAL';
         }
@@ -72,18 +81,26 @@ export class DynamoDbMeter {
             ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[];
             Item?: Record<string, unknown>;
             Items?: Record<string, unknown>[];
+            Responses?: Record<string, Record<string, unknown>[]>;
           };
-          const items = [...(output.Item ? [output.Item] : []), ...(output.Items ?? [])];
-          const itemBytes = items.reduce<number>(
-            (sum, item) =>
-              sum +
-              itemSize(
-                options.documentClient
-                  ? marshall(item, { removeUndefinedValues: true })
-                  : (item as Record<string, AttributeValue>),
-              ),
-            0,
-          );
+          const sizeOf = (item: Record<string, unknown>) =>
+            itemSize(
+              options.documentClient
+                ? marshall(item, { removeUndefinedValues: true })
+                : (item as Record<string, AttributeValue>),
+            );
+          const items = [
+            ...(output.Item ? [output.Item] : []),
+            ...(output.Items ?? []),
+            ...Object.values(output.Responses ?? {}).flat(),
+          ];
+          const sizes = items.map(sizeOf);
+          const itemBytes = sizes.reduce((sum, size) => sum + size, 0);
+          const consistent =
+            input.ConsistentRead === true ||
+            Object.values(input.RequestItems ?? {}).some((request) => request.ConsistentRead === true);
+          // A batch or transactional get is charged per item; a Query or Scan on the items' total.
+          const perItem = command === 'BatchGetItemCommand' || command === 'TransactGetItemsCommand';
           const headers =
             (result.response as { headers?: Record<string, string> } | undefined)?.headers ?? {};
           this.calls.push({
@@ -92,7 +109,13 @@ export class DynamoDbMeter {
             capacityUnits: totalUnits(output.ConsumedCapacity),
             itemBytes,
             wireBytes: Number(headers['content-length'] ?? 0),
-            modeledReadUnits: kind === 'read' ? readUnits(itemBytes, input.ConsistentRead === true) : 0,
+            modeledReadUnits:
+              kind !== 'read'
+                ? 0
+                : perItem
+                  ? sizes.reduce((sum, size) => sum + readUnits(size, consistent), 0)
+                  : readUnits(itemBytes, consistent),
+            modeledWriteUnits: kind === 'write' ? writeUnitsOf(command, args.input, sizeOf) : 0,
             durationMs: performance.now() - started,
             ok: true,
           });
@@ -105,6 +128,7 @@ export class DynamoDbMeter {
             itemBytes: 0,
             wireBytes: 0,
             modeledReadUnits: 0,
+            modeledWriteUnits: 0,
             durationMs: performance.now() - started,
             ok: false,
           });
@@ -121,6 +145,31 @@ export class DynamoDbMeter {
   }
 }
 
+/** Modeled write units of a write request, from the items it puts (see MeteredCall.modeledWriteUnits). */
+function writeUnitsOf(
+  command: string,
+  input: unknown,
+  sizeOf: (item: Record<string, unknown>) => number,
+): number {
+  type Action = { Put?: { Item: Record<string, unknown> } } & Record<string, unknown>;
+  type Request = { PutRequest?: { Item: Record<string, unknown> } };
+  const request = input as {
+    Item?: Record<string, unknown>;
+    TransactItems?: Action[];
+    RequestItems?: Record<string, Request[]>;
+  };
+  const units = (item: Record<string, unknown> | undefined) => (item ? writeUnits(sizeOf(item)) : 1);
+  if (command === 'TransactWriteItemsCommand') {
+    return 2 * (request.TransactItems ?? []).reduce((sum, action) => sum + units(action.Put?.Item), 0);
+  }
+  if (command === 'BatchWriteItemCommand') {
+    return Object.values(request.RequestItems ?? {})
+      .flat()
+      .reduce((sum, entry) => sum + units(entry.PutRequest?.Item), 0);
+  }
+  return units(command === 'PutItemCommand' ? request.Item : undefined);
+}
+
 function totalUnits(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
   const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
   return list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
@@ -135,6 +184,7 @@ export interface TurnCost {
   readonly itemBytesRead: number;
   readonly wireBytesRead: number;
   readonly modeledReadUnits: number;
+  readonly modeledWriteUnits: number;
   /** Time per call, in call order. */
   readonly callMs: number[];
 }
@@ -152,6 +202,7 @@ export function turnCost(calls: readonly MeteredCall[]): TurnCost {
     itemBytesRead: sum((call) => call.itemBytes, 'read'),
     wireBytesRead: sum((call) => call.wireBytes),
     modeledReadUnits: sum((call) => call.modeledReadUnits, 'read'),
+    modeledWriteUnits: sum((call) => call.modeledWriteUnits, 'write'),
     callMs: calls.map((call) => Math.round(call.durationMs * 1000) / 1000),
   };
 }

@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly processWarmupTurns: number;
   readonly api: boolean;
   readonly coldStart: boolean;
+  /** Thread lengths (checkpoints) of part 4; empty: skipped. */
+  readonly checkpoints: number[];
   /** Fresh processes per bundle (and variant) in part 3. */
   readonly coldStartRuns: number;
   /** Use this cloud assembly instead of running `cdk synth`. */
@@ -32,8 +34,10 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: npx tsx bench/run
   --process-warmup N    unmeasured turns per system before the first sample (default 500; quick 20)
   --runs N              fresh Node processes per bundle for cold start (default 15; quick 3)
   --cdk-out DIR         measure the bundles of this cloud assembly instead of running cdk synth
+  --checkpoints 10,...  thread lengths of part 4, in checkpoints (default 10,100,1000,10000; quick 10,200)
   --no-api              skip part 2 (through the local server's HTTP API)
   --no-cold-start       skip part 3 (bundle size and import time)
+  --no-checkpoints      skip part 4 (LangGraph checkpoints)
   --out DIR             results directory (default bench/results)
   --help
 `;
@@ -62,8 +66,10 @@ export function readOptions(
       'process-warmup': { type: 'string' },
       runs: { type: 'string' },
       'cdk-out': { type: 'string' },
+      checkpoints: { type: 'string' },
       'no-api': { type: 'boolean', default: false },
       'no-cold-start': { type: 'boolean', default: false },
+      'no-checkpoints': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -73,11 +79,20 @@ export function readOptions(
   if (values.help) return 'help';
   const quick =
     values.quick === true || environment.BENCH_QUICK === '1' || environment.BENCH_QUICK === 'true';
+  const list = (name: string, text: string) =>
+    text.split(',').map((size) => positiveInteger(name, size.trim().replaceAll('_', ''), 0));
   const sizes = values.sizes
-    ? values.sizes.split(',').map((size) => positiveInteger('--sizes', size.trim().replaceAll('_', ''), 0))
+    ? list('--sizes', values.sizes)
     : quick
       ? [10, 20, 200]
       : [10, 100, 1000, 2000, 5000, 10_000];
+  const checkpoints = values['no-checkpoints']
+    ? []
+    : values.checkpoints
+      ? list('--checkpoints', values.checkpoints)
+      : quick
+        ? [10, 200]
+        : [10, 100, 1000, 10_000];
   return {
     quick,
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
@@ -90,6 +105,7 @@ export function readOptions(
         : positiveInteger('--process-warmup', values['process-warmup'], quick ? 20 : 500),
     api: !values['no-api'],
     coldStart: !values['no-cold-start'],
+    checkpoints: [...new Set(checkpoints)].sort((a, b) => a - b),
     coldStartRuns: positiveInteger('--runs', values.runs, quick ? 3 : 15),
     cloudAssembly: values['cdk-out'],
     outDir:

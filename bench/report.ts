@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Acceptance } from './acceptance.js';
 import { capacityChartSvg } from './capacity-chart.js';
+import type { CheckpointResults } from './checkpoint-cost.js';
 import type { ColdStartResults } from './cold-start.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
 import type { ItemSizeLimitCheck } from './item-size-limit.js';
@@ -23,11 +24,13 @@ export interface BenchResults {
     readonly processWarmupTurns: number;
     readonly contentBytes: number;
     readonly coldStartRuns: number;
+    readonly checkpoints: number[];
   };
   readonly itemSizeLimit: ItemSizeLimitCheck;
   readonly costVsHistory: CostResults;
   readonly throughApi: ApiResults;
   readonly coldStart: ColdStartResults;
+  readonly checkpoints: CheckpointResults;
   readonly acceptance: Acceptance;
   readonly notes: string[];
 }
@@ -192,15 +195,53 @@ export function coldStartTable(cold: ColdStartResults): string {
   return `${table}${skipped}${source}`;
 }
 
+export function checkpointTable(checkpoints: CheckpointResults): string {
+  if (checkpoints.status === 'skipped') return `(skipped: ${checkpoints.reason})`;
+  const calls = (sample: { calls: { min: number; max: number } }) =>
+    sample.calls.min === sample.calls.max
+      ? String(sample.calls.min)
+      : `${sample.calls.min}-${sample.calls.max}`;
+  return markdownTable(
+    [
+      'Checkpoints',
+      'getTuple calls',
+      'RCU',
+      'DDB Local says',
+      'Bytes read',
+      'put calls',
+      'WCU',
+      'DDB Local says',
+      'getTuple median ms',
+      'put median ms',
+      'Seeding s',
+    ],
+    checkpoints.samples.map((sample) => [
+      int(sample.checkpoints),
+      calls(sample.getTuple),
+      units(sample.getTuple.modeledUnits),
+      units(sample.getTuple.reportedUnits),
+      int(sample.getTuple.itemBytes),
+      calls(sample.put),
+      units(sample.put.modeledUnits),
+      units(sample.put.reportedUnits),
+      ms(sample.getTuple.latency.medianMs),
+      ms(sample.put.latency.medianMs),
+      (sample.seedMs / 1000).toFixed(1),
+    ]),
+    [true, true, true, true, true, true, true, true, true, true, true],
+  );
+}
+
 /** What the numbers do and do not say; printed under the tables and stored in the JSON. */
 export function honestyNotes(input: {
   cost: CostResults;
   limit: ItemSizeLimitCheck;
   api: ApiResults;
   cold: ColdStartResults;
+  checkpoints: CheckpointResults;
   machine: MachineInfo;
 }): string[] {
-  const { cost, limit, cold, machine } = input;
+  const { cost, limit, cold, checkpoints, machine } = input;
   const ours = cost.samples.filter((s) => s.system === 'agent-memory');
   const langchain = cost.samples.filter((s) => s.system === 'langchain');
   const transactionGap = ours.find((s) => s.reported.writeUnits !== s.modeled.writeUnits);
@@ -228,6 +269,12 @@ export function honestyNotes(input: {
     'DynamoDB Local does not model: throttling and partition throughput limits (no ProvisionedThroughputExceeded, no adaptive capacity, no 1,000 WCU per partition ceiling), real network latency (everything here is loopback, no TLS), multi-AZ replication, and real capacity accounting quirks (see above). Its latencies are those of a Java/SQLite emulator on this machine: compare ratios, not absolute milliseconds.',
     `Part 2 goes through the local server (Node http -> API Gateway v2 event -> the Lambda handler modules -> the store); after every write the local server also sends one strongly consistent GetItem that makes DynamoDB Local durable before it answers (local/write-fence.ts), which the deployed Lambda does not do.`,
   ];
+  if (checkpoints.status === 'measured') {
+    const sample = checkpoints.samples[0];
+    notes.push(
+      `Part 4 runs DynamoDBSaver (agent-memory/langgraph) on a thread seeded through the saver itself, each checkpoint put after the previous one as LangGraph does. Each checkpoint's state: ${checkpoints.state.carriedMessages} messages of ${checkpoints.state.messageBytes} bytes written once and carried over by every later step, a step counter and a new message written by each step. A step: getTuple of the newest checkpoint (${sample?.getTuple.commands.join(' + ')}; the carried messages are read by key, wherever in the thread they were written) and put of the next (${sample?.put.commands.join(' + ')} of the checkpoint item and the two values it changed). Each measured step adds a checkpoint: a sample at N checkpoints ends at N + ${checkpoints.warmupSteps + checkpoints.measuredSteps}. Modeled RCU counts a Query that finds no pending writes as 1 unit; DynamoDB Local reports 0 for it, and under-reports transactions as above.`,
+    );
+  }
   if (cold.status === 'measured') {
     notes.push(
       `Part 3 imports each bundle in a fresh Node ${cold.nodeVersion} process on this ${machine.os} machine; Lambda runs ${

@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: cost and latency per agent turn against LangChain's DynamoDB history, the same turn through
- * the local HTTP API, and Lambda bundle cold start. Starts its own DynamoDB Local (in memory); tables on stdout,
- * progress on stderr, results.json and capacity-per-turn.svg in bench/results/ (quick mode: a temporary
- * directory). Exits non-zero when our turn is not flat (capacity and call count; never a timing).
+ * the local HTTP API, Lambda bundle cold start, and a LangGraph step on the DynamoDB checkpointer. Starts its
+ * own DynamoDB Local (in memory); tables on stdout, progress on stderr, results.json and
+ * capacity-per-turn.svg in bench/results/ (quick mode: a temporary directory). Exits non-zero when our turn
+ * or the checkpointer's step is not flat (capacity and call count; never a timing).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { checkAcceptance } from './acceptance.js';
+import { checkAcceptance, checkCheckpointAcceptance } from './acceptance.js';
+import { type CheckpointResults, checkpointCost } from './checkpoint-cost.js';
 import { coldStart, existingCloudAssembly } from './cold-start.js';
 import { costVsHistory } from './cost-vs-history.js';
 import { checkItemSizeLimit } from './item-size-limit.js';
@@ -86,8 +88,28 @@ async function main(): Promise<number> {
             progress,
           });
 
-    const acceptance = checkAcceptance(cost);
-    const notes = report.honestyNotes({ cost, limit, api, cold, machine });
+    const checkpoints: CheckpointResults =
+      options.checkpoints.length === 0
+        ? { status: 'skipped', reason: '--no-checkpoints' }
+        : {
+            status: 'measured',
+            ...(await checkpointCost({
+              endpoint: dynamo.endpoint,
+              sizes: options.checkpoints,
+              warmupSteps: options.warmupTurns,
+              measuredSteps: options.measuredTurns,
+              processWarmupSteps: options.processWarmupTurns,
+              progress,
+            })),
+          };
+
+    const turnAcceptance = checkAcceptance(cost);
+    const checkpointChecks = checkpoints.status === 'measured' ? checkCheckpointAcceptance(checkpoints) : [];
+    const acceptance = {
+      passed: turnAcceptance.passed && checkpointChecks.every((check) => check.passed),
+      checks: [...turnAcceptance.checks, ...checkpointChecks],
+    };
+    const notes = report.honestyNotes({ cost, limit, api, cold, checkpoints, machine });
     const results: report.BenchResults = {
       schemaVersion: 1,
       command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
@@ -102,11 +124,13 @@ async function main(): Promise<number> {
         processWarmupTurns: options.processWarmupTurns,
         contentBytes: CONTENT_BYTES,
         coldStartRuns: options.coldStartRuns,
+        checkpoints: options.checkpoints,
       },
       itemSizeLimit: limit,
       costVsHistory: cost,
       throughApi: api,
       coldStart: cold,
+      checkpoints,
       acceptance,
       notes,
     };
@@ -131,6 +155,12 @@ async function main(): Promise<number> {
     out('3. Cold start: Lambda bundles from `cdk synth`, imported in a fresh Node process');
     out();
     out(report.coldStartTable(cold));
+    out();
+    out(
+      '4. LangGraph checkpoints (DynamoDBSaver): a step, getTuple of the newest checkpoint + put of the next, vs thread length',
+    );
+    out();
+    out(report.checkpointTable(checkpoints));
     out();
     out(`Acceptance: ${acceptance.passed ? 'PASS' : 'FAIL'}`);
     for (const check of acceptance.checks)
