@@ -220,7 +220,7 @@ export function checkpointTable(checkpoints: CheckpointResults): string {
       calls(sample.getTuple),
       units(sample.getTuple.modeledUnits),
       units(sample.getTuple.reportedUnits),
-      int(sample.getTuple.itemBytes),
+      int(Math.round(sample.getTuple.itemBytes)),
       calls(sample.put),
       units(sample.put.modeledUnits),
       units(sample.put.reportedUnits),

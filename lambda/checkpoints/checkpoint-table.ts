@@ -108,8 +108,11 @@ export class CheckpointTable {
         ? { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }
         : 'prefix' in range
           ? {
-              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-              ExpressionAttributeValues: { ':pk': pk, ':prefix': range.prefix },
+              // Keys are printable ASCII (every part URI-encoded), so all keys with the prefix sort below
+              // prefix + DEL. Same result as begins_with, which DynamoDB Local evaluates by scanning the
+              // partition (25 ms against 4 ms at 30,000 items); DynamoDB serves both from the key's index.
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':pk': pk, ':from': range.prefix, ':to': `${range.prefix}\x7f` },
             }
           : {
               KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',

@@ -136,26 +136,24 @@ describe('DynamoDBSaver (mocked DynamoDB)', () => {
       const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
       const record = json({ v: 4, id, ts: 'x', channel_versions: { a: 1, b: 1 }, versions_seen: {} });
       const meta = json(metadata);
-      dynamo
-        .on(QueryCommand, { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)' })
-        .callsFake((input) =>
-          input.ExpressionAttributeValues[':prefix'] === 'CP##'
-            ? {
-                Items: [
-                  {
-                    pk,
-                    sk: `CP##${id}`,
-                    parts: [
-                      { t: 'json', n: record.byteLength },
-                      { t: 'json', n: meta.byteLength },
-                    ],
-                    data: Buffer.concat([record, meta]),
-                    loc: { a: { v: 1, at: id }, b: { v: 1, at: id } },
-                  },
-                ],
-              }
-            : { Items: [] },
-        );
+      dynamo.on(QueryCommand).callsFake((input) =>
+        input.ExpressionAttributeValues[':from'] === 'CP##'
+          ? {
+              Items: [
+                {
+                  pk,
+                  sk: `CP##${id}`,
+                  parts: [
+                    { t: 'json', n: record.byteLength },
+                    { t: 'json', n: meta.byteLength },
+                  ],
+                  data: Buffer.concat([record, meta]),
+                  loc: { a: { v: 1, at: id }, b: { v: 1, at: id } },
+                },
+              ],
+            }
+          : { Items: [] },
+      );
       const value = (channel: string, content: unknown) => ({
         pk,
         sk: `CV##${id}#${channel}`,
