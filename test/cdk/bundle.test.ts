@@ -116,6 +116,12 @@ describe('function bundles', () => {
     expect(specifiers.filter((specifier) => !isBuiltin(specifier))).toEqual([]);
   });
 
+  it.each(allRoutes)('$id: carries nothing of the LangGraph checkpointer (its own entry point)', ({ id }) => {
+    const { code } = bundleOf(synth, logicalIdOf(synth.stack, `${id}/Function`));
+    // The thread partitions' template (`T#<tenant>#LG#<thread>`, lambda/checkpoints) survives minification.
+    expect(code.includes('#LG#')).toBe(false);
+  });
+
   it.each(allRoutes.filter((route) => route.access !== 'none'))(
     '$id: contains the installed DynamoDB client, not the one of the Lambda runtime',
     ({ id }) => {
