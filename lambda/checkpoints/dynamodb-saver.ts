@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RunnableConfig } from '@langchain/core/runnables';
@@ -21,22 +20,9 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { InvalidRequestError, UnavailableError } from '../memory/errors.js';
 import { ttlAttribute } from '../memory/table.js';
-import {
-  CheckpointTable,
-  type Item,
-  itemId,
-  type Key,
-  type SortKeyRange,
-  type TransactAction,
-} from './checkpoint-table.js';
-import {
-  type ChunkItem,
-  estimateItemBytes,
-  layOutPayload,
-  type PayloadAttributes,
-  readPayload,
-  type TypedBytes,
-} from './stored-payload.js';
+import { AtomicWriter, type IndexEntry } from './atomic-write.js';
+import { CheckpointTable, type Item, itemId, type Key, type SortKeyRange } from './checkpoint-table.js';
+import { type PayloadAttributes, payloadItem, readPayload } from './stored-payload.js';
 import { threadKeys } from './thread-keys.js';
 
 export interface DynamoDBSaverOptions {
@@ -85,40 +71,25 @@ type CheckpointItem = Item &
     readonly indexed?: number;
   };
 
-/** A write whose items become visible together, with the transaction's limits in mind. */
-interface PlannedWrite {
-  /**
-   * The items that make it visible, in the final transaction. `dependents`: items only reachable through
-   * that item (its chunks, a checkpoint's values), written with it or staged before it. `ifAbsent`: keep an
-   * existing item instead (a task's first writes win).
-   */
-  readonly index: { readonly item: Item; readonly ifAbsent?: boolean; readonly dependents: Item[] }[];
-}
-
-/** DynamoDB's transaction limits: 100 actions and 4 MB, with room for our estimate's error. */
-const TRANSACTION_ACTIONS = 100;
-const TRANSACTION_BYTES = 3.5 * 1024 * 1024;
 /** Parent lookups remembered per saver (immutable once written, so never stale). */
 const LOCATION_CACHE_SIZE = 512;
 
 /**
  * A LangGraph checkpointer on the agent-memory DynamoDB table, one partition per (tenant, thread).
  *
- * put: one TransactWriteItems holds the checkpoint item and a value item per channel it changed; unchanged
- * channels are found through the checkpoint item's locations (carried over from its parent), so a put
- * writes what changed and nothing else, and never depends on the thread's length. A payload over an
- * item's size goes to chunk items in the same transaction; a write over one transaction's limits stages its
- * chunks and values first (a marker records them) and commits the checkpoint item last: until then nothing
- * references them, and the marker lets a later write sweep them if the writer died. putWrites: one
- * transaction of the task's regular writes (kept if already there: a retry or a racing duplicate changes
- * nothing) and its special writes (error, interrupt, resume: the last one wins). Every read is strongly
- * consistent and returns whole checkpoints or none.
+ * put: the checkpoint item and one value item per channel it changed, in one transaction (./atomic-write.ts
+ * when it does not fit one). The checkpoint item says which checkpoint holds each current channel value,
+ * carried over from its parent, so a put writes only what changed and a read fetches every value by key:
+ * neither depends on the thread's length, and values are never shared by key between two forks or two
+ * racing runs. putWrites: a task's regular writes in one item, kept if already there (a retry or a racing
+ * duplicate changes nothing), and its special writes (error, interrupt, resume), each replacing the last.
+ * Reads are strongly consistent and return whole checkpoints or none.
  */
 export class DynamoDBSaver extends BaseCheckpointSaver {
   private readonly table: CheckpointTable;
   private readonly tenant: string;
   private readonly ttlSeconds: number | undefined;
-  private readonly stagedWriteTimeoutMs: number;
+  private readonly writer: AtomicWriter;
   private readonly now: () => number;
   private readonly locations = new Map<string, Pick<CheckpointItem, 'loc' | 'indexed'>>();
 
@@ -128,8 +99,12 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     threadKeys.threadIndex(options.tenant); // validates the tenant now, not at the first call
     this.tenant = options.tenant;
     this.ttlSeconds = options.ttlSeconds;
-    this.stagedWriteTimeoutMs = options.stagedWriteTimeoutMs ?? 15 * 60 * 1000;
     this.now = options.now ?? Date.now;
+    this.writer = new AtomicWriter(this.table, {
+      stagedWriteTimeoutMs: options.stagedWriteTimeoutMs ?? 15 * 60 * 1000,
+      now: this.now,
+      expiry: (nowSec) => this.ttl(nowSec),
+    });
     if (this.ttlSeconds !== undefined && !(Number.isInteger(this.ttlSeconds) && this.ttlSeconds > 0)) {
       throw new RangeError(`ttlSeconds must be a positive integer, got ${this.ttlSeconds}`);
     }
@@ -257,7 +232,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
       store.map(async ({ channel, version }) => {
         loc[channel] = { v: version, at: checkpoint.id, ...(valueExpiry ? { e: valueExpiry } : {}) };
         const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
-        return this.payloadItem(pk, threadKeys.value(ns, checkpoint.id, channel), [{ type, bytes }], {
+        return payloadItem(pk, threadKeys.value(ns, checkpoint.id, channel), [{ type, bytes }], {
           ...(valueExpiry ? { [ttlAttribute]: valueExpiry } : {}),
         });
       }),
@@ -272,7 +247,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     const indexStillValid =
       parent?.indexed !== undefined && (parent.indexed || Number.POSITIVE_INFINITY) >= mustLiveUntil;
     const indexed = indexStillValid ? (parent?.indexed as number) : (this.expiry(nowSec, 1.5) ?? 0);
-    const checkpointItem = this.payloadItem(
+    const checkpointItem = payloadItem(
       pk,
       threadKeys.checkpoint(ns, checkpoint.id),
       [
@@ -286,7 +261,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
         ...this.ttl(nowSec),
       },
     );
-    const index: PlannedWrite['index'] = [
+    const index: IndexEntry[] = [
       {
         item: checkpointItem.item,
         dependents: [
@@ -305,7 +280,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
         dependents: [],
       });
     }
-    await this.writeVisibly(pk, { index });
+    await this.writer.write(pk, index);
     this.remember(pk, ns, checkpoint.id, { loc, indexed });
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
@@ -336,9 +311,9 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     const special = [
       ...new Map(serialized.filter((write) => write.index < 0).map((w) => [w.index, w])).values(),
     ];
-    const index: PlannedWrite['index'] = [];
+    const index: IndexEntry[] = [];
     if (regular.length > 0) {
-      const { item, chunks } = this.payloadItem(
+      const { item, chunks } = payloadItem(
         pk,
         threadKeys.writes(ns, checkpointId, taskId, 'R'),
         regular,
@@ -347,7 +322,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
       index.push({ item, ifAbsent: true, dependents: chunks });
     }
     for (const write of special) {
-      const { item, chunks } = this.payloadItem(
+      const { item, chunks } = payloadItem(
         pk,
         threadKeys.writes(ns, checkpointId, taskId, write.index),
         [write],
@@ -355,7 +330,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
       );
       index.push({ item, dependents: chunks });
     }
-    await this.writeVisibly(pk, { index });
+    await this.writer.write(pk, index);
   }
 
   /**
@@ -389,136 +364,6 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
       },
     ]);
     for (const key of this.locations.keys()) if (key.startsWith(`${pk}\n`)) this.locations.delete(key);
-  }
-
-  /**
-   * Writes `write` so that it becomes visible at once. When everything fits one transaction, it is one
-   * transaction. Otherwise the dependents are staged first (a marker item lists them, so a sweep can remove
-   * them if this writer dies), and the index items are committed last, with the marker's removal: a
-   * writer that outlived its marker (swept as dead) commits nothing.
-   */
-  private async writeVisibly(pk: string, write: PlannedWrite): Promise<void> {
-    let index = write.index;
-    const dependents = index.flatMap((entry) => entry.dependents);
-    const items = [...index.map((entry) => entry.item), ...dependents];
-    const fits =
-      items.length <= TRANSACTION_ACTIONS &&
-      items.reduce((sum, item) => sum + estimateItemBytes(item), 0) <= TRANSACTION_BYTES;
-
-    if (fits) {
-      for (;;) {
-        const outcome = await this.table.commit(
-          index.flatMap((entry) => [
-            this.putAction(entry),
-            ...entry.dependents.map((item) => this.putAction({ item })),
-          ]),
-        );
-        if (outcome.committed) return;
-        // Only an `ifAbsent` item can fail its condition: it is there already, so leave it (and its chunks) out.
-        const failed = new Set(
-          outcome.reasons
-            .map((reason, position) => (reason.Code === 'ConditionalCheckFailed' ? position : -1))
-            .filter((position) => position >= 0),
-        );
-        let position = 0;
-        index = index.filter((entry) => {
-          const keep = !failed.has(position);
-          position += 1 + entry.dependents.length;
-          return keep;
-        });
-        if (index.length === 0) return;
-      }
-    }
-
-    await this.sweepStagedWrites(pk);
-    const marker = {
-      pk,
-      sk: threadKeys.staged(randomUUID()),
-      startedAt: this.now(),
-      staged: dependents.map((item) => item.sk),
-      ...this.ttl(Math.floor(this.now() / 1000)),
-    };
-    await this.table.put(marker);
-    await this.table.writeBatch(dependents.map((item) => ({ put: item })));
-    let garbage: string[] = [];
-    for (;;) {
-      const markerAction: TransactAction =
-        garbage.length === 0
-          ? {
-              Delete: {
-                TableName: this.table.tableName,
-                Key: { pk, sk: marker.sk },
-                ConditionExpression: 'attribute_exists(pk)',
-              },
-            }
-          : {
-              // What a left-out `ifAbsent` item staged is garbage now: the marker keeps it for the sweep.
-              Put: {
-                TableName: this.table.tableName,
-                Item: { ...marker, startedAt: 0, staged: garbage },
-                ConditionExpression: 'attribute_exists(pk)',
-              },
-            };
-      const outcome = await this.table.commit([...index.map((entry) => this.putAction(entry)), markerAction]);
-      if (outcome.committed) break;
-      if (outcome.reasons.at(-1)?.Code === 'ConditionalCheckFailed') {
-        throw new UnavailableError(
-          'This write was staged for too long and was swept as abandoned; nothing of it was committed.',
-        );
-      }
-      const left = index.filter(
-        (_, position) => outcome.reasons[position]?.Code === 'ConditionalCheckFailed',
-      );
-      garbage = [...garbage, ...left.flatMap((entry) => entry.dependents.map((item) => item.sk))];
-      index = index.filter((entry) => !left.includes(entry));
-    }
-    if (garbage.length > 0) await this.sweepStagedWrites(pk);
-  }
-
-  /** Removes what dead writers staged: markers older than the timeout, then the items they list. */
-  private async sweepStagedWrites(pk: string): Promise<void> {
-    const cutoff = this.now() - this.stagedWriteTimeoutMs;
-    for await (const page of this.table.query(pk, { prefix: threadKeys.stagedPrefix })) {
-      for (const marker of page) {
-        const startedAt = marker.startedAt as number;
-        if (startedAt > cutoff) continue;
-        // The marker goes first: from then on its writer can no longer commit (its commit needs the marker).
-        const claimed = await this.table.deleteIf(
-          { pk, sk: marker.sk },
-          {
-            expression: 'startedAt = :startedAt',
-            values: { ':startedAt': startedAt },
-          },
-        );
-        if (!claimed) continue;
-        await this.table.writeBatch((marker.staged as string[]).map((sk) => ({ delete: { pk, sk } })));
-      }
-    }
-  }
-
-  private putAction(entry: { item: Item; ifAbsent?: boolean }): TransactAction {
-    return {
-      Put: {
-        TableName: this.table.tableName,
-        Item: entry.item,
-        ...(entry.ifAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
-      },
-    };
-  }
-
-  private payloadItem(
-    pk: string,
-    sk: string,
-    parts: readonly (TypedBytes & { channel?: string; index?: number })[],
-    attributes: Record<string, unknown>,
-  ): { item: Item; chunks: Item[] } {
-    const base = { pk, sk, ...attributes };
-    const { attributes: payload, chunks } = layOutPayload(parts, base);
-    const ttl = attributes[ttlAttribute] === undefined ? {} : { [ttlAttribute]: attributes[ttlAttribute] };
-    return {
-      item: { ...base, ...payload },
-      chunks: chunks.map((chunk: ChunkItem) => ({ pk, sk: chunk.sk, data: chunk.data, ...ttl })),
-    };
   }
 
   /** The tuple of a checkpoint item, or undefined when it expired or anything of it is missing. */

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { ttlAttribute } from '../memory/table.js';
+import type { Item } from './checkpoint-table.js';
 import { threadKeys } from './thread-keys.js';
 
 /** A value as LangGraph's serde serialized it. */
@@ -31,20 +33,17 @@ export const CHUNK_BYTES = 384 * 1024;
 /** An item keeps its payload inline below this estimated size; above, the payload goes to chunks. */
 const INLINE_ITEM_BYTES = ITEM_BYTES - 16 * 1024;
 
-export interface ChunkItem {
-  readonly sk: string;
-  readonly data: Uint8Array;
-}
-
 /**
- * Lays out serialized parts for an item: inline when the item stays under DynamoDB's item limit, otherwise
- * in chunk items of their own (a fresh chunk set, so chunks of two writes never mix). `otherAttributes` is
- * the rest of the item, to measure it.
+ * An item holding serialized parts: inline when the item stays under DynamoDB's item limit, otherwise in
+ * chunk items of their own (a fresh chunk set, so the chunks of two writes never mix), which expire with it.
+ * `attributes` are the item's other attributes.
  */
-export function layOutPayload(
+export function payloadItem(
+  pk: string,
+  sk: string,
   parts: readonly (TypedBytes & { channel?: string; index?: number })[],
-  otherAttributes: Record<string, unknown>,
-): { attributes: PayloadAttributes; chunks: ChunkItem[] } {
+  attributes: Record<string, unknown>,
+): { item: Item; chunks: Item[] } {
   const descriptors = parts.map(
     ({ type, bytes, channel, index }): PartDescriptor => ({
       t: type,
@@ -54,19 +53,23 @@ export function layOutPayload(
     }),
   );
   const data = concat(parts.map((part) => part.bytes));
-  const inline = { parts: descriptors, ...(data.byteLength > 0 ? { data } : {}) };
-  if (estimateItemBytes({ ...otherAttributes, ...inline }) <= INLINE_ITEM_BYTES) {
-    return { attributes: inline, chunks: [] };
-  }
+  const inline = { pk, sk, ...attributes, parts: descriptors, ...(data.byteLength > 0 ? { data } : {}) };
+  if (estimateItemBytes(inline) <= INLINE_ITEM_BYTES) return { item: inline, chunks: [] };
   const set = randomUUID();
-  const chunks: ChunkItem[] = [];
+  const expiry = attributes[ttlAttribute] === undefined ? {} : { [ttlAttribute]: attributes[ttlAttribute] };
+  const chunks: Item[] = [];
   for (let offset = 0; offset < data.byteLength; offset += CHUNK_BYTES) {
     chunks.push({
+      pk,
       sk: threadKeys.chunk(set, chunks.length),
       data: data.subarray(offset, offset + CHUNK_BYTES),
+      ...expiry,
     });
   }
-  return { attributes: { parts: descriptors, chunks: { set, count: chunks.length } }, chunks };
+  return {
+    item: { pk, sk, ...attributes, parts: descriptors, chunks: { set, count: chunks.length } },
+    chunks,
+  };
 }
 
 /**
