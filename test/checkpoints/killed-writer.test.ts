@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBSaver } from '../../lambda/checkpoints/dynamodb-saver.js';
+import { CHUNK_BYTES } from '../../lambda/checkpoints/stored-payload.js';
 import { projectRoot } from '../../local/local-server-config.js';
 import { createTestTable } from '../support/dynamodb.js';
 import {
@@ -145,12 +146,12 @@ describe('a writer killed mid-write (a real process, SIGKILL)', () => {
     console.info(`killed 1 MB writers: ${outcomes.join('; ')}`);
   });
 
-  it('leaves nothing visible of a 6 MB checkpoint killed between staging and commit; a later write sweeps it', async () => {
-    // Prepare: one small checkpoint, then a writer killed once it has staged part of a 6 MB one.
+  it('leaves nothing visible of a 4 MB checkpoint killed between staging and commit; a later write sweeps it', async () => {
+    // Prepare: one small checkpoint, then a writer killed once it has staged part of a 4 MB one.
     const tenant = `t-${randomUUID()}`;
     const first = startWriter(environment(tenant, 'staged', { SIZES: '1024', COUNT: '1' }));
     expect(await first.exited).toBe(0);
-    const writer = startWriter(environment(tenant, 'staged', { SIZES: String(6 * MB), PAUSE: 'staged' }));
+    const writer = startWriter(environment(tenant, 'staged', { SIZES: String(4 * MB), PAUSE: 'staged' }));
     await writer.waitFor(/^STAGED$/);
 
     // Act
@@ -159,7 +160,7 @@ describe('a writer killed mid-write (a real process, SIGKILL)', () => {
     const visible = await expectOnlyWholeCheckpoints(tenant, 'staged');
     const latest = await saverFor(tenant).getTuple(threadConfig('staged'));
     const sweeper = saverFor(tenant, { stagedWriteTimeoutMs: 0 });
-    const big = checkpointWith({ payload: randomText(6 * MB) }, 'sweeper');
+    const big = checkpointWith({ payload: randomText(4 * MB) }, 'sweeper');
     await putAfter(sweeper, latest?.config ?? threadConfig('staged'), big);
 
     // Assess: the killed write was invisible (only its staged marker and chunks were there), and is gone now.
@@ -169,7 +170,7 @@ describe('a writer killed mid-write (a real process, SIGKILL)', () => {
     expect(String(latest?.checkpoint.channel_values.payload).length).toBeLessThan(2000);
     const afterSweep = kindsOf(await threadItems(table.client, table.tableName, tenant, 'staged'));
     expect(afterSweep.ST).toBeUndefined();
-    expect(afterSweep.CH).toBe(Math.ceil(JSON.stringify(big.channel_values.payload).length / (384 * 1024)));
+    expect(afterSweep.CH).toBe(Math.ceil(JSON.stringify(big.channel_values.payload).length / CHUNK_BYTES));
     expect((await saverFor(tenant).getTuple(threadConfig('staged')))?.checkpoint).toEqual(big);
   });
 });
