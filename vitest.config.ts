@@ -12,5 +12,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: process.env.CI ? ['verbose'] : ['default'],
+    // Values in test names (it.each's `$description`, e.g. LangGraph's checkpointer suite) and in assertion
+    // messages are shown up to this many characters (vitest's default cuts them at 40).
+    chaiConfig: { truncateThreshold: 250 },
   },
 });
