@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createApiGatewayServer } from './api-gateway.js';
 import { ensureConversationTable } from './conversation-table.js';
+import { DataFolderInUseError, DataFolderLock } from './data-folder-lock.js';
 import {
   type DynamoDbLocal,
   JavaMissingError,
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const startup = new AbortController();
   let dynamo: DynamoDbLocal | undefined;
+  let lock: DataFolderLock | undefined;
   let client: DynamoDBClient | undefined;
   let server: Server | undefined;
   let stopping: Promise<void> | undefined;
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
       if (!server) startup.abort();
       if (server) await closeServer(server);
       await dynamo?.stop();
+      lock?.release();
       client?.destroy();
       if (server || dynamo) log('Stopped.');
       process.exit(exitCode);
@@ -166,11 +169,13 @@ async function main(): Promise<void> {
     let endpoint = config.dynamoDbEndpoint;
     if (endpoint === undefined) {
       mkdirSync(config.dataDir, { recursive: true });
+      lock = DataFolderLock.acquire(config.dataDir);
       dynamo = await startDynamoDbLocal(
         { dbPath: config.dataDir },
         { signal: startup.signal, stopWhenParentDies: true },
       );
       endpoint = dynamo.endpoint;
+      lock.update({ dynamoDbLocalPid: dynamo.process.pid, dynamoDbEndpoint: endpoint });
       dynamo.process.once('exit', (code, signal) => {
         if (stopping) return;
         // 130/143: the JVM's exit after SIGINT/SIGTERM, e.g. Ctrl-C reaching the whole process group.
@@ -193,15 +198,24 @@ async function main(): Promise<void> {
     });
     const address = await listen(server, config.port);
     const url = `http://127.0.0.1:${address.port}`;
+    lock?.update({ url });
     console.log(banner(url, config, endpoint, dynamo, credentials));
     log(`Ready in ${Math.round(performance.now() - startedAt)} ms (table ${config.tableName} ${table}).`);
   } catch (error) {
     if (stopping) return;
-    if (error instanceof JavaMissingError || error instanceof LocalServerConfigError) {
+    if (
+      error instanceof JavaMissingError ||
+      error instanceof LocalServerConfigError ||
+      error instanceof DataFolderInUseError
+    ) {
       console.error(error.message);
     } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(
-        `Port ${(error as { port?: number }).port} is in use (another npm start?). Stop that process or choose another port: PORT=3001 npm start`,
+        [
+          `Port ${(error as { port?: number }).port} is in use (another npm start?). Stop that process, or run this one on another port:`,
+          '  on data of its own: PORT=3001 DATA_DIR=.data-2 npm start',
+          '  on the same data as a running server: PORT=3001 DYNAMODB_ENDPOINT=<its DynamoDB Local, from its banner> npm start',
+        ].join('\n'),
       );
     } else {
       logError('The local server could not start.', error);

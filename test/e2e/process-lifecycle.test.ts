@@ -94,5 +94,8 @@ describe('local server: process lifecycle', () => {
     // Assess
     expect(exit.code).toBe(1);
     expect(server.output()).toContain(`Port ${port} is in use`);
+    // ...and how to run a second server: its own port, and its own data or the first one's DynamoDB.
+    expect(server.output()).toContain('PORT=3001 DATA_DIR=.data-2 npm start');
+    expect(server.output()).toContain('PORT=3001 DYNAMODB_ENDPOINT=');
   });
 });
