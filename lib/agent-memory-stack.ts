@@ -2,8 +2,17 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { AgentMemory, type AgentMemoryAuth } from './agent-memory.js';
+import { AgentMemory, type AgentMemoryAuth, type AgentMemoryProps } from './agent-memory.js';
 import type { AgentModelProps, ModelProvider } from './agent-model.js';
+import { AgentMemoryPropsError } from './props-error.js';
+
+/**
+ * A context value (`-c key=value` or cdk.json) the app cannot use, or a key it does not read. The message is one
+ * line that names the key and what it accepts; bin/agent-memory.ts prints it alone.
+ */
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+}
 
 /** The stack `cdk deploy` creates. Its settings come from context (`-c key=value` or cdk.json). */
 export class AgentMemoryStack extends Stack {
@@ -16,13 +25,22 @@ export class AgentMemoryStack extends Stack {
       ...props,
     });
 
+    rejectUnknownKeys(this);
     const retentionDays = readRetentionDays(this);
-    this.memory = new AgentMemory(this, 'AgentMemory', {
+    const memoryProps: AgentMemoryProps = {
       auth: readAuth(this),
       ...(retentionDays === undefined ? {} : { retention: Duration.days(retentionDays) }),
       logRetention: readLogRetention(this),
       agent: readAgentModel(this),
-    });
+    };
+    try {
+      this.memory = new AgentMemory(this, 'AgentMemory', memoryProps);
+    } catch (error) {
+      // The construct names its prop (agent.modelTimeout); the user set a context key (modelTimeoutSeconds).
+      const key = error instanceof AgentMemoryPropsError ? contextKeyOfProp[error.prop] : undefined;
+      if (key === undefined || !(error instanceof AgentMemoryPropsError)) throw error;
+      throw new ContextError(`Context '${key}': ${error.problem}`, { cause: error });
+    }
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the HTTP API.',
@@ -63,13 +81,66 @@ export const contextKeys = {
   contextMaxTokens: 'contextMaxTokens',
 } as const;
 
+/** The context key that sets each construct prop, to name it when the construct rejects the prop. */
+const contextKeyOfProp: Readonly<Record<string, string>> = {
+  'auth.issuer': contextKeys.jwtIssuer,
+  'auth.audience': contextKeys.jwtAudience,
+  'auth.tenantClaim': contextKeys.tenantClaim,
+  retention: contextKeys.retentionDays,
+  'agent.provider': contextKeys.modelProvider,
+  'agent.modelId': contextKeys.modelId,
+  'agent.inferenceProfileRegions': contextKeys.modelRegions,
+  'agent.openAiBaseUrl': contextKeys.openAiBaseUrl,
+  'agent.openAiApiKeySecret': contextKeys.openAiApiKeySecretArn,
+  'agent.modelTimeout': contextKeys.modelTimeoutSeconds,
+  'agent.contextMaxMessages': contextKeys.contextMaxMessages,
+  'agent.contextMaxTokens': contextKeys.contextMaxTokens,
+};
+
+/**
+ * A misspelled key would otherwise be ignored silently. Keys with a colon or an `@` are the CDK's own (feature
+ * flags, lookups in cdk.context.json, the CLI's settings), as is `acknowledged-issue-numbers` (`cdk acknowledge`).
+ */
+function rejectUnknownKeys(scope: Construct): void {
+  const known: string[] = Object.values(contextKeys);
+  for (const key of Object.keys(scope.node.getAllContext())) {
+    if (
+      known.includes(key) ||
+      key.includes(':') ||
+      key.startsWith('@') ||
+      key === 'acknowledged-issue-numbers'
+    ) {
+      continue;
+    }
+    const near = known.find((candidate) => editDistance(candidate.toLowerCase(), key.toLowerCase()) <= 2);
+    throw new ContextError(
+      `Context '${key}' is not a setting of this app${near === undefined ? '' : ` (did you mean '${near}'?)`}; ` +
+        `it reads ${known.join(', ')}.`,
+    );
+  }
+}
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 function context(scope: Construct, key: string): unknown {
   const value: unknown = scope.node.tryGetContext(key);
   return value === '' ? undefined : value;
 }
 
-function contextError(key: string, expected: string, value: unknown): Error {
-  return new Error(`Context '${key}': expected ${expected}, got ${JSON.stringify(value)}.`);
+function contextError(key: string, expected: string, value: unknown): ContextError {
+  return new ContextError(`Context '${key}': expected ${expected}, got ${JSON.stringify(value)}.`);
 }
 
 function readAuth(scope: Construct): AgentMemoryAuth {
@@ -83,7 +154,9 @@ function readAuth(scope: Construct): AgentMemoryAuth {
   if (type === 'iam') {
     const stray = jwtOnly.filter((key) => context(scope, key) !== undefined);
     if (stray.length > 0) {
-      throw new Error(`Context ${stray.map((key) => `'${key}'`).join(', ')} only apply with -c auth=jwt.`);
+      throw new ContextError(
+        `Context ${stray.map((key) => `'${key}'`).join(', ')} only apply with -c auth=jwt.`,
+      );
     }
     return { type: 'iam' };
   }
@@ -155,7 +228,7 @@ function readAgentModel(scope: Construct): AgentModelProps {
   const onlyFor = (allowed: ModelProvider, keys: string[]) => {
     const stray = keys.filter((key) => context(scope, key) !== undefined);
     if (stray.length > 0 && provider !== allowed) {
-      throw new Error(
+      throw new ContextError(
         `Context ${stray.map((key) => `'${key}'`).join(', ')} only apply with -c ${contextKeys.modelProvider}=${allowed}.`,
       );
     }

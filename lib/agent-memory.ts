@@ -17,6 +17,7 @@ import { fallbackRoute, type RouteDefinition, routes, type TableAccess } from '.
 import { ttlAttribute } from '../lambda/memory/table.js';
 import { type AgentModelProps, agentModelSettings, turnFunctionDefaults } from './agent-model.js';
 import { MemoryFunction } from './memory-function.js';
+import { AgentMemoryPropsError } from './props-error.js';
 
 /** How callers authenticate; the tenant of every request comes from here, never from the request. */
 export type AgentMemoryAuth =
@@ -139,8 +140,8 @@ export interface AgentMemoryProps {
 
   /**
    * The model of the agent turn route (`POST /v1/conversations/{conversationId}/turns`).
-   * @default - Amazon Bedrock with Amazon Nova Lite through its US inference profile, the defaults of
-   *   `AgentModelProps`
+   * @default - Amazon Bedrock with Amazon Nova Lite through the inference profile of the stack's Region, the
+   *   defaults of `AgentModelProps`
    */
   readonly agent?: AgentModelProps;
 }
@@ -296,6 +297,12 @@ export class AgentMemory extends Construct {
       'The API answered 5xx at least 5 times in 5 minutes (errors, timeouts, or 503 under contention).',
     );
 
+    // The model props are checked before any function is bundled.
+    this.agentModel = agentModelSettings(
+      this,
+      props.agent ?? {},
+      props.routeOptions?.[agentTurnsRouteId]?.timeout ?? turnFunctionDefaults.timeout,
+    );
     for (const route of routes) {
       if (route.id === agentTurnsRouteId) this.addAgentTurnsRoute(route, props);
       else this.addRoute(route, props.routeOptions?.[route.id]);
@@ -673,24 +680,28 @@ const accessLogFields = {
 function validateAuth(auth: AgentMemoryAuth): AgentMemoryAuth {
   if (auth.type === 'iam') return auth;
   if (auth.type !== 'jwt') {
-    throw new Error(`auth.type must be 'iam' or 'jwt', got '${(auth as { type: unknown }).type}'.`);
+    throw new AgentMemoryPropsError(
+      'auth.type',
+      `must be 'iam' or 'jwt', got '${(auth as { type: unknown }).type}'.`,
+    );
   }
   if (!Token.isUnresolved(auth.issuer) && !/^https:\/\/[^\s/]+/.test(auth.issuer)) {
-    throw new Error(`auth.issuer must be an https:// URL, got '${auth.issuer}'.`);
+    throw new AgentMemoryPropsError('auth.issuer', `must be an https:// URL, got '${auth.issuer}'.`);
   }
   if (auth.audience.length === 0 || auth.audience.some((audience) => audience.trim() === '')) {
-    throw new Error('auth.audience must list at least one non-empty audience.');
+    throw new AgentMemoryPropsError('auth.audience', 'must list at least one non-empty audience.');
   }
   if (
     auth.jwksUri !== undefined &&
     !Token.isUnresolved(auth.jwksUri) &&
     !/^https:\/\/[^\s/]+/.test(auth.jwksUri)
   ) {
-    throw new Error(`auth.jwksUri must be an https:// URL, got '${auth.jwksUri}'.`);
+    throw new AgentMemoryPropsError('auth.jwksUri', `must be an https:// URL, got '${auth.jwksUri}'.`);
   }
   if (auth.tenantClaim !== undefined && !/^[A-Za-z0-9_:.\-/]{1,128}$/.test(auth.tenantClaim)) {
-    throw new Error(
-      `auth.tenantClaim must be a claim name (letters, digits, _ : . - /), got '${auth.tenantClaim}'.`,
+    throw new AgentMemoryPropsError(
+      'auth.tenantClaim',
+      `must be a claim name (letters, digits, _ : . - /), got '${auth.tenantClaim}'.`,
     );
   }
   return auth;
@@ -699,7 +710,10 @@ function validateAuth(auth: AgentMemoryAuth): AgentMemoryAuth {
 function validateRetention(retention: Duration): number {
   const seconds = retention.toSeconds();
   if (!Number.isInteger(seconds) || seconds < 60) {
-    throw new Error(`retention must be a whole number of seconds, at least one minute; got ${seconds} s.`);
+    throw new AgentMemoryPropsError(
+      'retention',
+      `must be a whole number of seconds, at least one minute; got ${seconds} s.`,
+    );
   }
   return seconds;
 }
@@ -707,10 +721,13 @@ function validateRetention(retention: Duration): number {
 function validateThrottling(throttling: AgentMemoryThrottling): AgentMemoryThrottling {
   const { rateLimit, burstLimit } = throttling;
   if (!Number.isFinite(rateLimit) || rateLimit <= 0) {
-    throw new Error(`throttling.rateLimit must be a positive number, got ${rateLimit}.`);
+    throw new AgentMemoryPropsError('throttling.rateLimit', `must be a positive number, got ${rateLimit}.`);
   }
   if (!Number.isInteger(burstLimit) || burstLimit <= 0) {
-    throw new Error(`throttling.burstLimit must be a positive integer, got ${burstLimit}.`);
+    throw new AgentMemoryPropsError(
+      'throttling.burstLimit',
+      `must be a positive integer, got ${burstLimit}.`,
+    );
   }
   return throttling;
 }

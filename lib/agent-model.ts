@@ -1,8 +1,9 @@
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnMapping, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { commitReserveMs } from '../lambda/http/turn-deadline.js';
+import { AgentMemoryPropsError } from './props-error.js';
 
 /** Where the turn route's model runs. */
 export type ModelProvider = 'bedrock' | 'openai' | 'offline';
@@ -20,8 +21,9 @@ export interface AgentModelProps {
    * The model. Bedrock: a foundation model id, invoked in the stack's Region (`amazon.nova-lite-v1:0`), or a
    * geographic cross-Region inference profile id (`us.…`, `eu.…`, `apac.…`, ...), invoked from the stack's
    * Region, which must be one of the profile's source Regions. OpenAI-compatible: the request's `model`.
-   * @default - bedrock: 'us.amazon.nova-lite-v1:0' (US Amazon Nova Lite: deploy in us-east-1, us-east-2 or
-   *   us-west-2, or choose another model); openai: required; offline: 'offline'
+   * @default - bedrock: Amazon Nova Lite through the inference profile of the stack's Region (`us.`, `eu.` or
+   *   `apac.amazon.nova-lite-v1:0`, see `novaLiteProfiles`; in a Region-agnostic stack CloudFormation picks it at
+   *   deploy); openai: required; offline: 'offline'
    */
   readonly modelId?: string;
 
@@ -29,7 +31,7 @@ export interface AgentModelProps {
    * Bedrock inference profiles only: the Regions the profile routes requests to, where the function may invoke
    * the underlying foundation model (and only through this profile). Inference profiles are immutable, so the
    * list is fixed per profile id: `aws bedrock get-inference-profile --inference-profile-identifier <id>`.
-   * @default - ['us-east-1', 'us-east-2', 'us-west-2'] for the default model; required for any other profile
+   * @default - known for Amazon Nova Lite's profiles (`novaLiteProfiles`); required for any other profile
    */
   readonly inferenceProfileRegions?: readonly string[];
 
@@ -67,19 +69,45 @@ export interface AgentModelProps {
 }
 
 /**
- * The default Bedrock model: Amazon Nova Lite through its US inference profile. Amazon's own model needs no
- * provider use-case form (Anthropic models do, once per account), costs least among the multimodal models with
- * tool use that Converse serves, and the profile spreads load over three US Regions.
+ * The default Bedrock model, Amazon Nova Lite, through its geographic inference profiles: each with the Regions
+ * assumed to be both its source Regions (that may call it) and its destination Regions (that serve it), as
+ * Bedrock's documentation lists them; not verified against a live account. A stack in one of these Regions
+ * calls the profile of its Region by default. Amazon's own model needs no provider use-case form (Anthropic
+ * models do, once per account), costs least among the multimodal models with tool use that Converse serves,
+ * and each profile spreads load over its Regions.
  */
-export const defaultBedrockModelId = 'us.amazon.nova-lite-v1:0';
-
-/** Destination Regions of the inference profiles this construct knows without being told. */
-const knownInferenceProfileRegions: Readonly<Record<string, readonly string[]>> = {
-  [defaultBedrockModelId]: ['us-east-1', 'us-east-2', 'us-west-2'],
+export const novaLiteProfiles: Readonly<Record<string, readonly string[]>> = {
+  'us.amazon.nova-lite-v1:0': ['us-east-1', 'us-east-2', 'us-west-2'],
+  'eu.amazon.nova-lite-v1:0': [
+    'eu-central-1',
+    'eu-north-1',
+    'eu-south-1',
+    'eu-south-2',
+    'eu-west-1',
+    'eu-west-3',
+  ],
+  'apac.amazon.nova-lite-v1:0': [
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-south-1',
+    'ap-southeast-1',
+    'ap-southeast-2',
+  ],
 };
 
-/** Prefixes of Bedrock's system-defined (cross-Region) inference profile ids. */
-const geographicPrefixes = new Set(['us', 'us-gov', 'eu', 'apac', 'ca', 'jp', 'au']);
+/**
+ * Bedrock's system-defined (cross-Region) inference profiles by id prefix, with the Regions of that geography,
+ * which alone may call them: a `us.` profile cannot be called from eu-west-1.
+ */
+const profileGeographies: Readonly<Record<string, { readonly name: string; readonly regions: RegExp }>> = {
+  us: { name: 'US', regions: /^us-(east|west)-\d+$/ },
+  'us-gov': { name: 'AWS GovCloud (US)', regions: /^us-gov-/ },
+  eu: { name: 'EU', regions: /^eu-/ },
+  apac: { name: 'APAC', regions: /^ap-/ },
+  jp: { name: 'Japan', regions: /^ap-northeast-[13]$/ },
+  au: { name: 'Australia', regions: /^ap-southeast-[24]$/ },
+  ca: { name: 'Canada', regions: /^ca-/ },
+};
 
 export const defaultModelTimeout = Duration.seconds(20);
 
@@ -106,11 +134,17 @@ export function agentModelSettings(
 ): AgentModelSettings {
   const provider = props.provider ?? 'bedrock';
   if (!['bedrock', 'openai', 'offline'].includes(provider)) {
-    throw new Error(`agent.provider must be 'bedrock', 'openai' or 'offline', got '${provider}'.`);
+    throw new AgentMemoryPropsError(
+      'agent.provider',
+      `must be 'bedrock', 'openai' or 'offline', got '${provider}'.`,
+    );
   }
   const onlyFor = (name: keyof AgentModelProps, allowed: ModelProvider) => {
     if (props[name] !== undefined && provider !== allowed) {
-      throw new Error(`agent.${name} only applies with provider '${allowed}' (provider is '${provider}').`);
+      throw new AgentMemoryPropsError(
+        `agent.${name}`,
+        `only applies with provider '${allowed}' (provider is '${provider}').`,
+      );
     }
   };
   onlyFor('inferenceProfileRegions', 'bedrock');
@@ -131,16 +165,19 @@ export function agentModelSettings(
     return { environment: { MODEL_PROVIDER: provider, MODEL_ID: modelId, ...common }, statements: [] };
   }
   if (provider === 'openai') {
-    if (props.modelId === undefined) throw new Error("agent.modelId is required with provider 'openai'.");
+    if (props.modelId === undefined) {
+      throw new AgentMemoryPropsError('agent.modelId', "is required with provider 'openai'.");
+    }
     const secret = props.openAiApiKeySecret;
     if (secret === undefined) {
-      throw new Error(
-        "agent.openAiApiKeySecret is required with provider 'openai' (the API key stays out of the template).",
+      throw new AgentMemoryPropsError(
+        'agent.openAiApiKeySecret',
+        "is required with provider 'openai' (the API key stays out of the template).",
       );
     }
     const baseUrl = props.openAiBaseUrl ?? 'https://api.openai.com/v1';
     if (!Token.isUnresolved(baseUrl) && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
-      throw new Error(`agent.openAiBaseUrl must be an http(s) URL, got '${baseUrl}'.`);
+      throw new AgentMemoryPropsError('agent.openAiBaseUrl', `must be an http(s) URL, got '${baseUrl}'.`);
     }
     return {
       environment: {
@@ -161,10 +198,94 @@ export function agentModelSettings(
     };
   }
 
-  const modelId = validateModelId(props.modelId ?? defaultBedrockModelId);
+  const region = Stack.of(scope).region;
+  if (props.modelId === undefined && Token.isUnresolved(region)) {
+    if (props.inferenceProfileRegions !== undefined) {
+      throw new AgentMemoryPropsError(
+        'agent.inferenceProfileRegions',
+        "needs a model id too when the stack's Region is unknown at synth (the default model then follows " +
+          'the Region at deploy).',
+      );
+    }
+    const model = regionalDefaultModel(scope);
+    return { environment: { MODEL_PROVIDER: provider, MODEL_ID: model.modelId, ...common }, ...model };
+  }
+  const modelId = validateModelId(props.modelId ?? defaultModelIn(region));
+  if (!Token.isUnresolved(region)) checkProfileRegion(modelId, region);
   return {
     environment: { MODEL_PROVIDER: provider, MODEL_ID: modelId, ...common },
     statements: bedrockStatements(scope, modelId, props.inferenceProfileRegions),
+  };
+}
+
+/** The Nova Lite profile a stack in `region` calls by default. */
+function defaultModelIn(region: string): string {
+  const modelId = Object.keys(novaLiteProfiles).find((id) => novaLiteProfiles[id]?.includes(region));
+  if (modelId === undefined) {
+    throw new AgentMemoryPropsError(
+      'agent.modelId',
+      `is required in ${region}: none of Amazon Nova Lite's inference profiles (${Object.keys(novaLiteProfiles).join(', ')}) ` +
+        `is known to be callable there. Choose a model Bedrock serves in ${region}.`,
+    );
+  }
+  return modelId;
+}
+
+/** A geographic inference profile may only be called from a Region of its geography. */
+function checkProfileRegion(modelId: string, region: string): void {
+  const [prefix = '', ...rest] = modelId.split('.');
+  const geography = profileGeographies[prefix];
+  if (geography === undefined || geography.regions.test(region)) return;
+  const local = Object.entries(profileGeographies).find(([, candidate]) => candidate.regions.test(region));
+  const fix =
+    local === undefined
+      ? `choose a model Bedrock serves in ${region}`
+      : `use the ${local[1].name} profile of the same model, '${[local[0], ...rest].join('.')}', if Bedrock offers ` +
+        `it (aws bedrock list-inference-profiles --region ${region}), or deploy in the ${geography.name} geography`;
+  throw new AgentMemoryPropsError(
+    'agent.modelId',
+    `'${modelId}' is an inference profile of the ${geography.name} geography, which cannot be called from ` +
+      `${region}: ${fix}.`,
+  );
+}
+
+/**
+ * The default model of a stack whose Region is unknown at synth: CloudFormation looks the Region up in a
+ * mapping of `novaLiteProfiles` at deploy, so the function calls the profile of the Region it runs in, with
+ * the same permissions as a Region-aware stack; in any other Region the deploy fails before creating anything.
+ */
+function regionalDefaultModel(scope: Construct): { modelId: string; statements: iam.PolicyStatement[] } {
+  const stack = Stack.of(scope);
+  const mappingId = 'AgentMemoryDefaultModel';
+  const mapping =
+    (stack.node.tryFindChild(mappingId) as CfnMapping | undefined) ??
+    new CfnMapping(stack, mappingId, {
+      mapping: Object.fromEntries(
+        Object.entries(novaLiteProfiles).flatMap(([modelId, regions]) =>
+          regions.map((region) => [
+            region,
+            {
+              ModelId: modelId,
+              // The partition of every Region above.
+              ModelArns: regions.map(
+                (destination) =>
+                  `arn:aws:bedrock:${destination}::foundation-model/${modelId.split('.').slice(1).join('.')}`,
+              ),
+            },
+          ]),
+        ),
+      ),
+    });
+  const modelId = mapping.findInMap(Aws.REGION, 'ModelId');
+  const profileArn = stack.formatArn({
+    service: 'bedrock',
+    resource: 'inference-profile',
+    resourceName: modelId,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+  return {
+    modelId,
+    statements: profileStatements(profileArn, Token.asList(mapping.findInMap(Aws.REGION, 'ModelArns'))),
   };
 }
 
@@ -184,9 +305,10 @@ function bedrockStatements(
   const stack = Stack.of(scope);
   const [prefix, ...rest] = modelId.split('.');
   if (prefix === 'global') {
-    throw new Error(
-      `agent.modelId '${modelId}': global inference profiles route to every commercial Region, which this ` +
-        'construct does not grant; use a geographic profile (us., eu., apac., ...) or a Regional model id.',
+    throw new AgentMemoryPropsError(
+      'agent.modelId',
+      `'${modelId}': global inference profiles route to every commercial Region, which this construct does ` +
+        'not grant; use a geographic profile (us., eu., apac., ...) or a Regional model id.',
     );
   }
   const foundationModelArn = (region: string, id: string) =>
@@ -199,10 +321,11 @@ function bedrockStatements(
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
 
-  if (prefix === undefined || !geographicPrefixes.has(prefix)) {
+  if (prefix === undefined || profileGeographies[prefix] === undefined) {
     if (inferenceProfileRegions !== undefined) {
-      throw new Error(
-        `agent.inferenceProfileRegions applies to inference profile ids only; '${modelId}' is a foundation model id.`,
+      throw new AgentMemoryPropsError(
+        'agent.inferenceProfileRegions',
+        `applies to inference profile ids only; '${modelId}' is a foundation model id.`,
       );
     }
     return [
@@ -214,16 +337,18 @@ function bedrockStatements(
     ];
   }
 
-  const regions = inferenceProfileRegions ?? knownInferenceProfileRegions[modelId];
+  const regions = inferenceProfileRegions ?? novaLiteProfiles[modelId];
   if (regions === undefined) {
-    throw new Error(
-      `agent.inferenceProfileRegions is required for the inference profile '${modelId}': the Regions it routes to ` +
+    throw new AgentMemoryPropsError(
+      'agent.inferenceProfileRegions',
+      `is required for the inference profile '${modelId}': the Regions it routes to ` +
         `(aws bedrock get-inference-profile --inference-profile-identifier ${modelId}).`,
     );
   }
   if (regions.length === 0 || regions.some((region) => !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))) {
-    throw new Error(
-      `agent.inferenceProfileRegions must list Region codes such as us-east-1, got ${JSON.stringify(regions)}.`,
+    throw new AgentMemoryPropsError(
+      'agent.inferenceProfileRegions',
+      `must list Region codes such as us-east-1, got ${JSON.stringify(regions)}.`,
     );
   }
   const profileArn = stack.formatArn({
@@ -233,6 +358,14 @@ function bedrockStatements(
     arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
   });
   const baseModelId = rest.join('.');
+  return profileStatements(
+    profileArn,
+    [...new Set(regions)].map((region) => foundationModelArn(region, baseModelId)),
+  );
+}
+
+/** The profile, and its model in the destination Regions only through the profile. */
+function profileStatements(profileArn: string, modelArns: string[]): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
       sid: 'InvokeInferenceProfile',
@@ -242,7 +375,7 @@ function bedrockStatements(
     new iam.PolicyStatement({
       sid: 'InvokeModelThroughProfile',
       actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
-      resources: [...new Set(regions)].map((region) => foundationModelArn(region, baseModelId)),
+      resources: modelArns,
       conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
     }),
   ];
@@ -250,12 +383,16 @@ function bedrockStatements(
 
 function validateModelId(modelId: string): string {
   if (Token.isUnresolved(modelId) || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/.test(modelId)) {
-    throw new Error(`agent.modelId must be a model id such as amazon.nova-lite-v1:0, got '${modelId}'.`);
+    throw new AgentMemoryPropsError(
+      'agent.modelId',
+      `must be a model id such as amazon.nova-lite-v1:0, got '${modelId}'.`,
+    );
   }
   if (modelId.startsWith('arn:')) {
-    throw new Error(
-      `agent.modelId must be a model or inference profile id, not an ARN ('${modelId}'); for an application ` +
-        'inference profile, grant its permissions with routeOptions.AgentTurns.initialPolicy.',
+    throw new AgentMemoryPropsError(
+      'agent.modelId',
+      `must be a model or inference profile id, not an ARN ('${modelId}'); for an application inference ` +
+        'profile, grant its permissions with routeOptions.AgentTurns.initialPolicy.',
     );
   }
   return modelId;
@@ -265,14 +402,16 @@ function validateModelTimeout(modelTimeout: Duration, functionTimeout: Duration)
   const modelMs = modelTimeout.toMilliseconds();
   const functionMs = functionTimeout.toMilliseconds();
   if (!Number.isInteger(modelMs) || modelMs < 1000 || modelMs > 29_000) {
-    throw new Error(
-      `agent.modelTimeout must be from 1 to 29 seconds (below API Gateway's 30 s), got ${modelMs} ms.`,
+    throw new AgentMemoryPropsError(
+      'agent.modelTimeout',
+      `must be from 1 to 29 seconds (below API Gateway's 30 s), got ${modelMs} ms.`,
     );
   }
   if (modelMs + commitReserveMs > functionMs) {
-    throw new Error(
-      `agent.modelTimeout (${modelMs} ms) must leave the turn function at least ${commitReserveMs} ms of its ` +
-        `${functionMs} ms timeout for the store and the answer.`,
+    throw new AgentMemoryPropsError(
+      'agent.modelTimeout',
+      `must leave the turn function at least ${commitReserveMs} ms of its ${functionMs} ms timeout for the ` +
+        `store and the answer, got ${modelMs} ms.`,
     );
   }
   return modelMs;
@@ -280,7 +419,10 @@ function validateModelTimeout(modelTimeout: Duration, functionTimeout: Duration)
 
 function validateInteger(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`agent.${name} must be an integer from ${min} to ${max}, got ${value}.`);
+    throw new AgentMemoryPropsError(
+      `agent.${name}`,
+      `must be an integer from ${min} to ${max}, got ${value}.`,
+    );
   }
   return value;
 }

@@ -29,6 +29,8 @@ function text(value: unknown): string {
   if (join) return join[1].map(text).join(join[0]);
   const ref = (value as { Ref?: string }).Ref;
   if (ref) return `<${ref}>`;
+  const lookup = (value as { 'Fn::FindInMap'?: [string, unknown, string] })['Fn::FindInMap'];
+  if (lookup) return `<${lookup[0]}[${text(lookup[1])}].${lookup[2]}>`;
   throw new Error(`Cannot render ${JSON.stringify(value)}`);
 }
 
@@ -74,7 +76,7 @@ describe('AgentMemory: the agent turn route', () => {
       expect(variablesOf(fn)).toEqual({
         TABLE_NAME: { Ref: logicalIdOf(defaults.stack, 'AgentMemory/Table') },
         MODEL_PROVIDER: 'bedrock',
-        MODEL_ID: 'us.amazon.nova-lite-v1:0',
+        MODEL_ID: { 'Fn::FindInMap': ['AgentMemoryDefaultModel', { Ref: 'AWS::Region' }, 'ModelId'] },
         MODEL_TIMEOUT_MS: '20000',
         CONTEXT_MAX_MESSAGES: '20',
         CONTEXT_MAX_TOKENS: '8000',
@@ -141,42 +143,83 @@ describe('AgentMemory: the agent turn route', () => {
   });
 
   describe('Bedrock permission', () => {
-    it('lets the turn functions alone invoke the default model: its US profile, and the model in the three US Regions only through it', () => {
-      // Act
-      const bedrock = statementsFor(defaults, 'bedrock');
+    it.each([
+      ['us-east-1', 'us', ['us-east-1', 'us-east-2', 'us-west-2']],
+      [
+        'eu-west-1',
+        'eu',
+        ['eu-central-1', 'eu-north-1', 'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-3'],
+      ],
+      [
+        'ap-south-1',
+        'apac',
+        ['ap-northeast-1', 'ap-northeast-2', 'ap-south-1', 'ap-southeast-1', 'ap-southeast-2'],
+      ],
+    ])(
+      'in %s, lets the turn functions alone invoke Nova Lite through the %s. profile, and the model in its Regions only through it',
+      (region, prefix, regions) => {
+        // Act
+        const synth = synthConstruct({}, { region });
 
-      // Assess
-      const [turn, stream] = turnPolicies(defaults);
-      expect(bedrock.map(({ policy }) => policy).sort()).toEqual([turn, turn, stream, stream].sort());
-      expect(
-        JSON.stringify(bedrock.filter(({ policy }) => policy === stream).map(({ statement }) => statement)),
-      ).toBe(
-        JSON.stringify(bedrock.filter(({ policy }) => policy === turn).map(({ statement }) => statement)),
-      );
-      const [profile, model] = bedrock
-        .filter(({ policy }) => policy === turn)
-        .map(({ statement }) => statement);
-      const novaProfileArn = `${profileArn}us.amazon.nova-lite-v1:0`;
-      expect(actionsOf(profile as Statement)).toEqual([
-        'bedrock:InvokeModel',
-        'bedrock:InvokeModelWithResponseStream',
-      ]);
-      expect(resourcesOf(profile as Statement).map(text)).toEqual([novaProfileArn]);
-      expect(profile?.Condition).toBeUndefined();
-      expect(actionsOf(model as Statement)).toEqual([
-        'bedrock:InvokeModel',
-        'bedrock:InvokeModelWithResponseStream',
-      ]);
-      expect(resourcesOf(model as Statement).map(text)).toEqual([
-        'arn:<AWS::Partition>:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0',
-        'arn:<AWS::Partition>:bedrock:us-east-2::foundation-model/amazon.nova-lite-v1:0',
-        'arn:<AWS::Partition>:bedrock:us-west-2::foundation-model/amazon.nova-lite-v1:0',
-      ]);
-      const condition = (model?.Condition as { StringEquals?: Record<string, unknown> } | undefined)
-        ?.StringEquals;
-      if (condition === undefined) throw new Error('The model statement has no StringEquals condition');
-      expect(Object.keys(condition)).toEqual(['bedrock:InferenceProfileArn']);
-      expect(text(condition['bedrock:InferenceProfileArn'])).toBe(novaProfileArn);
+        // Assess: the same two statements for the HTTP API's turn function and the streaming API's.
+        const bedrock = statementsFor(synth, 'bedrock');
+        const [turn, stream] = turnPolicies(synth);
+        expect(bedrock.map(({ policy }) => policy).sort()).toEqual([turn, turn, stream, stream].sort());
+        const statementsOf = (policy: string | undefined) =>
+          bedrock.filter((found) => found.policy === policy).map(({ statement }) => statement);
+        expect(statementsOf(stream)).toEqual(statementsOf(turn));
+        const [profile, model] = statementsOf(turn);
+        const novaProfileArn = `arn:<AWS::Partition>:bedrock:${region}:<AWS::AccountId>:inference-profile/${prefix}.amazon.nova-lite-v1:0`;
+        expect(variablesOf(turnFunction(synth)).MODEL_ID).toBe(`${prefix}.amazon.nova-lite-v1:0`);
+        expect(actionsOf(profile as Statement)).toEqual([
+          'bedrock:InvokeModel',
+          'bedrock:InvokeModelWithResponseStream',
+        ]);
+        expect(resourcesOf(profile as Statement).map(text)).toEqual([novaProfileArn]);
+        expect(profile?.Condition).toBeUndefined();
+        expect(actionsOf(model as Statement)).toEqual([
+          'bedrock:InvokeModel',
+          'bedrock:InvokeModelWithResponseStream',
+        ]);
+        expect(resourcesOf(model as Statement).map(text)).toEqual(
+          regions.map(
+            (destination) =>
+              `arn:<AWS::Partition>:bedrock:${destination}::foundation-model/amazon.nova-lite-v1:0`,
+          ),
+        );
+        const condition = (model?.Condition as { StringEquals?: Record<string, unknown> } | undefined)
+          ?.StringEquals;
+        if (condition === undefined) throw new Error('The model statement has no StringEquals condition');
+        expect(Object.keys(condition)).toEqual(['bedrock:InferenceProfileArn']);
+        expect(text(condition['bedrock:InferenceProfileArn'])).toBe(novaProfileArn);
+      },
+    );
+
+    it('in a Region-agnostic stack, lets CloudFormation pick the profile of the Region, with the same grants', () => {
+      // Assess: the function's model and both statements come from one mapping, by Region.
+      const lookup = (key: string) => `<AgentMemoryDefaultModel[<AWS::Region>].${key}>`;
+      expect(text(variablesOf(turnFunction(defaults)).MODEL_ID)).toBe(lookup('ModelId'));
+      const [profile, model] = statementsFor(defaults, 'bedrock').map(({ statement }) => statement);
+      const profileArnByRegion = `${profileArn}${lookup('ModelId')}`;
+      expect(resourcesOf(profile as Statement).map(text)).toEqual([profileArnByRegion]);
+      expect(text((model as Statement).Resource)).toBe(lookup('ModelArns'));
+      const condition = (model as Statement & { Condition: { StringEquals: Record<string, unknown> } })
+        .Condition;
+      expect(text(condition.StringEquals['bedrock:InferenceProfileArn'])).toBe(profileArnByRegion);
+      // ...a mapping of every Region of the three profiles, and of no other.
+      const mapping = defaults.template.toJSON().Mappings.AgentMemoryDefaultModel as Record<
+        string,
+        { ModelId: string; ModelArns: string[] }
+      >;
+      expect(Object.keys(mapping)).toHaveLength(14);
+      expect(mapping['eu-west-1']).toEqual({
+        ModelId: 'eu.amazon.nova-lite-v1:0',
+        ModelArns: ['eu-central-1', 'eu-north-1', 'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-3'].map(
+          (region) => `arn:aws:bedrock:${region}::foundation-model/amazon.nova-lite-v1:0`,
+        ),
+      });
+      expect(mapping['us-west-2']?.ModelId).toBe('us.amazon.nova-lite-v1:0');
+      expect(mapping['sa-east-1']).toBeUndefined();
     });
 
     it('never grants bedrock:* or a Bedrock action on *, and reads no secret without the OpenAI provider', () => {
@@ -300,8 +343,8 @@ describe('AgentMemory: the agent turn route', () => {
     it.each<[string, AgentModelProps, RegExp]>([
       [
         'an inference profile whose Regions it does not know',
-        { modelId: 'eu.amazon.nova-lite-v1:0' },
-        /inferenceProfileRegions is required for the inference profile 'eu.amazon.nova-lite-v1:0'/,
+        { modelId: 'eu.amazon.nova-pro-v1:0' },
+        /inferenceProfileRegions is required for the inference profile 'eu.amazon.nova-pro-v1:0'/,
       ],
       [
         'a global inference profile',
@@ -341,7 +384,7 @@ describe('AgentMemory: the agent turn route', () => {
       [
         'a model timeout that leaves the function less than 3 s',
         { modelTimeout: Duration.seconds(27) },
-        /modelTimeout \(27000 ms\) must leave the turn function at least 3000 ms of its 29000 ms/,
+        /modelTimeout must leave the turn function at least 3000 ms of its 29000 ms timeout .*, got 27000 ms/,
       ],
       ['a model timeout of 30 s', { modelTimeout: Duration.seconds(30) }, /from 1 to 29 seconds/],
       [
@@ -352,6 +395,40 @@ describe('AgentMemory: the agent turn route', () => {
       ['a fractional token budget', { contextMaxTokens: 1.5 }, /contextMaxTokens must be an integer/],
     ])('rejects %s', (_, agent, message) => {
       expect(() => synthConstruct({ agent })).toThrow(message);
+    });
+
+    it.each<[string, string, AgentModelProps, RegExp]>([
+      [
+        'a US inference profile in an EU Region, naming the EU one',
+        'eu-west-1',
+        { modelId: 'us.amazon.nova-lite-v1:0' },
+        /agent.modelId 'us.amazon.nova-lite-v1:0' is an inference profile of the US geography, which cannot be called from eu-west-1: use the EU profile of the same model, 'eu.amazon.nova-lite-v1:0'/,
+      ],
+      [
+        'an EU inference profile in a US Region',
+        'us-east-2',
+        { modelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0', inferenceProfileRegions: ['eu-west-1'] },
+        /of the EU geography, which cannot be called from us-east-2: use the US profile of the same model, 'us.anthropic/,
+      ],
+      [
+        'the default in a Region none of its profiles serves',
+        'sa-east-1',
+        {},
+        /agent.modelId is required in sa-east-1: none of Amazon Nova Lite's inference profiles/,
+      ],
+    ])('rejects %s (%s)', (_, region, agent, message) => {
+      expect(() => synthConstruct({ agent }, { region })).toThrow(message);
+    });
+
+    it('rejects profile Regions without a model id when the Region is unknown at synth', () => {
+      expect(() => synthConstruct({ agent: { inferenceProfileRegions: ['us-east-1'] } })).toThrow(
+        /inferenceProfileRegions needs a model id too when the stack's Region is unknown at synth/,
+      );
+    });
+
+    it('takes a Regional foundation model id in any Region', () => {
+      const synth = synthConstruct({ agent: { modelId: 'amazon.nova-pro-v1:0' } }, { region: 'sa-east-1' });
+      expect(variablesOf(turnFunction(synth)).MODEL_ID).toBe('amazon.nova-pro-v1:0');
     });
 
     it('rejects an OpenAI base URL that is not http(s)', () => {

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../lib/memory-function.js';
 import {
   actionsOf,
   allPolicyStatements,
@@ -102,11 +105,14 @@ describe('AgentMemoryStack context', () => {
         .map(({ statement }) => statement)
         .filter((statement) => actionsOf(statement).some((action) => action.startsWith(`${service}:`)));
 
-    it('defaults to Bedrock with the US Amazon Nova Lite inference profile', () => {
-      const synth = synthStack();
-      expect(turnVariables(synth)).toMatchObject({
+    it("defaults to Bedrock with Amazon Nova Lite through the profile of the stack's Region", () => {
+      expect(turnVariables(synthStack({}, { region: 'eu-west-1' }))).toMatchObject({
         MODEL_PROVIDER: 'bedrock',
-        MODEL_ID: 'us.amazon.nova-lite-v1:0',
+        MODEL_ID: 'eu.amazon.nova-lite-v1:0',
+      });
+      // Region-agnostic (an offline synth): CloudFormation picks the profile at deploy.
+      expect(turnVariables(synthStack())).toMatchObject({
+        MODEL_ID: { 'Fn::FindInMap': ['AgentMemoryDefaultModel', { Ref: 'AWS::Region' }, 'ModelId'] },
       });
     });
 
@@ -177,17 +183,83 @@ describe('AgentMemoryStack context', () => {
         { modelProvider: 'openai', modelId: 'gpt-4.1-mini', openAiApiKeySecretArn: 'openai-key' },
         /Context 'openAiApiKeySecretArn': expected the complete ARN of a Secrets Manager secret/,
       ],
-      [{ modelProvider: 'openai', modelId: 'gpt-4.1-mini' }, /openAiApiKeySecret is required/],
-      [{ modelId: 'eu.amazon.nova-lite-v1:0' }, /inferenceProfileRegions is required/],
+      [
+        { modelProvider: 'openai', modelId: 'gpt-4.1-mini' },
+        /^Context 'openAiApiKeySecretArn': is required with provider 'openai'/,
+      ],
+      [
+        { modelId: 'eu.amazon.nova-pro-v1:0' },
+        /^Context 'modelRegions': is required for the inference profile 'eu.amazon.nova-pro-v1:0'/,
+      ],
       [
         { modelTimeoutSeconds: '0' },
         /Context 'modelTimeoutSeconds': expected a whole number of seconds, at least 1/,
       ],
-      [{ modelTimeoutSeconds: '27' }, /must leave the turn function at least 3000 ms/],
+      [
+        { modelTimeoutSeconds: '27' },
+        /^Context 'modelTimeoutSeconds': must leave the turn function at least 3000 ms of its 29000 ms/,
+      ],
+      [{ contextMaxMessages: '5000' }, /^Context 'contextMaxMessages': must be an integer from 1 to 1000/],
+      [
+        { modelId: 'global.amazon.nova-lite-v1:0' },
+        /^Context 'modelId': 'global.amazon.nova-lite-v1:0': global/,
+      ],
       [{ contextMaxMessages: 'many' }, /Context 'contextMaxMessages': expected a whole number of messages/],
       [{ modelId: 42 }, /Context 'modelId': expected a model id/],
     ])('rejects %j', (context, message) => {
       expect(() => synthStack(context)).toThrow(message);
+    });
+
+    it('rejects a model its Region cannot call, naming the key and the fix', () => {
+      expect(() => synthStack({ modelId: 'us.amazon.nova-lite-v1:0' }, { region: 'eu-central-1' })).toThrow(
+        /^Context 'modelId': 'us.amazon.nova-lite-v1:0' is an inference profile of the US geography, which cannot be called from eu-central-1: use the EU profile of the same model, 'eu.amazon.nova-lite-v1:0'/,
+      );
+      expect(() => synthStack({}, { region: 'sa-east-1' })).toThrow(
+        /^Context 'modelId': is required in sa-east-1/,
+      );
+    });
+  });
+
+  describe('keys', () => {
+    it.each([
+      [{ unknownKey: '1' }, /^Context 'unknownKey' is not a setting of this app; it reads auth, jwtIssuer, /],
+      [
+        { modelRegion: 'us-east-1' },
+        /^Context 'modelRegion' is not a setting of this app \(did you mean 'modelRegions'\?\)/,
+      ],
+      [{ retentiondays: '30' }, /did you mean 'retentionDays'/],
+    ])('rejects %j', (context, message) => {
+      expect(() => synthStack(context)).toThrow(message);
+    });
+
+    it("accepts the CDK's own keys: feature flags, lookups, acknowledged notices", () => {
+      expect(() =>
+        synthStack({
+          '@aws-cdk/core:newStyleStackSynthesis': true,
+          'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+          'acknowledged-issue-numbers': [12345],
+        }),
+      ).not.toThrow();
+    });
+
+    it('cdk synth fails with the one line, no stack trace', () => {
+      // Act: the CLI, as a user runs it (it fails before anything is bundled).
+      const result = spawnSync(
+        join(projectRoot, 'node_modules', '.bin', 'cdk'),
+        ['synth', '--no-notices', '-q', '-c', 'modelRegions=us-east-1', '-c', 'unknownKey=1'],
+        {
+          cwd: projectRoot,
+          encoding: 'utf8',
+          env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+          timeout: 60_000,
+        },
+      );
+
+      // Assess: our line, then the CLI's own about the app's exit status.
+      expect(result.status).not.toBe(0);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^Context 'unknownKey' is not a setting of this app; it reads auth, /);
+      expect(lines.slice(1)).toEqual([expect.stringMatching(/Subprocess exited with error 1$/)]);
     });
   });
 });

@@ -22,6 +22,8 @@ function newApp(bundle: boolean | undefined, context: Record<string, unknown> = 
 export interface SynthOptions {
   /** Bundle the functions (slow, seconds); only tests that inspect the assets need it. */
   readonly bundle?: boolean;
+  /** The stack's Region, known at synth. @default - Region-agnostic, as an offline `npm run synth` */
+  readonly region?: string;
   /** Runs after the construct is created, before synthesis (e.g. `addRoute`, grants). */
   readonly configure?: (memory: AgentMemory, stack: Stack) => void;
 }
@@ -39,10 +41,13 @@ function synthesize(app: App, stack: Stack): Synthesized {
   return { app, stack, template: Template.fromStack(stack), outdir: assembly.directory };
 }
 
+const envOf = (options: SynthOptions) =>
+  options.region === undefined ? {} : { env: { region: options.region } };
+
 /** The deployable stack, configured through context like `cdk synth -c key=value`. */
 export function synthStack(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
   const app = newApp(options.bundle, context);
-  const stack = new AgentMemoryStack(app, 'AgentMemory');
+  const stack = new AgentMemoryStack(app, 'AgentMemory', envOf(options));
   return synthesize(app, stack);
 }
 
@@ -52,7 +57,7 @@ export function synthConstruct(
   options: SynthOptions = {},
 ): Synthesized {
   const app = newApp(options.bundle);
-  const stack = new Stack(app, 'Embedding');
+  const stack = new Stack(app, 'Embedding', envOf(options));
   const memory = new AgentMemory(stack, 'Memory', typeof props === 'function' ? props(stack) : props);
   options.configure?.(memory, stack);
   return synthesize(app, stack);
