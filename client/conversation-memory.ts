@@ -2,7 +2,7 @@ import type {
   ConversationInfo,
   LoadOptions,
   HistoryPage as StoreHistoryPage,
-} from '../lambda/memory/conversation-store.js';
+} from '../lambda/memory/history.js';
 import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
 
 /*

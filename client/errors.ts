@@ -31,32 +31,35 @@ export class AgentMemoryError extends Error {
   }
 }
 
-type Details = Omit<AgentMemoryErrorDetails, 'code' | 'status'> & { readonly status?: number };
+/** What a typed error's constructor takes: the details, with the class's own code and (by default) status. */
+export type TypedErrorDetails = Omit<AgentMemoryErrorDetails, 'code' | 'status'> & {
+  readonly status?: number;
+};
 
 /** 400: malformed id, message, body or query value. Nothing was stored. */
 export class InvalidRequestError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 400, ...details, code: 'invalid_request' });
   }
 }
 
 /** 401: no (valid) credentials. */
 export class UnauthorizedError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 401, ...details, code: 'unauthorized' });
   }
 }
 
 /** 403: authenticated, but no tenant can be derived or access is denied. */
 export class ForbiddenError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 403, ...details, code: 'forbidden' });
   }
 }
 
 /** 404: the conversation was never written (or was deleted), or the route does not exist. */
 export class NotFoundError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 404, ...details, code: 'not_found' });
   }
 }
@@ -66,7 +69,7 @@ export class VersionConflictError extends AgentMemoryError {
   constructor(
     readonly currentVersion: number,
     message = `The conversation is at version ${currentVersion}.`,
-    details: Details = {},
+    details: TypedErrorDetails = {},
   ) {
     super(message, { status: 409, ...details, code: 'version_conflict' });
   }
@@ -77,7 +80,7 @@ export class SuffixMismatchError extends AgentMemoryError {
   constructor(
     readonly currentVersion: number | undefined,
     message = 'The conversation does not end with the expected messages.',
-    details: Details = {},
+    details: TypedErrorDetails = {},
   ) {
     super(message, { status: 409, ...details, code: 'suffix_mismatch' });
   }
@@ -91,7 +94,7 @@ export class NoPendingToolCallsError extends AgentMemoryError {
   constructor(
     readonly currentVersion: number | undefined,
     message = 'The conversation does not end with tool calls awaiting results.',
-    details: Details = {},
+    details: TypedErrorDetails = {},
   ) {
     super(message, { status: 409, ...details, code: 'no_pending_tool_calls' });
   }
@@ -105,7 +108,10 @@ export class ToolResultsMismatchError extends AgentMemoryError {
   readonly missing: readonly string[];
   readonly unknown: readonly string[];
   readonly duplicate: readonly string[];
-  constructor(message = 'The tool results do not match the pending tool calls.', details: Details = {}) {
+  constructor(
+    message = 'The tool results do not match the pending tool calls.',
+    details: TypedErrorDetails = {},
+  ) {
     super(message, { status: 422, ...details, code: 'tool_results_mismatch' });
     const ids = (name: string) => {
       const value = this.details[name];
@@ -119,7 +125,7 @@ export class ToolResultsMismatchError extends AgentMemoryError {
 
 /** 413: a message over 256 KiB, a body over 1 MiB, or an append over DynamoDB's transaction size. */
 export class PayloadTooLargeError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 413, ...details, code: 'payload_too_large' });
   }
 }
@@ -128,7 +134,7 @@ export class PayloadTooLargeError extends AgentMemoryError {
 export class IdempotencyKeyReusedError extends AgentMemoryError {
   constructor(
     message = 'This Idempotency-Key was already used with a different request.',
-    details: Details = {},
+    details: TypedErrorDetails = {},
   ) {
     super(message, { status: 422, ...details, code: 'idempotency_key_reused' });
   }
@@ -139,7 +145,7 @@ export class UnavailableError extends AgentMemoryError {
   constructor(
     message: string,
     readonly retryAfterMs: number | undefined,
-    details: Details & { readonly code?: 'unavailable' | 'throttled' } = {},
+    details: TypedErrorDetails & { readonly code?: 'unavailable' | 'throttled' } = {},
   ) {
     super(message, {
       status: details.code === 'throttled' ? 429 : 503,
@@ -151,7 +157,10 @@ export class UnavailableError extends AgentMemoryError {
 
 /** 502 model_error / 504 model_timeout: the agent turn's model failed or took too long. Nothing was stored. */
 export class ModelError extends AgentMemoryError {
-  constructor(message: string, details: Details & { readonly code?: 'model_error' | 'model_timeout' } = {}) {
+  constructor(
+    message: string,
+    details: TypedErrorDetails & { readonly code?: 'model_error' | 'model_timeout' } = {},
+  ) {
     const code = details.code ?? 'model_error';
     super(message, { status: code === 'model_timeout' ? 504 : 502, ...details, code });
   }
@@ -159,28 +168,28 @@ export class ModelError extends AgentMemoryError {
 
 /** 500 internal (or any other unexpected status). Quote `requestId` when reporting it. */
 export class InternalServerError extends AgentMemoryError {
-  constructor(message: string, details: Details & { readonly code?: string } = {}) {
+  constructor(message: string, details: TypedErrorDetails & { readonly code?: string } = {}) {
     super(message, { status: 500, ...details, code: details.code ?? 'internal' });
   }
 }
 
 /** No response: the connection failed or broke. The request may or may not have been applied. */
 export class NetworkError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 0, ...details, code: 'network_error' });
   }
 }
 
 /** No response within the client's per-attempt timeout. The request may or may not have been applied. */
 export class TimeoutError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 0, ...details, code: 'timeout' });
   }
 }
 
 /** The caller's AbortSignal fired. The request may or may not have been applied. */
 export class AbortedError extends AgentMemoryError {
-  constructor(message: string, details: Details = {}) {
+  constructor(message: string, details: TypedErrorDetails = {}) {
     super(message, { status: 0, ...details, code: 'aborted' });
   }
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,8 +8,41 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The repository root: bundling resolves the lock file and tsconfig from here, whatever the cwd. */
+/**
+ * The package root: the repository when running from source (bundling resolves the lock file from here,
+ * whatever the cwd), or `dist/` in the installed package.
+ */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The built package carries every handler prebuilt (scripts/build-package.ts), under this folder of its root,
+ * so a consumer's synth needs neither esbuild nor our lock file. The sources have no such folder: there the
+ * handlers are bundled at synth, with the options below.
+ */
+export const prebuiltBundlesFolder = 'bundles';
+
+/** Where a handler's prebuilt bundle (`index.mjs` and its source map) lives, relative to the package root. */
+export function prebuiltBundlePath(entry: string): string {
+  return join(prebuiltBundlesFolder, relative(projectRoot, entry).replace(/\.ts$/, ''));
+}
+
+/**
+ * How a handler gets bundled: one of ours from the built package (prebuilt), or from source at synth with our
+ * lock file; a handler outside this package (a route an app adds) is bundled at synth in the app's project.
+ */
+function handlerCode(
+  entry: string,
+): { prebuilt: string } | { projectRoot: string; depsLockFilePath: string } | undefined {
+  if (relative(projectRoot, entry).startsWith('..')) return undefined;
+  if (!existsSync(join(projectRoot, prebuiltBundlesFolder))) {
+    return { projectRoot, depsLockFilePath: join(projectRoot, 'package-lock.json') };
+  }
+  const folder = join(projectRoot, prebuiltBundlePath(entry));
+  if (!existsSync(join(folder, 'index.mjs'))) {
+    throw new Error(`No prebuilt bundle for ${entry} in ${folder}: the package was built without it.`);
+  }
+  return { prebuilt: folder };
+}
 
 /** Oldest Node major the project supports on Lambda (ESM, fetch, `using`). */
 const minimumNodeMajor = 22;
@@ -101,13 +136,16 @@ export interface MemoryFunctionProps {
 
 /**
  * The project's one Lambda function shape: newest Node runtime, ARM64, a minified ESM bundle that carries its
- * own AWS SDK (pinned by package-lock.json, not whatever the runtime ships), source maps, an explicit log group
+ * own AWS SDK (pinned by package-lock.json, not whatever the runtime ships; prebuilt in the published package,
+ * bundled at synth from source), source maps, an explicit log group
  * with retention, X-Ray tracing, Powertools configuration, and a role that may only write its own logs until
  * a grant adds more.
  */
 export class MemoryFunction extends Construct {
+  /** The handler module the function runs (its source path, also in the built package). */
+  public readonly entry: string;
   /** The function; pass it to grants. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
   /** The execution role: its log group and X-Ray, plus whatever is granted later. */
@@ -140,10 +178,9 @@ export class MemoryFunction extends Construct {
       );
     }
 
+    this.entry = props.entry;
     const runtime = newestNodeRuntime();
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+    const functionProps = {
       runtime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -151,23 +188,35 @@ export class MemoryFunction extends Construct {
       logGroup: this.logGroup,
       role: this.role,
       ...(props.description === undefined ? {} : { description: props.description }),
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
       environment: { ...props.environment, ...ownEnvironment },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: `node${nodeMajor(runtime)}`,
-        mainFields: ['module', 'main'],
-        banner: esmRequireBanner,
-        minify: true,
-        sourceMap: true,
-        logLevel: nodejs.LogLevel.WARNING,
-        sourcesContent: false,
-        // Bundle the AWS SDK too: the version is the one tested, and only the code used is loaded.
-        bundleAwsSDK: true,
-        externalModules: [],
-      },
-    });
+    } satisfies Partial<lambda.FunctionProps>;
+    const code = handlerCode(props.entry);
+    this.function =
+      code === undefined || !('prebuilt' in code)
+        ? new nodejs.NodejsFunction(this, 'Function', {
+            ...functionProps,
+            entry: props.entry,
+            handler: 'handler',
+            ...code,
+            bundling: {
+              format: nodejs.OutputFormat.ESM,
+              target: `node${nodeMajor(runtime)}`,
+              mainFields: ['module', 'main'],
+              banner: esmRequireBanner,
+              minify: true,
+              sourceMap: true,
+              logLevel: nodejs.LogLevel.WARNING,
+              sourcesContent: false,
+              // Bundle the AWS SDK too: the version is the one tested, and only the code used is loaded.
+              bundleAwsSDK: true,
+              externalModules: [],
+            },
+          })
+        : new lambda.Function(this, 'Function', {
+            ...functionProps,
+            code: lambda.Code.fromAsset(code.prebuilt),
+            handler: 'index.handler',
+          });
 
     // Active tracing, with its permission in a policy of its own: X-Ray's actions take no resource but '*',
     // and acknowledging that finding on this policy alone keeps cdk-nag checking every other statement

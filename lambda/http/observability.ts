@@ -4,7 +4,8 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { ChatModel } from '../agent/chat-model.js';
 import { ModelError, ModelTimeoutError } from '../agent/model-errors.js';
 import type { TurnResult } from '../agent/run-turn.js';
-import type { AppendResult, EditResult, HistoryPage } from '../memory/conversation-store.js';
+import type { AppendResult, EditResult } from '../memory/conversation-store.js';
+import type { HistoryPage } from '../memory/history.js';
 
 /*
  * Powertools, set up once per process. The usual POWERTOOLS_* variables still apply (log level, namespace,

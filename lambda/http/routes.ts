@@ -13,7 +13,10 @@ export interface RouteDefinition {
   readonly id: string;
   readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
-  /** Handler module, relative to lambda/http/handlers, exporting `handler`. */
+  /**
+   * Handler module exporting `handler`: relative to lambda/http/handlers, or an absolute path (a route an app
+   * adds with `AgentMemory.addRoute`, bundled at synth in the app's project).
+   */
   readonly entry: string;
   /**
    * A response-streaming handler module for the same route (`awslambda.streamifyResponse`, REST API events):
