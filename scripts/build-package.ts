@@ -83,12 +83,12 @@ function prebuildHandlers(): string[] {
 }
 
 const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as PackageManifest;
-const started = performance.now();
+const since = (start: number) => `${((performance.now() - start) / 1000).toFixed(1)} s`;
 rmSync(distFolder, { recursive: true, force: true });
 const sources = Object.values(entryPointSources(manifest));
+let started = performance.now();
 compileEntryPoints(sources);
+console.log(`dist/: ${sources.length} entry points compiled in ${since(started)} (${sources.join(', ')}).`);
+started = performance.now();
 const bundles = prebuildHandlers();
-console.log(
-  `Built dist/ in ${Math.round(performance.now() - started)} ms: ${sources.length} entry points ` +
-    `(${sources.join(', ')}), ${bundles.length} prebuilt handlers.`,
-);
+console.log(`dist/bundles: ${bundles.length} handlers bundled in ${since(started)}.`);
