@@ -136,10 +136,9 @@ export interface MemoryFunctionProps {
 
 /**
  * The project's one Lambda function shape: newest Node runtime, ARM64, a minified ESM bundle that carries its
- * own AWS SDK (pinned by package-lock.json, not whatever the runtime ships; prebuilt in the published package,
- * bundled at synth from source), source maps, an explicit log group
- * with retention, X-Ray tracing, Powertools configuration, and a role that may only write its own logs until
- * a grant adds more.
+ * own AWS SDK (pinned by package-lock.json, not whatever the runtime ships; prebuilt in the published
+ * package, bundled at synth from source), source maps, an explicit log group with retention, X-Ray tracing,
+ * Powertools configuration, and a role that may only write its own logs until a grant adds more.
  */
 export class MemoryFunction extends Construct {
   /** The handler module the function runs (its source path, also in the built package). */
