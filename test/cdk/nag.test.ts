@@ -58,6 +58,8 @@ function buildRecordingAcknowledgements(apply: boolean, build: () => Synthesized
 
 const configurations = () => [
   synthStack(),
+  // The Region known at synth, as `cdk deploy` runs it: the default model of that Region.
+  synthStack({}, { region: 'eu-west-1' }),
   synthStack({
     auth: 'jwt',
     jwtIssuer: 'https://issuer.example.com/',
