@@ -86,6 +86,7 @@ const contextKeyOfProp: Readonly<Record<string, string>> = {
   'auth.issuer': contextKeys.jwtIssuer,
   'auth.audience': contextKeys.jwtAudience,
   'auth.tenantClaim': contextKeys.tenantClaim,
+  'auth.jwksUri': contextKeys.jwksUri,
   retention: contextKeys.retentionDays,
   'agent.provider': contextKeys.modelProvider,
   'agent.modelId': contextKeys.modelId,

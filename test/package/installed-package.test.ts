@@ -208,6 +208,7 @@ describe('the installed package', () => {
 
   describe('a project with the peers', () => {
     const examples = readmeExamples();
+    let compiled: SpawnSyncReturns<string>;
 
     beforeAll(() => {
       // tsc --init's own advice for Node.js programs: `"lib": ["esnext"], "types": ["node"]`.
@@ -218,6 +219,32 @@ describe('the installed package', () => {
         tsconfig.replace('"types": [],', '"lib": ["esnext"], "types": ["node"],'),
       );
       writeFiles(app, Object.fromEntries(examples));
+      writeFiles(app, {
+        // The app around the README's stack, with the cdk-nag packs this repository's own app uses.
+        'bin/app.ts': `
+          import { App, Validations } from 'aws-cdk-lib';
+          import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+          import { AgentStack } from '../lib/agent-stack.js';
+
+          const app = new App();
+          const stack = new AgentStack(app, 'MyAgent', { env: { region: 'eu-west-1' } });
+          Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+          // The app's own function is the app's business: exactly the findings of a default NodejsFunction.
+          Validations.of(stack.node.findChild('Agent')).acknowledge(
+            ...${JSON.stringify(ownFunctionFindings)}.map((id) => ({ id, reason: "The app's own function." })),
+          );
+          app.synth();
+        `,
+        // Calls the README's agent handler, as Lambda would.
+        'run-agent.mjs': `
+          import { handler } from './src/agent.js';
+          const first = await handler({ userId: '42', text: 'My name is Ada.' });
+          const second = await handler({ userId: '42', text: 'What is my name?' });
+          console.log(JSON.stringify([first, second]));
+        `,
+      });
+      // The consumer's own compiler, which every later test runs the output of.
+      compiled = spawnSync(bin(app, 'tsc'), [], { cwd: app, encoding: 'utf8' });
     });
 
     it('the README has the client, store and construct examples', () => {
@@ -269,31 +296,8 @@ describe('the installed package', () => {
     });
 
     it("type-checks the examples with tsc --init's defaults (for Node.js) and compiles them", () => {
-      writeFiles(app, {
-        // The app around the README's stack, with the cdk-nag packs this repository's own app uses.
-        'bin/app.ts': `
-          import { App, Validations } from 'aws-cdk-lib';
-          import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-          import { AgentStack } from '../lib/agent-stack.js';
-
-          const app = new App();
-          const stack = new AgentStack(app, 'MyAgent', { env: { region: 'eu-west-1' } });
-          Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-          // The app's own function is the app's business: exactly the findings of a default NodejsFunction.
-          Validations.of(stack.node.findChild('Agent')).acknowledge(
-            ...${JSON.stringify(ownFunctionFindings)}.map((id) => ({ id, reason: "The app's own function." })),
-          );
-          app.synth();
-        `,
-        // Calls the README's agent handler, as Lambda would.
-        'run-agent.mjs': `
-          import { handler } from './src/agent.js';
-          const first = await handler({ userId: '42', text: 'My name is Ada.' });
-          const second = await handler({ userId: '42', text: 'What is my name?' });
-          console.log(JSON.stringify([first, second]));
-        `,
-      });
-      expect(runOk(bin(app, 'tsc'), [], app)).toBe('');
+      expect(compiled.status, compiled.stdout).toBe(0);
+      expect(compiled.stdout).toBe('');
       expect(existsSync(join(app, 'src', 'agent.js'))).toBe(true);
     });
 
@@ -302,12 +306,13 @@ describe('the installed package', () => {
       const outdir = join(app, 'cdk.out');
       runOk(node, ['bin/app.js'], app, { CDK_OUTDIR: outdir });
 
-      // Assess: the construct's eight functions and the app's own.
+      // Assess: the construct's ten functions (eight routes, the streaming turn and its JWT authorizer) and the
+      // app's own.
       const template = JSON.parse(readFileSync(join(outdir, 'MyAgent.template.json'), 'utf8'));
       const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
         (resource) => resource.Type === 'AWS::Lambda::Function',
       );
-      expect(functions).toHaveLength(9);
+      expect(functions).toHaveLength(11);
       // The construct's functions deploy the bundles of the package, byte for byte; only the app's own
       // function was bundled here (by the app's esbuild, as CommonJS index.js).
       const shipped = new Set(
@@ -317,7 +322,7 @@ describe('the installed package', () => {
       );
       const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
       const deployed = assets.map((name) => readdirSync(join(outdir, name)).sort().join(' '));
-      expect(deployed.sort()).toEqual([...Array(8).fill('index.mjs index.mjs.map'), 'index.js'].sort());
+      expect(deployed.sort()).toEqual([...Array(10).fill('index.mjs index.mjs.map'), 'index.js'].sort());
       for (const name of assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')))) {
         expect(shipped.has(readFileSync(join(outdir, name, 'index.mjs'), 'utf8'))).toBe(true);
       }
@@ -347,7 +352,7 @@ describe('the installed package', () => {
       expect(inProcess).toBe('');
     });
 
-    it('runs the client example against the local server, signing with SigV4', async () => {
+    it('runs the client example against the local server, signing with SigV4, streaming included', async () => {
       const server = await startServer({
         dynamoDbEndpoint: inject('dynamoDbEndpoint'),
         tableName: 'installed-client',
@@ -357,10 +362,21 @@ describe('the installed package', () => {
         AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
         AWS_SECRET_ACCESS_KEY: 'example',
       });
+      // Assess: the turn's reply, the history page, the streamed turn's text...
       expect(output).toContain('[offline] history: 1 message, you said: What is my name?');
       expect(output).toContain("content: 'My name is Ada.'");
+      expect(output).toContain('[offline] history: 5 messages, you said: Tell me a story.');
+      // ...and what the server stored: append, turn, tool loop (the offline model calls no tool), streamed turn.
       const stored = await server.request('GET', '/v1/conversations/user-42:ticket-7/messages');
-      expect(stored.json.version).toBe(3);
+      expect(stored.json.messages.map((message: { content: string }) => message.content)).toEqual([
+        'My name is Ada.',
+        'What is my name?',
+        '[offline] history: 1 message, you said: What is my name?',
+        'What should I wear in Paris?',
+        '[offline] history: 3 messages, you said: What should I wear in Paris?',
+        'Tell me a story.',
+        '[offline] history: 5 messages, you said: Tell me a story.',
+      ]);
     });
   });
 });
