@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ToolCall } from '../lambda/agent/chat-model.js';
 import type { ToolResult } from '../lambda/agent/tool-results.js';
 import type { ToolChoice, ToolDefinition } from '../lambda/agent/tools.js';
@@ -52,7 +51,7 @@ export interface AgentMemoryClientOptions {
   readonly streamingBaseUrl?: string | URL;
   /** sigV4Auth(...) for IAM deployments, bearerAuth(...) for JWT ones, tenantHeaderAuth(...) for the local server. */
   readonly auth?: RequestAuth;
-  /** @default globalThis.fetch */
+  /** @default globalThis.fetch (called unbound, as browsers require) */
   readonly fetch?: typeof fetch;
   /** How long one attempt may take, response body included. @default 30000 */
   readonly timeoutMs?: number;
@@ -173,11 +172,13 @@ export class AgentMemoryClient implements ConversationMemory {
     this.streamingBase =
       options.streamingBaseUrl === undefined ? base : apiBase(options.streamingBaseUrl, 'streamingBaseUrl');
     this.auth = options.auth;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    // A browser's fetch throws "Illegal invocation" when called as a method of another object.
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.timeoutMs = options.timeoutMs ?? 30_000;
     if (!(this.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${this.timeoutMs}`);
     this.retry = retryPolicy(options.retry);
-    this.newIdempotencyKey = options.idempotencyKey ?? randomUUID;
+    // The Web Crypto global (Node 19+, browsers), so the client also runs in a browser.
+    this.newIdempotencyKey = options.idempotencyKey ?? (() => globalThis.crypto.randomUUID());
     this.headers = Object.fromEntries(
       Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
     );
@@ -514,7 +515,8 @@ export class AgentMemoryClient implements ConversationMemory {
       const requestId = requestIdOf(answer.headers);
       try {
         for await (const { event, data } of readServerSentEvents(
-          (answer.body ?? []) as AsyncIterable<Uint8Array>,
+          // Node's body is async iterable; the DOM's type (browsers differ) does not say so.
+          (answer.body ?? []) as unknown as AsyncIterable<Uint8Array>,
         )) {
           arm();
           const json = parseJson(data);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { maxRequestBodyBytes } from '../lambda/http/api-schemas.js';
 import { HttpError } from '../lambda/http/http-errors.js';
@@ -121,11 +121,11 @@ function streamingSink(
   };
 }
 /**
- * An HTTP server that plays API Gateway's part in front of the Lambda handlers: it matches the routes
- * table, builds the v2 event (tenant from X-Tenant-Id as the JWT `sub` claim), invokes the route's
- * handler module and writes its result back. One log line per request.
+ * The request listener of an HTTP server that plays API Gateway's part in front of the Lambda handlers: it
+ * matches the routes table, builds the v2 event (tenant from X-Tenant-Id as the JWT `sub` claim), invokes the
+ * route's handler module and writes its result back. One log line per request.
  */
-export function createApiGatewayServer(options: ApiGatewayServerOptions): Server {
+export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
   const { handlers, writeFence, log, logError } = options;
 
   async function answer(
@@ -225,7 +225,7 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
     return result;
   }
 
-  return createServer((request, response) => {
+  return (request, response) => {
     const started = performance.now();
     const requestId = randomUUID();
     const trace: { tenant: string | undefined } = { tenant: undefined };
@@ -256,5 +256,5 @@ export function createApiGatewayServer(options: ApiGatewayServerOptions): Server
         send(response, errorResponse(error, requestId), requestId);
       },
     );
-  });
+  };
 }

@@ -9,10 +9,10 @@
  * --pdeathsig); elsewhere the child is orphaned and must be killed by hand.
  */
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createApiGatewayServer } from './api-gateway.js';
+import { apiGateway } from './api-gateway.js';
 import { ensureConversationTable } from './conversation-table.js';
 import { DataFolderInUseError, DataFolderLock } from './data-folder-lock.js';
 import {
@@ -22,6 +22,7 @@ import {
   startDynamoDbLocal,
 } from './dynamodb-local.js';
 import { loadHandlerModules } from './handler-modules.js';
+import { withInspectorPage } from './inspector-page.js';
 import {
   type LocalServerConfig,
   LocalServerConfigError,
@@ -109,6 +110,7 @@ function banner(
     `  curl -s -X POST ${url}/v1/conversations/demo/messages -H 'content-type: application/json' \\`,
     `    -d '{"messages":[{"role":"user","content":"Remember: my favourite colour is teal."}]}'`,
     `  curl -s ${url}/v1/conversations/demo/messages`,
+    `  open ${url}/inspector?conversation=demo   (the memory inspector)`,
     '',
   ].join('\n');
 }
@@ -190,12 +192,8 @@ async function main(): Promise<void> {
     const table = await ensureConversationTable(client, config.tableName);
     const handlers = await loadHandlerModules();
     if (stopping) return;
-    server = createApiGatewayServer({
-      handlers,
-      writeFence: new WriteFence(client, config.tableName),
-      log,
-      logError,
-    });
+    const api = apiGateway({ handlers, writeFence: new WriteFence(client, config.tableName), log, logError });
+    server = createServer(withInspectorPage(api, log, logError));
     const address = await listen(server, config.port);
     const url = `http://127.0.0.1:${address.port}`;
     lock?.update({ url });

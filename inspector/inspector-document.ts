@@ -1,0 +1,29 @@
+/*
+ * Serving the built inspector (./build.ts), the same way from the local server and from the deployed function.
+ */
+
+/** Where the page is served, at the root of the API. */
+export const inspectorPath = '/inspector';
+
+/** How the page's requests authenticate: the local server's X-Tenant-Id header, or a JWT bearer token. */
+export type InspectorAuthMode = 'tenant-header' | 'bearer';
+
+/** The document for one server: the built page with that server's way of authenticating. */
+export function inspectorDocument(html: string, auth: InspectorAuthMode): string {
+  return html.replace(
+    '<meta name="agent-memory-auth" content="tenant-header">',
+    `<meta name="agent-memory-auth" content="${auth}">`,
+  );
+}
+
+/**
+ * The page's CSP is in the document (a meta element, next to the hashes it lists); framing can only be refused
+ * by a header. The page holds no data: everything it shows is read with the caller's credentials.
+ */
+export const inspectorHeaders: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Cache-Control': 'no-cache',
+  'Content-Security-Policy': "frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};

@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ServerProcess, startServer, stopAllServers } from '../e2e/server-process.js';
+import { launchChromium } from './chromium.js';
+import { append, seedMessages, seedToolConversation } from './seed.js';
+
+/*
+ * The memory inspector in a real browser (Debian's Chromium through playwright-core) against a real `npm start`
+ * server process: everything the page shows comes through the public API.
+ */
+
+const tenant = 'acme';
+
+describe('memory inspector (Chromium against npm start)', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([
+      startServer({
+        dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+        tableName: `e2e-inspector-${randomUUID()}`,
+      }),
+      launchChromium(),
+    ]);
+    // The first request builds the page (esbuild); the tests measure what a reader gets after that.
+    expect((await fetch(`${server.url}/inspector`)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stopAllServers();
+  });
+
+  async function openPage(query: string): Promise<Page> {
+    await page?.close();
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${server.url}/inspector?${query}`);
+    expect(errors).toEqual([]);
+    return page;
+  }
+
+  const article = (seq: number) => page.locator(`article[data-seq="${seq}"]`);
+  const focusedSeq = () => page.locator(':focus').getAttribute('data-seq');
+
+  it('serves one self-contained document whose CSP allows only its own script and style', async () => {
+    // Act
+    const answer = await fetch(`${server.url}/inspector`);
+    const html = await answer.text();
+
+    // Assess
+    expect(answer.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(answer.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    expect(html).toContain('<meta name="agent-memory-auth" content="tenant-header">');
+    expect(html).toMatch(/content="default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+';/);
+    expect(html).not.toMatch(/<script[^>]+src=|<link /);
+  });
+
+  it('opens a conversation by id from the keyboard: seq, id, role, time, text and image parts, metadata, version, retention', async () => {
+    // Prepare
+    const conversation = `trip-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+    await openPage(`tenant=${tenant}`);
+    await expect.poll(() => page.locator('#conversation-title').textContent()).toBe('No conversation open');
+
+    // Act
+    await page.getByLabel('Conversation id').fill(conversation);
+    await page.getByLabel('Conversation id').press('Enter');
+
+    // Assess
+    await expect.poll(() => page.locator('article').count()).toBe(5);
+    expect(new URL(page.url()).searchParams.get('conversation')).toBe(conversation);
+    const facts = await page.locator('.facts').innerText();
+    expect(facts).toMatch(/Version\s+5/i);
+    expect(facts).toMatch(/Messages\s+5/i);
+    expect(facts).toMatch(/Kept until deleted/);
+    const user = article(2);
+    expect(await user.locator('.role').textContent()).toBe('user');
+    expect(await user.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await user.locator('.message-id').textContent()).toMatch(/^[0-9A-Z]{26}$/);
+    expect(await user.locator('[data-part-type="text"]').innerText()).toContain(
+      'What should I wear in Paris?',
+    );
+    const image = user.locator('[data-part-type="image_url"] img');
+    expect(await image.getAttribute('alt')).toBe('Image part (image/png, 96 B)');
+    // Decoded by the browser: the stored bytes are a real 16x16 PNG.
+    expect(
+      await image.evaluate((img) => {
+        const decoded = img as unknown as { complete: boolean; naturalWidth: number };
+        return [decoded.complete, decoded.naturalWidth];
+      }),
+    ).toEqual([true, 16]);
+    expect(await user.locator('.metadata pre').innerText()).toContain('"userId": "user-42"');
+    expect(await page.getByRole('feed').getAttribute('aria-busy')).not.toBe('true');
+  });
+
+  it('shows each tool call next to its result, and each result with the call it answers', async () => {
+    // Prepare
+    const conversation = `tools-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+
+    // Act
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+
+    // Assess
+    const call = article(3).locator('.tool-call[data-tool-call-id="call_weather_1"]');
+    await expect.poll(() => call.count()).toBe(1);
+    expect(await call.locator('.tool-call-title').innerText()).toBe('Calls weather call_weather_1');
+    expect(await call.locator('.arguments').innerText()).toContain('"city": "Paris"');
+    expect(await call.locator('.tool-result').getAttribute('data-result-seq')).toBe('4');
+    expect(await call.locator('.tool-result .text').innerText()).toBe('18°C, light rain');
+    expect(await article(4).locator('.answers').innerText()).toBe('Answers weather call_weather_1 of #3');
+    // The link moves focus to the call's message.
+    await article(4).getByRole('link', { name: '#3' }).click();
+    expect(await focusedSeq()).toBe('3');
+  });
+
+  it('10,000 messages: opens the newest page with one request, pages back one page per request', async () => {
+    // Prepare
+    const conversation = `long-${randomUUID()}`;
+    const seedStarted = performance.now();
+    expect(await seedMessages(server, tenant, conversation, 10_000)).toBe(10_000);
+    const seedMs = performance.now() - seedStarted;
+    await openPage(`tenant=${tenant}`);
+    const requests: Request[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/v1/')) requests.push(request);
+    });
+    const messageRequests = () =>
+      requests.filter((request) => new URL(request.url()).pathname.endsWith('/messages'));
+
+    // Act: open it as a reader does (a navigation to its address)
+    const openStarted = performance.now();
+    await page.goto(`${server.url}/inspector?tenant=${tenant}&conversation=${conversation}`);
+    await page.locator('article').nth(49).waitFor();
+    const openMs = performance.now() - openStarted;
+    const firstPage = await page.evaluate(
+      () => performance.getEntriesByName('inspector:first-page')[0]?.startTime,
+    );
+
+    // Assess: the newest 50 from one request
+    expect(await page.locator('article').count()).toBe(50);
+    expect(await page.locator('.range').innerText()).toBe('Showing 50 of 10,000 messages (#9951–#10000).');
+    expect(messageRequests().map((request) => new URL(request.url()).search)).toEqual(['?limit=50']);
+    const openBytes = (await (await messageRequests()[0]?.response())?.body())?.length ?? 0;
+
+    // Act: one page back, from the keyboard
+    requests.length = 0;
+    await page.getByRole('button', { name: 'Load older messages' }).focus();
+    const backStarted = performance.now();
+    await page.keyboard.press('Enter');
+    await page.locator('article').nth(99).waitFor();
+    const backMs = performance.now() - backStarted;
+
+    // Assess: exactly one more page, the next 50 older messages
+    expect(await page.locator('article').count()).toBe(100);
+    expect(messageRequests().map((request) => new URL(request.url()).search)).toEqual([
+      '?limit=50&before=9951',
+    ]);
+    const backBytes = (await (await messageRequests()[0]?.response())?.body())?.length ?? 0;
+    expect(backBytes).toBeLessThan(20_000);
+    expect(await page.locator('.range').innerText()).toBe('Showing 100 of 10,000 messages (#9901–#10000).');
+    expect(await page.locator('article').first().getAttribute('data-seq')).toBe('9901');
+    console.log(
+      `inspector, 10,000 messages: seeded in ${Math.round(seedMs)} ms (200 appends of 50); navigation to the first ` +
+        `rendered page ${Math.round(openMs)} ms (page's own mark ${Math.round(firstPage ?? -1)} ms after navigation ` +
+        `start), newest page ${openBytes} bytes; page back: 1 request, ${backBytes} bytes, ${Math.round(backMs)} ms`,
+    );
+  }, 300_000);
+
+  it('moves between messages with Page Up / Page Down (the feed pattern)', async () => {
+    // Prepare
+    const conversation = `keys-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+    await expect.poll(() => page.locator('article').count()).toBe(5);
+
+    // Act
+    await article(5).focus();
+    await page.keyboard.press('PageUp');
+    await page.keyboard.press('PageUp');
+    const afterUp = await focusedSeq();
+    await page.keyboard.press('PageDown');
+
+    // Assess
+    expect(afterUp).toBe('3');
+    expect(await focusedSeq()).toBe('4');
+    expect(await article(4).getAttribute('tabindex')).toBe('0');
+    expect(await article(5).getAttribute('tabindex')).toBe('-1');
+  });
+
+  it('live view: a message appended by another client appears without a reload', async () => {
+    // Prepare
+    const conversation = `live-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+    await expect.poll(() => page.locator('article').count()).toBe(5);
+
+    // Act
+    await append(server, tenant, conversation, [{ role: 'user', content: 'Written by another client.' }]);
+
+    // Assess
+    await expect
+      .poll(() => article(6).locator('.text').textContent(), { timeout: 15_000 })
+      .toBe('Written by another client.');
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /^Live: 1 new message/ })
+        .count(),
+    ).toBe(1);
+    expect(await page.locator('.facts').innerText()).toMatch(/Version\s+6/i);
+  });
+
+  it('live view: an edit elsewhere is noticed (the head counts other messages) and the newest page is read again', async () => {
+    // Prepare
+    const conversation = `edited-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+    await expect.poll(() => page.locator('article').count()).toBe(5);
+
+    // Act: replace the last reply (seq 5) with another one (seq 6)
+    const edited = await server.request('POST', `/v1/conversations/${conversation}/edits`, {
+      headers: { 'x-tenant-id': tenant },
+      body: {
+        expectedSuffix: [
+          { role: 'assistant', content: 'Take a light raincoat: 18°C and light rain in Paris.' },
+        ],
+        replacement: [{ role: 'assistant', content: 'An umbrella will do.' }],
+      },
+    });
+    expect(edited.status).toBe(200);
+
+    // Assess
+    await expect
+      .poll(() => page.locator('.notice').innerText(), { timeout: 15_000 })
+      .toContain('The history was edited.');
+    expect(
+      await page.locator('article').evaluateAll((all) => all.map((a) => a.getAttribute('data-seq'))),
+    ).toEqual(['1', '2', '3', '4', '6']);
+  });
+
+  it('deletes only after confirmation: Escape cancels, the dialog deletes', async () => {
+    // Prepare
+    const conversation = `delete-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+    await expect.poll(() => page.locator('article').count()).toBe(5);
+    const head = () =>
+      server.request('GET', `/v1/conversations/${conversation}`, { headers: { 'x-tenant-id': tenant } });
+
+    // Act: open the dialog and press Escape
+    await page.getByRole('button', { name: 'Delete…' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Delete this conversation?' });
+    await dialog.waitFor();
+    const focusedInDialog = await page.locator(':focus').textContent();
+    const description = await dialog.locator('#delete-description').innerText();
+    await page.keyboard.press('Escape');
+
+    // Assess: nothing deleted
+    expect(focusedInDialog).toBe('Cancel');
+    expect(description).toContain('(5 messages, version 5)');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    expect((await head()).status).toBe(200);
+
+    // Act: confirm
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await dialog.getByRole('button', { name: 'Delete conversation' }).focus();
+    await page.keyboard.press('Enter');
+
+    // Assess
+    await expect
+      .poll(() => page.getByText('Deleted. Nothing is stored under this id anymore.').count())
+      .toBe(1);
+    expect((await head()).status).toBe(404);
+    expect(await page.locator('.recent').innerText()).not.toContain(conversation);
+  });
+
+  it("shows the contract's error body readably, and an unknown id as empty", async () => {
+    // Act
+    await openPage(`tenant=${tenant}&conversation=${encodeURIComponent('not an id!')}`);
+
+    // Assess
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.locator('.error-title').innerText()).toBe(
+      'Loading the conversation failed: 400 invalid_request',
+    );
+    expect(await alert.innerText()).toContain('Try again');
+
+    // Act: another tenant's id, and an id nobody wrote
+    const conversation = `private-${randomUUID()}`;
+    await seedToolConversation(server, tenant, conversation);
+    await openPage(`tenant=other&conversation=${conversation}`);
+
+    // Assess: tenants are isolated: for "other" nothing is stored under it
+    await expect
+      .poll(() => page.locator('.empty-state').innerText())
+      .toContain('Nothing is stored under this id for this tenant');
+  });
+
+  it('lists conversations when the server has the listing route (issue 16: today the panel says it cannot)', async () => {
+    // Act: today's server
+    await openPage(`tenant=${tenant}`);
+
+    // Assess
+    await expect
+      .poll(() => page.locator('.listing').innerText())
+      .toContain('This server cannot list conversations yet');
+
+    // Prepare: issue 16's answer, until the route exists (then this part runs against the server itself)
+    await page.route('**/v1/conversations?*', (route) => {
+      const url = new URL(route.request().url());
+      const second = url.searchParams.get('cursor') === 'page-2';
+      return route.fulfill({
+        json: second
+          ? {
+              conversations: [{ conversationId: 'user-42:ticket-1', title: 'Older ticket' }],
+              nextCursor: null,
+            }
+          : {
+              conversations: [
+                {
+                  conversationId: 'user-42:ticket-7',
+                  title: 'Refund',
+                  messageCount: 12,
+                  updatedAt: '2026-11-30T09:00:00Z',
+                },
+              ],
+              nextCursor: 'page-2',
+            },
+      });
+    });
+
+    // Act
+    await page.reload();
+    await page.getByRole('button', { name: 'More conversations' }).click();
+
+    // Assess
+    const titles = page.locator('.listing .conversation-list .title');
+    await expect.poll(() => titles.allInnerTexts()).toEqual(['Refund', 'Older ticket']);
+    await page.locator('.listing a[data-conversation-id="user-42:ticket-7"]').click();
+    expect(new URL(page.url()).searchParams.get('conversation')).toBe('user-42:ticket-7');
+  });
+});
