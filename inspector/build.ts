@@ -11,11 +11,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { inspectorFileName } from './inspector-document.js';
 
 const pageFolder = fileURLToPath(new URL('./page/', import.meta.url));
-
-/** The file the construct's bundling writes next to the page function's code. */
-export const inspectorFileName = 'inspector.html';
 
 export interface InspectorBuild {
   readonly html: string;

@@ -2,6 +2,9 @@
  * Serving the built inspector (./build.ts), the same way from the local server and from the deployed function.
  */
 
+/** The built page's file name, next to the deployed function's bundle. */
+export const inspectorFileName = 'inspector.html';
+
 /** Where the page is served, at the root of the API. */
 export const inspectorPath = '/inspector';
 

@@ -32,6 +32,7 @@ export class AgentMemoryStack extends Stack {
       ...(retentionDays === undefined ? {} : { retention: Duration.days(retentionDays) }),
       logRetention: readLogRetention(this),
       agent: readAgentModel(this),
+      inspector: readBoolean(this, contextKeys.inspector),
     };
     try {
       this.memory = new AgentMemory(this, 'AgentMemory', memoryProps);
@@ -50,6 +51,12 @@ export class AgentMemoryStack extends Stack {
       new CfnOutput(this, 'StreamingApiUrl', {
         description: 'Base URL of the REST API that streams agent turns (Accept: text/event-stream).',
         value: this.memory.streamingUrl,
+      });
+    }
+    if (this.memory.inspectorUrl !== undefined) {
+      new CfnOutput(this, 'InspectorUrl', {
+        description: 'The memory inspector (sign in with a bearer token of the JWT issuer).',
+        value: this.memory.inspectorUrl,
       });
     }
     new CfnOutput(this, 'TableName', {
@@ -79,6 +86,7 @@ export const contextKeys = {
   modelTimeoutSeconds: 'modelTimeoutSeconds',
   contextMaxMessages: 'contextMaxMessages',
   contextMaxTokens: 'contextMaxTokens',
+  inspector: 'inspector',
 } as const;
 
 /** The context key that sets each construct prop, to name it when the construct rejects the prop. */
@@ -284,6 +292,13 @@ function readString(scope: Construct, key: string, expected: string): string | u
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw contextError(key, expected, value);
   return value.trim();
+}
+
+function readBoolean(scope: Construct, key: string): boolean {
+  const value = context(scope, key);
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw contextError(key, 'true or false', value);
 }
 
 function readRetentionDays(scope: Construct): number | undefined {

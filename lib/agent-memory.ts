@@ -139,6 +139,14 @@ export interface AgentMemoryProps {
   readonly streaming?: boolean;
 
   /**
+   * Serve the memory inspector, a web page that shows the tenant's conversations through this API, at
+   * `GET /inspector` (`inspectorUrl`). The page is public and holds no data; every request it makes carries the
+   * reader's bearer token to the API's authorizer, so it needs `auth` of type `jwt` (a browser cannot sign SigV4).
+   * @default false
+   */
+  readonly inspector?: boolean;
+
+  /**
    * The model of the agent turn route (`POST /v1/conversations/{conversationId}/turns`).
    * @default - Amazon Bedrock with Amazon Nova Lite through the inference profile of the stack's Region, the
    *   defaults of `AgentModelProps`
@@ -170,6 +178,17 @@ const tableActions: { readonly [access in TableAccess]: readonly string[] } = {
 /** The route whose function runs the model (lambda/http/routes.ts). */
 const agentTurnsRouteId = 'AgentTurns';
 
+/** The inspector page's function: public, no table access, the page built next to its bundle (inspector/). */
+const inspectorPage = {
+  id: 'InspectorPage',
+  method: 'GET',
+  path: '/inspector',
+  entry: '../../../inspector/page-handler.ts',
+  access: 'none',
+  public: true,
+} as const satisfies RouteDefinition;
+const inspectorBuildScript = fileURLToPath(new URL('../inspector/build.ts', import.meta.url));
+
 const handlersDirectory = new URL('../lambda/http/handlers/', import.meta.url);
 
 /**
@@ -192,6 +211,8 @@ export class AgentMemory extends Construct {
   public readonly streamingApi: rest.IRestApi | undefined;
   /** Its base URL (the `stream` stage), ending in `/`: send streamed turns here. */
   public readonly streamingUrl: string | undefined;
+  /** The memory inspector's address; undefined unless `inspector` is on. */
+  public readonly inspectorUrl: string | undefined;
 
   private readonly conversationTable: dynamodb.Table;
   private readonly httpApi: apigw.HttpApi;
@@ -315,6 +336,17 @@ export class AgentMemory extends Construct {
       integration: new HttpLambdaIntegration('Integration', notFound),
       authorizer: this.authorizer,
     });
+    if (props.inspector === true) {
+      if (auth.type !== 'jwt') {
+        throw new Error(
+          "inspector: the page sends the reader's bearer token, so it needs auth of type 'jwt'; with IAM a " +
+            'browser would have to hold AWS credentials to sign SigV4. Use the inspector of the local server ' +
+            '(npm start), or deploy with JWT auth.',
+        );
+      }
+      this.addInspectorPage();
+      this.inspectorUrl = `${this.url}inspector`;
+    }
     if (props.streaming ?? true) {
       const streaming = this.addStreamingApi(auth, throttling, props);
       this.streamingApi = streaming;
@@ -472,6 +504,28 @@ export class AgentMemory extends Construct {
   }
 
   /**
+   * `GET /inspector`, without the authorizer: a browser's navigation carries no token. The page is code, the
+   * same for everyone; what it shows, it reads through the authorized routes with the reader's token.
+   */
+  private addInspectorPage(): void {
+    const fn = this.addFunction(inspectorPage, {}, (outputDir) => [
+      `"${process.execPath}" --import "${import.meta.resolve('tsx')}" "${inspectorBuildScript}" "${outputDir}"`,
+    ]);
+    const route = new apigw.HttpRoute(this, `${inspectorPage.id}Route`, {
+      httpApi: this.httpApi,
+      routeKey: apigw.HttpRouteKey.with(inspectorPage.path, apigw.HttpMethod.GET),
+      integration: new HttpLambdaIntegration('Integration', fn),
+      authorizer: new apigw.HttpNoneAuthorizer(),
+    });
+    Validations.of(route).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Public by design (opt-in inspector prop): it serves a static page, the same for every reader, from a ' +
+        'function without table access; the data the page shows is read through the JWT-authorized routes.',
+    });
+  }
+
+  /**
    * The turn route: its own timeout and memory (above the model's deadline), the model's variables, and the
    * permission to call that model and nothing else. `routeOptions.AgentTurns` may change timeout, memory, add
    * variables other than the model's and add statements.
@@ -528,6 +582,7 @@ export class AgentMemory extends Construct {
   private addFunction(
     route: Pick<RouteDefinition, 'id' | 'entry' | 'access'>,
     options: RouteOptions = {},
+    afterBundling?: (outputDir: string) => string[],
   ): lambda.IFunction {
     if (this.routeFunctions[route.id] !== undefined) {
       throw new Error(`A route with id '${route.id}' already exists.`);
@@ -546,6 +601,7 @@ export class AgentMemory extends Construct {
       logRemovalPolicy: this.removalPolicy,
       ...(options.memorySize === undefined ? {} : { memorySize: options.memorySize }),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      ...(afterBundling === undefined ? {} : { afterBundling }),
     });
     const fn = memoryFunction.function;
     const actions = tableActions[route.access];

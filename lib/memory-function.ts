@@ -132,6 +132,13 @@ export interface MemoryFunctionProps {
    * @default 'AgentMemory'
    */
   readonly metricsNamespace?: string;
+
+  /**
+   * Shell commands run after esbuild, to put files next to the bundle (`outputDir`), e.g. a web page the handler
+   * serves.
+   * @default - the bundle alone
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 /**
@@ -209,6 +216,16 @@ export class MemoryFunction extends Construct {
               // Bundle the AWS SDK too: the version is the one tested, and only the code used is loaded.
               bundleAwsSDK: true,
               externalModules: [],
+              ...(props.afterBundling === undefined
+                ? {}
+                : {
+                    commandHooks: {
+                      beforeBundling: () => [],
+                      beforeInstall: () => [],
+                      afterBundling: (_inputDir: string, outputDir: string) =>
+                        props.afterBundling?.(outputDir) ?? [],
+                    },
+                  }),
             },
           })
         : new lambda.Function(this, 'Function', {

@@ -65,6 +65,7 @@ const configurations = () => [
     jwtIssuer: 'https://issuer.example.com/',
     jwtAudience: 'agents',
     retentionDays: '30',
+    inspector: 'true',
   }),
   synthConstruct((stack) => ({
     cors: { allowOrigins: ['https://app.example.com'] },
