@@ -104,6 +104,7 @@ const contextKeyOfProp: Readonly<Record<string, string>> = {
   'agent.modelTimeout': contextKeys.modelTimeoutSeconds,
   'agent.contextMaxMessages': contextKeys.contextMaxMessages,
   'agent.contextMaxTokens': contextKeys.contextMaxTokens,
+  inspector: contextKeys.inspector,
 };
 
 /**

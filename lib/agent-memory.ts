@@ -338,10 +338,11 @@ export class AgentMemory extends Construct {
     });
     if (props.inspector === true) {
       if (auth.type !== 'jwt') {
-        throw new Error(
-          "inspector: the page sends the reader's bearer token, so it needs auth of type 'jwt'; with IAM a " +
-            'browser would have to hold AWS credentials to sign SigV4. Use the inspector of the local server ' +
-            '(npm start), or deploy with JWT auth.',
+        throw new AgentMemoryPropsError(
+          'inspector',
+          "needs auth of type 'jwt': the page sends the reader's bearer token, and with IAM a browser would have " +
+            'to hold AWS credentials to sign SigV4. Use the inspector of the local server (npm start), or deploy ' +
+            'with JWT auth.',
         );
       }
       this.addInspectorPage();

@@ -61,7 +61,8 @@ function compileEntryPoints(sources: readonly string[]): void {
 /**
  * Synthesizes the construct from source and copies every function's bundle into dist/bundles. The synth runs
  * inside dist/, so the source maps' relative paths name nothing of this machine. The props create every
- * function the construct has: the streaming API (on by default) and, with JWT auth, its authorizer.
+ * function the construct has: the streaming API (on by default) and, with JWT auth, its authorizer and the
+ * inspector page (whose bundle folder holds the built page, inspector/build.ts).
  */
 function prebuildHandlers(): string[] {
   const outdir = join(distFolder, '.synth');
@@ -69,6 +70,7 @@ function prebuildHandlers(): string[] {
   const stack = new Stack(app, 'Package');
   new AgentMemory(stack, 'Memory', {
     auth: { type: 'jwt', issuer: 'https://issuer.example.com/', audience: ['package-build'] },
+    inspector: true,
   });
   const assembly = app.synth();
   const functions = stack.node.findAll().filter((node) => node instanceof MemoryFunction);

@@ -52,7 +52,7 @@ describe('AgentMemory inspector', () => {
   });
 
   it('refuses IAM auth: a browser cannot sign SigV4 requests', () => {
-    expect(() => synthConstruct({ inspector: true })).toThrow(/inspector: .* needs auth of type 'jwt'/);
+    expect(() => synthConstruct({ inspector: true })).toThrow(/^inspector needs auth of type 'jwt'/);
   });
 
   it('is -c inspector=true on the stack, with an InspectorUrl output', () => {
@@ -69,6 +69,7 @@ describe('AgentMemory inspector', () => {
       Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('inspector$')])] },
     });
     expect(() => synthStack({ inspector: 'yes' })).toThrow(/Context 'inspector': expected true or false/);
+    expect(() => synthStack({ inspector: 'true' })).toThrow(/^Context 'inspector': needs auth of type 'jwt'/);
   });
 
   it('bundles the page next to the handler, which answers it with the bearer-token sign-in', async () => {
