@@ -1,9 +1,9 @@
+import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
 import type {
   ConversationInfo,
   LoadOptions,
   HistoryPage as StoreHistoryPage,
-} from '../lambda/memory/history.js';
-import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
+} from '../lambda/memory/store-types.js';
 
 /*
  * The one interface the framework adapters are written against. Two implementations: AgentMemoryClient (the

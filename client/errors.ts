@@ -1,7 +1,11 @@
+import { type ErrorCode, errorStatus } from '../lambda/memory/error-codes.js';
+
 /**
- * The client's typed errors: one class per error code of the HTTP contract, so callers branch with
- * `instanceof` instead of reading status codes. Both ConversationMemory implementations (HTTP and in-process)
- * throw these, so adapters handle one set of errors whatever the transport.
+ * The client's typed errors: a class for every error code of the HTTP contract (the one list,
+ * lambda/memory/error-codes.ts; `throttled` and `unavailable` share one, as do `model_error` and
+ * `model_timeout`), so callers branch with `instanceof` instead of reading status codes. Both
+ * ConversationMemory implementations (HTTP and in-process) throw these, built by `typedError`, so adapters
+ * handle one set of errors whatever the transport.
  */
 export interface AgentMemoryErrorDetails {
   /** The HTTP status (the contract's, for the in-process store too); 0 when no response arrived. */
@@ -39,28 +43,28 @@ export type TypedErrorDetails = Omit<AgentMemoryErrorDetails, 'code' | 'status'>
 /** 400: malformed id, message, body or query value. Nothing was stored. */
 export class InvalidRequestError extends AgentMemoryError {
   constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 400, ...details, code: 'invalid_request' });
+    super(message, { status: errorStatus.invalid_request, ...details, code: 'invalid_request' });
   }
 }
 
 /** 401: no (valid) credentials. */
 export class UnauthorizedError extends AgentMemoryError {
   constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 401, ...details, code: 'unauthorized' });
+    super(message, { status: errorStatus.unauthorized, ...details, code: 'unauthorized' });
   }
 }
 
 /** 403: authenticated, but no tenant can be derived or access is denied. */
 export class ForbiddenError extends AgentMemoryError {
   constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 403, ...details, code: 'forbidden' });
+    super(message, { status: errorStatus.forbidden, ...details, code: 'forbidden' });
   }
 }
 
 /** 404: the conversation was never written (or was deleted), or the route does not exist. */
 export class NotFoundError extends AgentMemoryError {
   constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 404, ...details, code: 'not_found' });
+    super(message, { status: errorStatus.not_found, ...details, code: 'not_found' });
   }
 }
 
@@ -71,7 +75,7 @@ export class VersionConflictError extends AgentMemoryError {
     message = `The conversation is at version ${currentVersion}.`,
     details: TypedErrorDetails = {},
   ) {
-    super(message, { status: 409, ...details, code: 'version_conflict' });
+    super(message, { status: errorStatus.version_conflict, ...details, code: 'version_conflict' });
   }
 }
 
@@ -82,7 +86,7 @@ export class SuffixMismatchError extends AgentMemoryError {
     message = 'The conversation does not end with the expected messages.',
     details: TypedErrorDetails = {},
   ) {
-    super(message, { status: 409, ...details, code: 'suffix_mismatch' });
+    super(message, { status: errorStatus.suffix_mismatch, ...details, code: 'suffix_mismatch' });
   }
 }
 
@@ -96,7 +100,7 @@ export class NoPendingToolCallsError extends AgentMemoryError {
     message = 'The conversation does not end with tool calls awaiting results.',
     details: TypedErrorDetails = {},
   ) {
-    super(message, { status: 409, ...details, code: 'no_pending_tool_calls' });
+    super(message, { status: errorStatus.no_pending_tool_calls, ...details, code: 'no_pending_tool_calls' });
   }
 }
 
@@ -112,7 +116,7 @@ export class ToolResultsMismatchError extends AgentMemoryError {
     message = 'The tool results do not match the pending tool calls.',
     details: TypedErrorDetails = {},
   ) {
-    super(message, { status: 422, ...details, code: 'tool_results_mismatch' });
+    super(message, { status: errorStatus.tool_results_mismatch, ...details, code: 'tool_results_mismatch' });
     const ids = (name: string) => {
       const value = this.details[name];
       return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
@@ -126,7 +130,7 @@ export class ToolResultsMismatchError extends AgentMemoryError {
 /** 413: a message over 256 KiB, a body over 1 MiB, or an append over DynamoDB's transaction size. */
 export class PayloadTooLargeError extends AgentMemoryError {
   constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 413, ...details, code: 'payload_too_large' });
+    super(message, { status: errorStatus.payload_too_large, ...details, code: 'payload_too_large' });
   }
 }
 
@@ -136,7 +140,35 @@ export class IdempotencyKeyReusedError extends AgentMemoryError {
     message = 'This Idempotency-Key was already used with a different request.',
     details: TypedErrorDetails = {},
   ) {
-    super(message, { status: 422, ...details, code: 'idempotency_key_reused' });
+    super(message, {
+      status: errorStatus.idempotency_key_reused,
+      ...details,
+      code: 'idempotency_key_reused',
+    });
+  }
+}
+
+/**
+ * 410 idempotency_result_gone: the key's request was applied once, but a later edit removed what it wrote, so its
+ * result cannot be returned. Nothing was written now; the same key keeps getting this answer.
+ */
+export class IdempotencyResultGoneError extends AgentMemoryError {
+  constructor(
+    message = 'This Idempotency-Key was already applied, and a later edit removed what it wrote.',
+    details: TypedErrorDetails = {},
+  ) {
+    super(message, {
+      status: errorStatus.idempotency_result_gone,
+      ...details,
+      code: 'idempotency_result_gone',
+    });
+  }
+}
+
+/** 405 method_not_allowed: the path exists, the method does not (`details` has no more; see the Allow header). */
+export class MethodNotAllowedError extends AgentMemoryError {
+  constructor(message: string, details: TypedErrorDetails = {}) {
+    super(message, { status: errorStatus.method_not_allowed, ...details, code: 'method_not_allowed' });
   }
 }
 
@@ -148,7 +180,7 @@ export class UnavailableError extends AgentMemoryError {
     details: TypedErrorDetails & { readonly code?: 'unavailable' | 'throttled' } = {},
   ) {
     super(message, {
-      status: details.code === 'throttled' ? 429 : 503,
+      status: errorStatus[details.code ?? 'unavailable'],
       ...details,
       code: details.code ?? 'unavailable',
     });
@@ -162,14 +194,14 @@ export class ModelError extends AgentMemoryError {
     details: TypedErrorDetails & { readonly code?: 'model_error' | 'model_timeout' } = {},
   ) {
     const code = details.code ?? 'model_error';
-    super(message, { status: code === 'model_timeout' ? 504 : 502, ...details, code });
+    super(message, { status: errorStatus[code], ...details, code });
   }
 }
 
 /** 500 internal (or any other unexpected status). Quote `requestId` when reporting it. */
 export class InternalServerError extends AgentMemoryError {
   constructor(message: string, details: TypedErrorDetails & { readonly code?: string } = {}) {
-    super(message, { status: 500, ...details, code: details.code ?? 'internal' });
+    super(message, { status: errorStatus.internal, ...details, code: details.code ?? 'internal' });
   }
 }
 
@@ -194,8 +226,52 @@ export class AbortedError extends AgentMemoryError {
   }
 }
 
+/** What a typed error is made of, whichever transport it came over. */
+export interface TypedErrorInput {
+  readonly message: string;
+  readonly details: TypedErrorDetails;
+  /** `Retry-After`, for `throttled` and `unavailable`. */
+  readonly retryAfterMs?: number;
+}
+
+/** The typed error of every code of the contract: the compiler refuses a code without one. */
+const typedErrors: { readonly [C in ErrorCode]: (input: TypedErrorInput) => AgentMemoryError } = {
+  invalid_request: ({ message, details }) => new InvalidRequestError(message, details),
+  unauthorized: ({ message, details }) => new UnauthorizedError(message, details),
+  forbidden: ({ message, details }) => new ForbiddenError(message, details),
+  not_found: ({ message, details }) => new NotFoundError(message, details),
+  method_not_allowed: ({ message, details }) => new MethodNotAllowedError(message, details),
+  version_conflict: ({ message, details }) =>
+    new VersionConflictError(currentVersionOf(details) ?? -1, message, details),
+  suffix_mismatch: ({ message, details }) =>
+    new SuffixMismatchError(currentVersionOf(details), message, details),
+  no_pending_tool_calls: ({ message, details }) =>
+    new NoPendingToolCallsError(currentVersionOf(details), message, details),
+  idempotency_result_gone: ({ message, details }) => new IdempotencyResultGoneError(message, details),
+  payload_too_large: ({ message, details }) => new PayloadTooLargeError(message, details),
+  idempotency_key_reused: ({ message, details }) => new IdempotencyKeyReusedError(message, details),
+  tool_results_mismatch: ({ message, details }) => new ToolResultsMismatchError(message, details),
+  throttled: ({ message, details, retryAfterMs }) =>
+    new UnavailableError(message, retryAfterMs, { ...details, code: 'throttled' }),
+  internal: ({ message, details }) => new InternalServerError(message, details),
+  model_error: ({ message, details }) => new ModelError(message, { ...details, code: 'model_error' }),
+  unavailable: ({ message, details, retryAfterMs }) =>
+    new UnavailableError(message, retryAfterMs, { ...details, code: 'unavailable' }),
+  model_timeout: ({ message, details }) => new ModelError(message, { ...details, code: 'model_timeout' }),
+};
+
 /**
- * The typed error for an error response: by the body's code first (409 has two meanings), by status otherwise.
+ * The typed error of a code of the contract. A code this client does not know (a newer server's) is an
+ * InternalServerError that keeps it.
+ */
+export function typedError(code: string, input: TypedErrorInput): AgentMemoryError {
+  return isErrorCode(code)
+    ? typedErrors[code](input)
+    : new InternalServerError(input.message, { ...input.details, code });
+}
+
+/**
+ * The typed error for an error response: by the body's code first (409 has three meanings), by status otherwise.
  * `body` is the parsed JSON, or undefined when the response was not the contract's error shape. Without a status (an
  * event stream's `error` event, sent with 200) the error gets the status its code has in the contract.
  */
@@ -215,57 +291,41 @@ export function errorFromResponse(
       : `The server answered ${status ?? 'an error'} without an error body.`;
   const { code: _code, message: _message, ...details } = error ?? {};
   const requestId = typeof error?.requestId === 'string' ? error.requestId : context.requestId;
-  const common = {
-    ...(status === undefined ? {} : { status }),
-    details,
-    ...(requestId === undefined ? {} : { requestId }),
-  };
-  const currentVersion = typeof error?.currentVersion === 'number' ? error.currentVersion : undefined;
-
-  switch (code ?? codeOfStatus(status)) {
-    case 'invalid_request':
-      return new InvalidRequestError(message, common);
-    case 'unauthorized':
-      return new UnauthorizedError(message, common);
-    case 'forbidden':
-      return new ForbiddenError(message, common);
-    case 'not_found':
-      return new NotFoundError(message, common);
-    case 'version_conflict':
-      return new VersionConflictError(currentVersion ?? -1, message, common);
-    case 'suffix_mismatch':
-      return new SuffixMismatchError(currentVersion, message, common);
-    case 'no_pending_tool_calls':
-      return new NoPendingToolCallsError(currentVersion, message, common);
-    case 'tool_results_mismatch':
-      return new ToolResultsMismatchError(message, common);
-    case 'payload_too_large':
-      return new PayloadTooLargeError(message, common);
-    case 'idempotency_key_reused':
-      return new IdempotencyKeyReusedError(message, common);
-    case 'throttled':
-      return new UnavailableError(message, context.retryAfterMs, { ...common, code: 'throttled' });
-    case 'unavailable':
-      return new UnavailableError(message, context.retryAfterMs, { ...common, code: 'unavailable' });
-    case 'model_error':
-    case 'model_timeout':
-      return new ModelError(message, { ...common, code: code as 'model_error' | 'model_timeout' });
-    default:
-      return new InternalServerError(message, { ...common, code: code ?? 'internal' });
-  }
+  return typedError(code ?? codeOfStatus(status), {
+    message,
+    details: {
+      ...(status === undefined ? {} : { status }),
+      details,
+      ...(requestId === undefined ? {} : { requestId }),
+    },
+    ...(context.retryAfterMs === undefined ? {} : { retryAfterMs: context.retryAfterMs }),
+  });
 }
 
-function codeOfStatus(status: number | undefined): string {
-  const byStatus: Record<number, string> = {
-    400: 'invalid_request',
-    401: 'unauthorized',
-    403: 'forbidden',
-    404: 'not_found',
-    409: 'version_conflict',
-    413: 'payload_too_large',
-    422: 'idempotency_key_reused',
-    429: 'throttled',
-    503: 'unavailable',
-  };
-  return (status === undefined ? undefined : byStatus[status]) ?? 'internal';
+function currentVersionOf(details: TypedErrorDetails): number | undefined {
+  const value = details.details?.currentVersion;
+  return typeof value === 'number' ? value : undefined;
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(errorStatus, code);
+}
+
+/** A status without the contract's body (a proxy's, a gateway's): the code it stands for, where only one can. */
+const codeByStatus: Readonly<Record<number, ErrorCode>> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'version_conflict',
+  410: 'idempotency_result_gone',
+  413: 'payload_too_large',
+  422: 'idempotency_key_reused',
+  429: 'throttled',
+  503: 'unavailable',
+};
+
+function codeOfStatus(status: number | undefined): ErrorCode {
+  return (status === undefined ? undefined : codeByStatus[status]) ?? 'internal';
 }

@@ -1,5 +1,6 @@
 import type { ConversationStore } from '../lambda/memory/conversation-store.js';
-import { MemoryError } from '../lambda/memory/errors.js';
+import { errorStatus } from '../lambda/memory/error-codes.js';
+import { MemoryError, UnavailableError } from '../lambda/memory/errors.js';
 import type {
   AppendResult,
   ConversationInfo,
@@ -12,17 +13,7 @@ import type {
   SuffixEdit,
   WriteOptions,
 } from './conversation-memory.js';
-import {
-  AbortedError,
-  type AgentMemoryError,
-  IdempotencyKeyReusedError,
-  InternalServerError,
-  InvalidRequestError,
-  PayloadTooLargeError,
-  SuffixMismatchError,
-  UnavailableError,
-  VersionConflictError,
-} from './errors.js';
+import { AbortedError, typedError } from './errors.js';
 import { readHistorySnapshot } from './history-snapshot.js';
 
 export interface StoreConversationMemoryOptions {
@@ -60,9 +51,7 @@ export class StoreConversationMemory implements ConversationMemory {
         this.tenant,
         conversationId,
         messages,
-        {
-          ...writeOptions(options),
-        },
+        writeOptions(options),
       );
       return result;
     });
@@ -136,40 +125,12 @@ function writeOptions(options: WriteOptions): { expectedVersion?: number; idempo
   };
 }
 
-/** The store's domain errors as the client's, so adapters handle one set of errors whatever the transport. */
+/** The store's errors as the client's: the same typed error, status and details as over HTTP. */
 export function fromStoreError(error: unknown): unknown {
   if (!(error instanceof MemoryError)) return error;
-  const details = { status: 0, cause: error };
-  const withStatus = (status: number) => ({ ...details, status });
-  const converted: AgentMemoryError = (() => {
-    switch (error.code) {
-      case 'invalid_request':
-        return new InvalidRequestError(error.message, withStatus(400));
-      case 'payload_too_large':
-        return new PayloadTooLargeError(error.message, withStatus(413));
-      case 'version_conflict':
-        return new VersionConflictError(
-          (error as MemoryError & { currentVersion: number }).currentVersion,
-          error.message,
-          withStatus(409),
-        );
-      case 'suffix_mismatch':
-        return new SuffixMismatchError(
-          (error as MemoryError & { currentVersion: number }).currentVersion,
-          error.message,
-          withStatus(409),
-        );
-      case 'idempotency_key_reused':
-        return new IdempotencyKeyReusedError(error.message, withStatus(422));
-      case 'unavailable':
-        return new UnavailableError(
-          error.message,
-          ((error as MemoryError & { retryAfterSeconds?: number }).retryAfterSeconds ?? 1) * 1000,
-          withStatus(503),
-        );
-      default:
-        return new InternalServerError(error.message, withStatus(500));
-    }
-  })();
-  return converted;
+  return typedError(error.code, {
+    message: error.message,
+    details: { status: errorStatus[error.code], details: error.details, cause: error },
+    ...(error instanceof UnavailableError ? { retryAfterMs: error.retryAfterSeconds * 1000 } : {}),
+  });
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import { describeIssues } from '../lambda/memory/message.js';
+import { readEnvironment } from '../lambda/validation/environment.js';
+import * as z from '../lambda/validation/zod.js';
 
 /** The repository root: `.data/` lives here whatever directory `npm start` was run from. */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -16,39 +16,30 @@ export interface LocalServerConfig {
   readonly dataDir: string;
 }
 
-const environmentSchema = z.object({
-  PORT: z
-    .string()
-    .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')
-    .transform(Number)
-    .refine((port) => port <= 65_535, 'must be a port number from 0 to 65535')
-    .default(3000),
-  TABLE_NAME: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -')
-    .default('agent-memory'),
-  DYNAMODB_ENDPOINT: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8000' })
-    .optional(),
-  DATA_DIR: z.string().min(1).optional(),
-});
+const portError = 'must be a port number from 0 to 65535';
 
-export class LocalServerConfigError extends Error {
-  override readonly name = 'LocalServerConfigError';
-}
+const environmentSchema = z.object({
+  PORT: z._default(
+    z
+      .pipe(z.string().check(z.regex(/^\d{1,5}$/, portError)), z.transform(Number))
+      .check(z.refine((port) => port <= 65_535, portError)),
+    3000,
+  ),
+  TABLE_NAME: z._default(
+    z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -')),
+    'agent-memory',
+  ),
+  DYNAMODB_ENDPOINT: z.optional(
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8000' }),
+  ),
+  DATA_DIR: z.optional(z.string()),
+});
 
 /** Reads and validates the environment once; empty variables count as unset. */
 export function readLocalServerConfig(environment: NodeJS.ProcessEnv): LocalServerConfig {
-  const present = Object.fromEntries(
-    Object.keys(environmentSchema.shape).flatMap((name) => {
-      const value = environment[name];
-      return value === undefined || value === '' ? [] : [[name, value]];
-    }),
-  );
-  const parsed = environmentSchema.safeParse(present);
-  if (!parsed.success)
-    throw new LocalServerConfigError(`Invalid environment: ${describeIssues(parsed.error)}`);
-  const { PORT, TABLE_NAME, DYNAMODB_ENDPOINT, DATA_DIR } = parsed.data;
+  const { PORT, TABLE_NAME, DYNAMODB_ENDPOINT, DATA_DIR } = readEnvironment(environmentSchema, environment, {
+    emptyIsUnset: true,
+  });
   return {
     port: PORT,
     tableName: TABLE_NAME,

@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConfigurationError } from '../lambda/validation/environment.js';
 import { apiGateway } from './api-gateway.js';
 import { ensureConversationTable } from './conversation-table.js';
 import { DataFolderInUseError, DataFolderLock } from './data-folder-lock.js';
@@ -23,11 +24,7 @@ import {
 } from './dynamodb-local.js';
 import { loadHandlerModules } from './handler-modules.js';
 import { withInspectorPage } from './inspector-page.js';
-import {
-  type LocalServerConfig,
-  LocalServerConfigError,
-  readLocalServerConfig,
-} from './local-server-config.js';
+import { type LocalServerConfig, readLocalServerConfig } from './local-server-config.js';
 import { WriteFence } from './write-fence.js';
 
 /** The grace period for in-flight requests; after it, open connections are cut. */
@@ -203,7 +200,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     if (
       error instanceof JavaMissingError ||
-      error instanceof LocalServerConfigError ||
+      error instanceof ConfigurationError ||
       error instanceof DataFolderInUseError
     ) {
       console.error(error.message);

@@ -4,8 +4,8 @@ import {
   type OperationDoc,
   operations,
 } from '../lambda/http/api-operations.js';
-import { type ErrorCode, errorStatus } from '../lambda/http/api-schemas.js';
 import { type RouteDefinition, routes } from '../lambda/http/routes.js';
+import { type ErrorCode, errorStatus } from '../lambda/memory/error-codes.js';
 import * as z from '../lambda/validation/zod.js';
 
 type JsonObject = Record<string, unknown>;

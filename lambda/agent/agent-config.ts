@@ -1,3 +1,4 @@
+import { readEnvironment } from '../validation/environment.js';
 import * as z from '../validation/zod.js';
 import type { ContextPolicy } from './context-policy.js';
 
@@ -18,13 +19,6 @@ export interface AgentConfig {
   /** Deadline for a turn's model calls, below API Gateway's 30 s. */
   readonly modelTimeoutMs: number;
   readonly context: ContextPolicy;
-}
-
-export class AgentConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AgentConfigurationError';
-  }
 }
 
 const integer = (min: number, max: number, unit = '') =>
@@ -80,8 +74,8 @@ const environmentSchema = z
       if (keys.length !== 1) {
         context.addIssue({
           code: 'custom',
-          path: ['OPENAI_API_KEY'],
-          message: `or OPENAI_API_KEY_SECRET_ARN (exactly one) is required when MODEL_PROVIDER is openai; ${
+          path: [],
+          message: `OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ARN (exactly one) is required when MODEL_PROVIDER is openai; ${
             keys.length === 0 ? 'neither is' : 'both are'
           } set`,
         });
@@ -90,8 +84,8 @@ const environmentSchema = z
   );
 
 /**
- * The agent's configuration from the environment, validated once (at cold start), failing with the name of
- * every wrong variable. Values are never echoed, so a key cannot leak into an error message.
+ * The agent's configuration from the environment, validated once (at cold start) by the one environment reader
+ * (ConfigurationError naming every wrong variable, never a value).
  *
  *   MODEL_PROVIDER             offline | bedrock | openai                      default offline
  *   MODEL_ID                   required for bedrock and openai                 default offline: "offline"
@@ -103,12 +97,7 @@ const environmentSchema = z
  *   CONTEXT_MAX_TOKENS         1-10000000                                      default 8000
  */
 export function readAgentConfig(environment: Record<string, string | undefined>): AgentConfig {
-  const result = environmentSchema.safeParse(environment);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-    throw new AgentConfigurationError(`Invalid environment: ${problems.join('; ')}.`);
-  }
-  const env = result.data;
+  const env = readEnvironment(environmentSchema, environment);
   const modelId = env.MODEL_ID ?? 'offline';
   let model: ModelConfig;
   if (env.MODEL_PROVIDER === 'openai') {

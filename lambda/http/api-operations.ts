@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../memory/error-codes.js';
 import { messageInputSchema } from '../memory/message.js';
 import type * as z from '../validation/zod.js';
 import {
@@ -6,7 +7,6 @@ import {
   appendMessagesResponseSchema,
   conversationPathSchema,
   conversationSchema,
-  type ErrorCode,
   editHistoryBodySchema,
   editHistoryHeadersSchema,
   editHistoryResponseSchema,

@@ -1,6 +1,7 @@
 import { toolResultsSchema } from '../agent/tool-results.js';
 import { toolChoiceSchema, toolsSchema } from '../agent/tools.js';
 import { turnMessageSchema } from '../agent/turn-message.js';
+import { errorCodes } from '../memory/error-codes.js';
 import { conversationIdSchema, idempotencyKeySchema, limits, messageInputSchema } from '../memory/message.js';
 import * as z from '../validation/zod.js';
 
@@ -15,29 +16,8 @@ export const maxRequestBodyBytes = 1024 * 1024;
 /** Messages per page of a load (the store's own bounds). */
 export const pageLimits = { min: 1, max: limits.maxPageSize, default: limits.pageSize } as const;
 
-/** Every error code of the contract, with its status. */
-export const errorStatus = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  version_conflict: 409,
-  suffix_mismatch: 409,
-  no_pending_tool_calls: 409,
-  idempotency_result_gone: 410,
-  payload_too_large: 413,
-  idempotency_key_reused: 422,
-  tool_results_mismatch: 422,
-  throttled: 429,
-  internal: 500,
-  model_error: 502,
-  unavailable: 503,
-  model_timeout: 504,
-} as const;
-
-export type ErrorCode = keyof typeof errorStatus;
-export const errorCodeSchema = z.enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]]);
+/** The contract's error codes (the one list: ../memory/error-codes.ts). */
+export const errorCodeSchema = z.enum(errorCodes);
 
 // ---- Requests ----
 

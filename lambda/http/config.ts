@@ -1,6 +1,7 @@
+import { readEnvironment } from '../validation/environment.js';
 import * as z from '../validation/zod.js';
 
-/** The handlers' environment. Every variable is validated once, at cold start, and named when wrong. */
+/** Every variable the handlers read. */
 const environmentSchema = z.object({
   TABLE_NAME: z.string({ error: 'is required' }).check(z.minLength(1, 'must not be empty')),
   TTL_SECONDS: z.optional(
@@ -27,19 +28,8 @@ export interface Config {
   readonly tenantClaim: string;
 }
 
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
-}
-
+/** The handlers' configuration, from the environment (read once, at cold start, by ./store.ts). */
 export function readConfig(environment: Record<string, string | undefined>): Config {
-  const result = environmentSchema.safeParse(environment);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-    throw new ConfigurationError(`Invalid environment: ${problems.join('; ')}.`);
-  }
-  const { TABLE_NAME, TTL_SECONDS, TENANT_CLAIM } = result.data;
+  const { TABLE_NAME, TTL_SECONDS, TENANT_CLAIM } = readEnvironment(environmentSchema, environment);
   return { tableName: TABLE_NAME, ttlSeconds: TTL_SECONDS, tenantClaim: TENANT_CLAIM };
 }

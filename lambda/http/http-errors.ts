@@ -1,10 +1,11 @@
-import type { ErrorCode } from './api-schemas.js';
+import type { ErrorCode } from '../memory/error-codes.js';
+import { MemoryError } from '../memory/errors.js';
 
 /**
- * An error of the HTTP layer itself (authentication, routing, request parsing), as opposed to the store's
- * MemoryError. Its message is written for the client: every HttpError is a 4xx.
+ * An error of the HTTP layer itself (authentication, routing, request parsing), as opposed to the store's.
+ * Its message is written for the client: every HttpError is a 4xx, answered with its headers (`Allow`).
  */
-export class HttpError extends Error {
+export class HttpError extends MemoryError {
   constructor(
     readonly code: Exclude<
       ErrorCode,
@@ -14,6 +15,5 @@ export class HttpError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
-    this.name = 'HttpError';
   }
 }

@@ -5,7 +5,7 @@ import type { ChatModel } from '../agent/chat-model.js';
 import { ModelError, ModelTimeoutError } from '../agent/model-errors.js';
 import type { TurnResult } from '../agent/run-turn.js';
 import type { AppendResult, EditResult } from '../memory/conversation-store.js';
-import type { HistoryPage } from '../memory/history.js';
+import type { HistoryPage } from '../memory/store-types.js';
 
 /*
  * Powertools, set up once per process. The usual POWERTOOLS_* variables still apply (log level, namespace,

@@ -1,13 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import {
-  MemoryError,
-  NoPendingToolCallsError,
-  SuffixMismatchError,
-  ToolResultsMismatchError,
-  UnavailableError,
-  VersionConflictError,
-} from '../memory/errors.js';
-import { type ErrorBody, type ErrorCode, errorStatus } from './api-schemas.js';
+import { type ErrorCode, errorStatus } from '../memory/error-codes.js';
+import { MemoryError, UnavailableError } from '../memory/errors.js';
+import type { ErrorBody } from './api-schemas.js';
 import { HttpError } from './http-errors.js';
 
 /** A response whose body is known when it is returned. */
@@ -52,30 +46,14 @@ export function noContent(): BufferedHttpResponse {
 }
 
 /**
- * The one mapping from errors to the contract's error bodies. HttpError and MemoryError (the agent's ModelError
- * and ModelTimeoutError included) carry the contract's code and a message written for the client, so they are
- * explained, never with their cause; anything else, including the store's `internal` failures, is
- * `500 internal` with a generic message: its details go to the logs only.
+ * The one mapping from errors to the contract's error bodies. A MemoryError (the store's, the agent's
+ * ModelError and ModelTimeoutError, the HTTP layer's HttpError) carries the contract's code, a message written for
+ * the client and the body's details, so it is explained, never with its cause; anything else, including the
+ * store's `internal` failures, is `500 internal` with a generic message: its details go to the logs only.
  */
 export function errorResponse(error: unknown, requestId: string | undefined): BufferedHttpResponse {
-  if (error instanceof HttpError) {
-    return errorBody(error.code, error.message, {}, error.headers);
-  }
-  if (
-    error instanceof VersionConflictError ||
-    error instanceof SuffixMismatchError ||
-    error instanceof NoPendingToolCallsError
-  ) {
-    return errorBody(error.code, error.message, { currentVersion: error.currentVersion });
-  }
-  if (error instanceof ToolResultsMismatchError) {
-    return errorBody(error.code, error.message, { ...error.mismatch });
-  }
-  if (error instanceof UnavailableError) {
-    return errorBody('unavailable', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) });
-  }
-  if (error instanceof MemoryError && error.code !== 'internal' && isErrorCode(error.code)) {
-    return errorBody(error.code, error.message);
+  if (error instanceof MemoryError && error.code !== 'internal') {
+    return errorBody(error.code, error.message, error.details, headersOf(error));
   }
   return errorBody(
     'internal',
@@ -84,16 +62,18 @@ export function errorResponse(error: unknown, requestId: string | undefined): Bu
   );
 }
 
+function headersOf(error: MemoryError): Record<string, string> {
+  if (error instanceof UnavailableError) return { 'Retry-After': String(error.retryAfterSeconds) };
+  if (error instanceof HttpError) return { ...error.headers };
+  return {};
+}
+
 function errorBody(
   code: ErrorCode,
   message: string,
-  details: Record<string, unknown> = {},
+  details: Readonly<Record<string, unknown>>,
   headers: Record<string, string> = {},
 ): BufferedHttpResponse {
   const body: ErrorBody = { error: { ...details, code, message } };
   return jsonResponse(errorStatus[code], body, headers);
-}
-
-function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(errorStatus, code);
 }

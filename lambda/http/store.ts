@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConversationStore } from '../memory/conversation-store.js';
+import { dynamoDbRetries, storeDocumentClient } from '../memory/dynamodb-client.js';
 import { readConfig } from './config.js';
 import { tracer } from './observability.js';
 
@@ -11,9 +11,7 @@ import { tracer } from './observability.js';
  */
 export const config = readConfig(process.env);
 
-const client = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const client = storeDocumentClient(tracer.captureAWSv3Client(new DynamoDBClient(dynamoDbRetries)));
 
 export const store = new ConversationStore({
   client,

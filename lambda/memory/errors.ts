@@ -1,13 +1,22 @@
+import type { ErrorCode } from './error-codes.js';
+
 /**
- * The store's typed errors. Every DynamoDB/SDK failure is translated into one of these at the store's edge,
- * so callers (handlers, the local server, the client) never see an AWS error type. `code` is the HTTP
- * contract's error code, so mapping to a response is a table lookup.
+ * An error of the contract: a code of ./error-codes.ts and a message written for the caller. The store's errors
+ * below, the agent's model errors and the HTTP layer's own are all MemoryErrors, so the one HTTP mapper answers
+ * any of them as `{"error": {code, message, ...details}}` with the code's status, and the in-process client
+ * turns them into the same typed errors as the HTTP client. Every DynamoDB/SDK failure is translated into one
+ * of these at the store's edge, so callers never see an AWS error type.
  */
 export abstract class MemoryError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  /** The error body's fields beyond code and message (`currentVersion`, ...): none unless a subclass has some. */
+  get details(): Readonly<Record<string, unknown>> {
+    return {};
   }
 }
 
@@ -30,6 +39,10 @@ export class VersionConflictError extends MemoryError {
   ) {
     super(`The conversation is at version ${currentVersion}.`, options);
   }
+
+  override get details() {
+    return { currentVersion: this.currentVersion };
+  }
 }
 
 /** A history edit's expected suffix is not how the conversation ends (now). Nothing was changed. */
@@ -40,6 +53,10 @@ export class SuffixMismatchError extends MemoryError {
     options?: ErrorOptions,
   ) {
     super(`The conversation (version ${currentVersion}) does not end with the expected messages.`, options);
+  }
+
+  override get details() {
+    return { currentVersion: this.currentVersion };
   }
 }
 
@@ -116,6 +133,10 @@ export class ToolResultsMismatchError extends MemoryError {
     ].filter((part) => part.length > 0);
     super(`The tool results do not match the pending tool calls: ${parts.join('; ')}.`, options);
   }
+
+  override get details() {
+    return { ...this.mismatch };
+  }
 }
 
 /**
@@ -132,5 +153,9 @@ export class NoPendingToolCallsError extends MemoryError {
       `The conversation (version ${currentVersion}) does not end with tool calls awaiting results.`,
       options,
     );
+  }
+
+  override get details() {
+    return { currentVersion: this.currentVersion };
   }
 }

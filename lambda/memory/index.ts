@@ -1,15 +1,12 @@
 /*
  * `agent-memory/store`: the conversation store for your own functions that hold the construct's table grants
- * (the API's handlers use the same class), with its options, results, message types and typed errors. It
- * takes the DynamoDB document client you build, so the AWS SDK's DynamoDB packages are peers you install.
+ * (the API's handlers use the same class), with its options, results, message types, typed errors and the one
+ * list of error codes. It takes the DynamoDB document client you build (`storeDocumentClient` builds one with
+ * the SDK retries the store is tuned for), so the AWS SDK's DynamoDB packages are peers you install.
  */
-export {
-  type AppendOptions,
-  type AppendResult,
-  ConversationStore,
-  type ConversationStoreOptions,
-  type EditResult,
-} from './conversation-store.js';
+export { ConversationStore, type ConversationStoreOptions } from './conversation-store.js';
+export { dynamoDbRetries, storeDocumentClient } from './dynamodb-client.js';
+export { type ErrorCode, errorStatus } from './error-codes.js';
 export * from './errors.js';
-export type { ConversationInfo, HistoryPage, LoadOptions } from './history.js';
 export { limits, type MessageInput, type StoredMessage } from './message.js';
+export type * from './store-types.js';

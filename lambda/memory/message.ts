@@ -1,3 +1,4 @@
+import { describeIssues } from '../validation/issues.js';
 import * as z from '../validation/zod.js';
 import { InvalidRequestError, PayloadTooLargeError } from './errors.js';
 
@@ -59,12 +60,6 @@ export function jsonDepth(value: unknown): number {
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
   }
   return max;
-}
-
-export function describeIssues(error: z.core.$ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'value'}: ${issue.message}`)
-    .join('; ');
 }
 
 /**

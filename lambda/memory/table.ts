@@ -4,13 +4,14 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * Key schema: one table, one partition per conversation.
  *
  *   pk = T#<tenant, URI-encoded>#C#<conversationId>    (ids cannot contain '#', encoded tenants neither)
- *   sk = MSG#0000000042   a message, seq zero-padded to 10 digits so string order is seq order
- *        MSG#~HEAD        the head: version, messageCount, createdAt, updatedAt ('~' sorts after every digit)
- *        IDEM#<key>       an idempotency record: the request's hash and the seq range it wrote
+ *   sk = MSG#0000000042      a message, seq zero-padded to 10 digits so string order is seq order
+ *        MSG#~HEAD           the head: version, messageCount, times, op ('~' sorts after every digit)
+ *        IDEM#<key>          an idempotency record: the request's hash and the seq range it wrote
  *        REMOVAL#0000000042  an edit that only removed messages wrote version 42 (its operation id)
  *
  * A descending Query on begins_with(sk, 'MSG#') returns the head first, then the newest messages: the
- * default window is one Query whose cost depends on the window, not on the conversation's length.
+ * default window is one Query whose cost depends on the window, not on the conversation's length. The items'
+ * shapes are below; every condition and expression on them is in ./requests.ts.
  */
 export const keys = {
   partition: (tenant: string, conversationId: string) =>
@@ -22,8 +23,60 @@ export const keys = {
   removal: (version: number) => `REMOVAL#${String(version).padStart(10, '0')}`,
 } as const;
 
+/** The seq of a message item, from its sort key. */
+export function seqOf(sk: string): number {
+  return Number(sk.slice(keys.messagePrefix.length));
+}
+
 /** The attribute DynamoDB's TTL deletes items by (epoch seconds). */
 export const ttlAttribute = 'expiresAt';
+
+/** Retention, as every item but the head carries it: DynamoDB deletes the item some time after this. */
+export interface Expiring {
+  readonly [ttlAttribute]?: number;
+}
+
+/**
+ * The head item. A head that is deleted (a tombstone) or past `liveUntil` is dead: the id reads as unknown,
+ * and everything up to its version belongs to that past life. A new life over a dead head continues its seqs
+ * with `floor` = the dead version, so seqs are never reused and leftovers of the past life stay invisible.
+ * Its expiry is not DynamoDB's TTL attribute, so TTL never removes it and the floor it keeps outlives
+ * everything below it; only a completed delete removes it, after everything below it.
+ */
+export interface Head {
+  readonly version: number;
+  readonly messageCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly liveUntil?: number;
+  readonly floor?: number;
+  readonly deleted?: boolean;
+  /** How many edits removed messages: a page read re-checks it to know no history changed under it. */
+  readonly rewrites?: number;
+  /** The operation that wrote this version: tells a write whose answer was lost that it was the last one. */
+  readonly op?: string;
+}
+
+/** A message item: the stored message's JSON, as written (`msg`), under its seq. */
+export interface MessageItem extends Expiring {
+  readonly msg: string;
+}
+
+/** An idempotency record: which request (hash) wrote which seq range, in which operation. */
+export interface IdempotencyRecord extends Expiring {
+  readonly hash: string;
+  readonly version: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** The operation that wrote it: its own retry is answered as applied, not as a replay. */
+  readonly op?: string;
+}
+
+/** The marker of an edit that only removed messages: nothing else in the table would show it was applied. */
+export interface RemovalMarker extends Expiring {
+  readonly op: string;
+  readonly version: number;
+}
 
 /** The table as the CDK stack defines it, for DynamoDB Local (tests, local server, benchmarks). */
 export function conversationTableDefinition(tableName: string): CreateTableCommandInput {

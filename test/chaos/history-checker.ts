@@ -1,4 +1,4 @@
-import { errorStatus } from '../../lambda/http/api-schemas.js';
+import { errorStatus } from '../../lambda/memory/error-codes.js';
 import {
   type Exchange,
   type History,

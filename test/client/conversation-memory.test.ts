@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationMemory } from '../../client/conversation-memory.js';
 import {
   IdempotencyKeyReusedError,
+  IdempotencyResultGoneError,
   InvalidRequestError,
   SuffixMismatchError,
   VersionConflictError,
@@ -37,6 +38,23 @@ describe.each(memoryBackends)('ConversationMemory on $name', (backend) => {
     expect(replay).toEqual({ ...first, replayed: true });
     expect(reused).toBeInstanceOf(IdempotencyKeyReusedError);
     expect(reused).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+  });
+
+  it('reports a key whose result a later edit removed as IdempotencyResultGoneError (410), writing nothing', async () => {
+    // Prepare: the key's append, then an edit that removes what it wrote.
+    const id = newId();
+    await memory.append(id, [say('draft')], { idempotencyKey: 'gone' });
+    await memory.replaceSuffix(id, { expectedSuffix: [say('draft')], replacement: [] });
+
+    // Act
+    const error = await memory
+      .append(id, [say('draft')], { idempotencyKey: 'gone' })
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(IdempotencyResultGoneError);
+    expect(error).toMatchObject({ status: 410, code: 'idempotency_result_gone' });
+    expect((await memory.loadAll(id)).messages).toEqual([]);
   });
 
   it('refuses a stale expectedVersion with the current version', async () => {

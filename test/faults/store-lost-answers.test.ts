@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
+import { dynamoDbRetries } from '../../lambda/memory/dynamodb-client.js';
 import {
   UnavailableError,
   VersionConflictError,
@@ -25,33 +26,42 @@ const newId = () => `lost-${++counter}`;
 describe('ConversationStore when DynamoDB answers are lost', () => {
   let table: Table;
   let proxy: DynamoDbProxy;
-  /** Talks to DynamoDB through the proxy, with the SDK's default retry strategy held to 2 attempts. */
+  /**
+   * Talks to DynamoDB through the proxy, with the SDK's retries as the store ships them (dynamoDbRetries). Each
+   * test gets a fresh client, as a fresh process would: the SDK's retry quota is per client, and the faults of
+   * one test would otherwise drain it for the next.
+   */
   let faulty: ConversationStore;
   /** Talks to DynamoDB directly: the other writer, and the one that reads what is really stored. */
   let direct: ConversationStore;
-  let proxiedClient: DynamoDBClient;
-  const storeThroughProxy = (options: Partial<ConversationStoreOptions> = {}) =>
-    new ConversationStore({
-      client: DynamoDBDocumentClient.from(proxiedClient),
+  let proxiedClients: DynamoDBClient[] = [];
+  const storeThroughProxy = (options: Partial<ConversationStoreOptions> = {}) => {
+    const client = new DynamoDBClient({ ...localClientConfig(proxy.endpoint), ...dynamoDbRetries });
+    proxiedClients.push(client);
+    return new ConversationStore({
+      client: DynamoDBDocumentClient.from(client),
       tableName: table.tableName,
       backoff: { baseMs: 1, capMs: 20 },
       ...options,
     });
+  };
   const stored = async (id: string) => (await direct.load(tenant, id, { limit: 1000 })).messages;
   const partition = (id: string) => keys.partition(tenant, id);
 
   beforeAll(async () => {
     table = await createTestTable('lost-answers');
     proxy = await DynamoDbProxy.start(table.endpoint);
-    proxiedClient = new DynamoDBClient({ ...localClientConfig(proxy.endpoint), maxAttempts: 2 });
-    faulty = storeThroughProxy();
     direct = new ConversationStore({ client: table.client, tableName: table.tableName });
+  });
+  beforeEach(() => {
+    faulty = storeThroughProxy();
   });
   afterEach(() => {
     proxy.rule = () => 'forward';
+    for (const client of proxiedClients) client.destroy();
+    proxiedClients = [];
   });
   afterAll(async () => {
-    proxiedClient.destroy();
     await proxy.stop();
   });
 
@@ -252,6 +262,63 @@ describe('ConversationStore when DynamoDB answers are lost', () => {
 
       expect(error).toBeInstanceOf(UnavailableError);
       expect(error).not.toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(await stored(id)).toEqual([]);
+    });
+  });
+
+  describe('retries, owned by one layer each', () => {
+    const sent = () => [...proxy.requests.values()].reduce((sum, count) => sum + count, 0);
+
+    it('leaves resending a failing call to the SDK: 4 sends of a read, then 503, and nothing written', async () => {
+      // Prepare
+      const id = newId();
+      const before = sent();
+      proxy.rule = () => ({ reply: dynamoDbErrors.internalServerError() });
+
+      // Act
+      const error = await faulty.append(tenant, id, [user('never')]).catch((e) => e);
+
+      // Assess: the head read, sent 4 times by the SDK (dynamoDbRetries) and never again by the store.
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(sent() - before).toBe(dynamoDbRetries.maxAttempts);
+      expect(await stored(id)).toEqual([]);
+    });
+
+    it('settles a transaction whose every send failed after the first committed, without sending it again', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('before')]);
+      const before = sent();
+      proxy.rule = (request) =>
+        request.operation === 'TransactWriteItems'
+          ? { reply: dynamoDbErrors.internalServerError(), afterForwarding: true }
+          : 'forward';
+
+      // Act
+      const result = await faulty.append(tenant, id, [user('once')]);
+
+      // Assess: the head read, the SDK's 4 sends of the one transaction, one read of the head to settle it.
+      expect(result).toMatchObject({ version: 2, replayed: false });
+      expect(sent() - before).toBe(1 + dynamoDbRetries.maxAttempts + 1);
+      expect(texts(await stored(id))).toEqual(['before', 'once']);
+    });
+
+    it('sends a transaction cancelled for contention again within the store budget only', async () => {
+      // Prepare
+      const id = newId();
+      const store = storeThroughProxy({ maxAttempts: 3 });
+      const before = sent();
+      proxy.rule = (request) =>
+        request.operation === 'TransactWriteItems'
+          ? { reply: dynamoDbErrors.transactionConflict(request) }
+          : 'forward';
+
+      // Act
+      const error = await store.append(tenant, id, [user('never')]).catch((e) => e);
+
+      // Assess: the head read, then 3 transactions (a cancellation is DynamoDB's answer: the SDK sends it once).
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(sent() - before).toBe(1 + 3);
       expect(await stored(id)).toEqual([]);
     });
   });

@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
+import { removePastLife } from '../../lambda/memory/delete.js';
 import {
   IdempotencyKeyReusedError,
   IdempotentResultGoneError,
@@ -10,6 +11,7 @@ import {
   VersionConflictError,
 } from '../../lambda/memory/errors.js';
 import type { MessageInput } from '../../lambda/memory/message.js';
+import type { StoreContext } from '../../lambda/memory/store-context.js';
 import { keys } from '../../lambda/memory/table.js';
 import { createTestTable } from '../support/dynamodb.js';
 
@@ -527,7 +529,6 @@ describe('ConversationStore on DynamoDB Local', () => {
       await fill(store, 't', id, 60);
       await store.append('t', id, [user('keyed')], { idempotencyKey: 'k' });
       // A store whose cleanup dies after the tombstone, as a Lambda timing out would.
-      const failing = new ConversationStore({ client: table.client, tableName: table.tableName });
       const original = table.client.send.bind(table.client);
       const crashing = Object.assign(Object.create(table.client), {
         send: (command: { constructor: { name: string } }, ...rest: unknown[]) =>
@@ -535,7 +536,7 @@ describe('ConversationStore on DynamoDB Local', () => {
             ? Promise.reject(new TypeError('crash'))
             : (original as (...args: unknown[]) => Promise<unknown>)(command, ...rest),
       });
-      Object.assign(failing, { client: crashing });
+      const failing = new ConversationStore({ client: crashing, tableName: table.tableName });
 
       await expect(failing.deleteConversation('t', id)).rejects.toThrow();
       const afterCrash = await store.load('t', id);
@@ -555,13 +556,8 @@ describe('ConversationStore on DynamoDB Local', () => {
       const next = await store.append('t', id, [user('new')], { idempotencyKey: 'K' });
 
       // The first delete's cleanup, stalled until now, resumes with the tombstone it made (version 3).
-      const stale = store as unknown as {
-        removePastLife(pk: string, floor: number, tombstone: object): Promise<boolean>;
-      };
-      const resumed = await stale.removePastLife(keys.partition('t', id), 3, {
-        ConditionExpression: 'deleted = :true AND version = :version',
-        ExpressionAttributeValues: { ':true': true, ':version': 3 },
-      });
+      const { context } = store as unknown as { context: StoreContext };
+      const resumed = await removePastLife(context, keys.partition('t', id), 3);
       const replay = await store.append('t', id, [user('new')], { idempotencyKey: 'K' });
 
       expect(resumed).toBe(false);

@@ -6,7 +6,6 @@ import {
   ResourceNotFoundException,
   ThrottlingException,
   TransactionCanceledException,
-  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
@@ -68,13 +67,24 @@ async function hashOf(messages: unknown[], expectedVersion?: number): Promise<st
   return hash;
 }
 
-/** The first send's answer is lost; every resend fails its condition on a head another operation wrote. */
+/**
+ * What the store sees when the SDK resent a transaction whose first answer was lost: one call, failed on a
+ * condition, after two sends (the mock bypasses the SDK's middleware, so only `$metadata.attempts` tells).
+ */
+const afterResend = (error: TransactionCanceledException) =>
+  Object.assign(error, { $metadata: { attempts: 2 } });
+
+/** The first send's answer is lost; the SDK's resend fails its condition on a head another operation wrote. */
 function lostAnswerThenHeadAt(version: number): void {
   dynamo
     .on(TransactWriteCommand)
-    .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
     .rejects(
-      cancelled({ Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version, op: 'other' } }, none),
+      afterResend(
+        cancelled(
+          { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version, op: 'other' } },
+          none,
+        ),
+      ),
     );
 }
 
@@ -268,11 +278,11 @@ describe('ConversationStore', () => {
       expect(error).toBeInstanceOf(IdempotencyKeyReusedError);
     });
 
-    it('retries a transaction conflict with the same transaction and token, then commits', async () => {
+    it('sends a transaction cancelled for contention again, the same transaction with the same token', async () => {
       dynamo
         .on(TransactWriteCommand)
         .rejectsOnce(cancelled({ Code: 'TransactionConflict' }, none))
-        .rejectsOnce(serviceError(TransactionConflictException))
+        .rejectsOnce(cancelled(none, { Code: 'ThrottlingError' }))
         .resolves({});
 
       const result = await store().append('tenant', 'conv', [message], { expectedVersion: 0 });
@@ -285,28 +295,20 @@ describe('ConversationStore', () => {
     });
 
     it('settles a conflict that follows a lost answer from the head before calling it a conflict', async () => {
-      // Prepare: the first send's answer is lost, the resend fails the condition on the version it moved.
-      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-      let op: unknown;
-      dynamo
-        .on(TransactWriteCommand)
-        .callsFakeOnce((input: TransactWriteCommandInput) => {
-          op = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op'];
-          throw timeout;
-        })
-        .callsFake(() => {
-          throw cancelled(
-            { Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 5, op } },
-            none,
-          );
-        });
+      // Prepare: the first send's answer is lost, the SDK's resend fails the condition on the version it moved.
+      dynamo.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+        const op = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op'];
+        throw afterResend(
+          cancelled({ Code: 'ConditionalCheckFailed', Item: { pk, sk: keys.head, version: 5, op } }, none),
+        );
+      });
 
       // Act
       const result = await store().append('tenant', 'conv', [message], { expectedVersion: 4 });
 
       // Assess
       expect(result).toMatchObject({ version: 5, replayed: false });
-      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     });
 
     it('answers WriteOutcomeUnknownError, not a conflict, when a lost answer cannot be settled', async () => {
@@ -327,14 +329,25 @@ describe('ConversationStore', () => {
       });
     });
 
-    it('keeps the token when the outcome of a call is unknown, so DynamoDB applies it at most once', async () => {
-      const timeout = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-      dynamo.on(TransactWriteCommand).rejectsOnce(timeout).resolves({});
+    it('leaves resending a lost send to the SDK: once its resends ran out, the write is settled from the table', async () => {
+      // Prepare: every send of the SDK's failed on the way; the first one had committed.
+      const lost = Object.assign(new Error('socket hang up'), {
+        code: 'ECONNRESET',
+        $metadata: { attempts: 4 },
+      });
+      let op: unknown;
+      dynamo.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+        op = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':op'];
+        throw lost;
+      });
+      dynamo.on(GetCommand).callsFake(() => ({ Item: { pk, sk: keys.head, version: 5, op } }));
 
-      await store().append('tenant', 'conv', [message], { expectedVersion: 0 });
+      // Act
+      const result = await store().append('tenant', 'conv', [message], { expectedVersion: 4 });
 
-      const [first, second] = sentTransactions();
-      expect(second?.ClientRequestToken).toBe(first?.ClientRequestToken);
+      // Assess: no second transaction from the store; the head's op id says it was applied.
+      expect(result).toMatchObject({ version: 5, replayed: false });
+      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     });
 
     it('answers WriteOutcomeUnknownError, not "retry shortly", when the reads that would settle it fail', async () => {
@@ -355,17 +368,33 @@ describe('ConversationStore', () => {
     it.each([
       ['ThrottlingException', () => serviceError(ThrottlingException)],
       ['ProvisionedThroughputExceededException', () => serviceError(ProvisionedThroughputExceededException)],
-      ['a throttled transaction', () => cancelled({ Code: 'ThrottlingError' }, none)],
-      ['a network error', () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
-    ])('turns %s that outlasts the retries into Unavailable', async (_name, makeError) => {
-      dynamo.on(TransactWriteCommand).rejects(makeError());
+      [
+        'a refused connection',
+        () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      ],
+    ])(
+      'answers %s that outlasted the SDK resends with Unavailable, sending nothing more',
+      async (_name, makeError) => {
+        dynamo.on(TransactWriteCommand).rejects(makeError());
+
+        const error = await store(3)
+          .append('tenant', 'conv', [message], { expectedVersion: 0 })
+          .catch((e) => e);
+
+        expect(error).toBeInstanceOf(UnavailableError);
+        expect(error).not.toBeInstanceOf(DynamoDBServiceException);
+        expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      },
+    );
+
+    it('sends a throttled transaction again within its budget, then answers Unavailable', async () => {
+      dynamo.on(TransactWriteCommand).rejects(cancelled({ Code: 'ThrottlingError' }, none));
 
       const error = await store(3)
         .append('tenant', 'conv', [message], { expectedVersion: 0 })
         .catch((e) => e);
 
       expect(error).toBeInstanceOf(UnavailableError);
-      expect(error).not.toBeInstanceOf(DynamoDBServiceException);
       expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
     });
 

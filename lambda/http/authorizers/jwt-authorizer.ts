@@ -2,6 +2,7 @@ import { JwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { readEnvironment } from '../../validation/environment.js';
 import * as z from '../../validation/zod.js';
 import { logger } from '../observability.js';
 
@@ -89,12 +90,7 @@ async function discoverJwksUri(issuer: string): Promise<string> {
 }
 
 function fromEnvironment(): TokenAuthorizer {
-  const parsed = environmentSchema.safeParse(process.env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-    throw new Error(`Invalid environment: ${problems.join('; ')}.`);
-  }
-  const { JWT_ISSUER, JWT_AUDIENCE, JWKS_URI } = parsed.data;
+  const { JWT_ISSUER, JWT_AUDIENCE, JWKS_URI } = readEnvironment(environmentSchema, process.env);
   return jwtAuthorizer({
     issuer: JWT_ISSUER,
     audience: JWT_AUDIENCE.split(',').map((audience) => audience.trim()),

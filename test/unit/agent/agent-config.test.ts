@@ -1,10 +1,11 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
-import { AgentConfigurationError, readAgentConfig } from '../../../lambda/agent/agent-config.js';
+import { readAgentConfig } from '../../../lambda/agent/agent-config.js';
 import { BedrockConverseModel } from '../../../lambda/agent/bedrock-converse-model.js';
 import { createChatModel } from '../../../lambda/agent/chat-model-factory.js';
 import { OfflineModel } from '../../../lambda/agent/offline-model.js';
 import { OpenAiCompatibleModel } from '../../../lambda/agent/openai-compatible-model.js';
+import { ConfigurationError } from '../../../lambda/validation/environment.js';
 
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:openai-key-AbCdEf';
 const errorOf = (environment: Record<string, string | undefined>) => {
@@ -83,8 +84,8 @@ describe('readAgentConfig', () => {
   });
 
   it.each([
-    [{ MODEL_PROVIDER: 'gpt' }, 'MODEL_PROVIDER must be offline, bedrock or openai'],
-    [{ MODEL_PROVIDER: 'bedrock' }, 'MODEL_ID is required when MODEL_PROVIDER is bedrock'],
+    [{ MODEL_PROVIDER: 'gpt' }, 'MODEL_PROVIDER: must be offline, bedrock or openai'],
+    [{ MODEL_PROVIDER: 'bedrock' }, 'MODEL_ID: is required when MODEL_PROVIDER is bedrock'],
     [
       { MODEL_PROVIDER: 'openai', MODEL_ID: 'm' },
       'OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ARN (exactly one)',
@@ -93,18 +94,18 @@ describe('readAgentConfig', () => {
       { MODEL_PROVIDER: 'openai', MODEL_ID: 'm', OPENAI_API_KEY: 'k', OPENAI_API_KEY_SECRET_ARN: secretArn },
       'both are set',
     ],
-    [{ OPENAI_BASE_URL: 'ftp://example.com' }, 'OPENAI_BASE_URL must be an http(s) URL'],
-    [{ MODEL_TIMEOUT_MS: '30000' }, 'MODEL_TIMEOUT_MS must be an integer from 1 to 29000'],
-    [{ MODEL_TIMEOUT_MS: '5s' }, 'MODEL_TIMEOUT_MS must be an integer from 1 to 29000'],
-    [{ CONTEXT_MAX_MESSAGES: '0' }, 'CONTEXT_MAX_MESSAGES must be an integer from 1 to 1000'],
-    [{ CONTEXT_MAX_TOKENS: '-5' }, 'CONTEXT_MAX_TOKENS must be an integer from 1 to 10000000'],
-    [{ MODEL_ID: '' }, 'MODEL_ID must not be empty'],
+    [{ OPENAI_BASE_URL: 'ftp://example.com' }, 'OPENAI_BASE_URL: must be an http(s) URL'],
+    [{ MODEL_TIMEOUT_MS: '30000' }, 'MODEL_TIMEOUT_MS: must be an integer from 1 to 29000'],
+    [{ MODEL_TIMEOUT_MS: '5s' }, 'MODEL_TIMEOUT_MS: must be an integer from 1 to 29000'],
+    [{ CONTEXT_MAX_MESSAGES: '0' }, 'CONTEXT_MAX_MESSAGES: must be an integer from 1 to 1000'],
+    [{ CONTEXT_MAX_TOKENS: '-5' }, 'CONTEXT_MAX_TOKENS: must be an integer from 1 to 10000000'],
+    [{ MODEL_ID: '' }, 'MODEL_ID: must not be empty'],
   ])('fails with the variable name for %o', (environment, expected) => {
     // Act
     const error = errorOf(environment);
 
     // Assess
-    expect(error).toBeInstanceOf(AgentConfigurationError);
+    expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toContain(expected);
   });
 
@@ -119,7 +120,7 @@ describe('readAgentConfig', () => {
     });
 
     // Assess
-    expect(error.message).toContain('OPENAI_API_KEY_SECRET_ARN must be a Secrets Manager secret ARN');
+    expect(error.message).toContain('OPENAI_API_KEY_SECRET_ARN: must be a Secrets Manager secret ARN');
     expect(error.message).toContain('CONTEXT_MAX_TOKENS');
     expect(error.message).not.toContain('sk-do-not-print');
   });

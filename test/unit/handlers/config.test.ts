@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, readConfig } from '../../../lambda/http/config.js';
+import { readConfig } from '../../../lambda/http/config.js';
+import { ConfigurationError } from '../../../lambda/validation/environment.js';
 
 describe('readConfig', () => {
   afterEach(() => {
@@ -24,12 +25,12 @@ describe('readConfig', () => {
   });
 
   it.each([
-    [{}, /TABLE_NAME is required/],
-    [{ TABLE_NAME: '' }, /TABLE_NAME must not be empty/],
-    [{ TABLE_NAME: 't', TTL_SECONDS: '0' }, /TTL_SECONDS must be a positive integer/],
-    [{ TABLE_NAME: 't', TTL_SECONDS: '1.5' }, /TTL_SECONDS must be a positive integer/],
-    [{ TABLE_NAME: 't', TTL_SECONDS: 'a day' }, /TTL_SECONDS must be a positive integer/],
-    [{ TABLE_NAME: 't', TENANT_CLAIM: '' }, /TENANT_CLAIM must not be empty/],
+    [{}, /TABLE_NAME: is required/],
+    [{ TABLE_NAME: '' }, /TABLE_NAME: must not be empty/],
+    [{ TABLE_NAME: 't', TTL_SECONDS: '0' }, /TTL_SECONDS: must be a positive integer/],
+    [{ TABLE_NAME: 't', TTL_SECONDS: '1.5' }, /TTL_SECONDS: must be a positive integer/],
+    [{ TABLE_NAME: 't', TTL_SECONDS: 'a day' }, /TTL_SECONDS: must be a positive integer/],
+    [{ TABLE_NAME: 't', TENANT_CLAIM: '' }, /TENANT_CLAIM: must not be empty/],
   ])('fails naming the variable for %o', (environment, message) => {
     // Act
     const read = () => readConfig(environment);
@@ -47,6 +48,6 @@ describe('readConfig', () => {
     const load = import('../../../lambda/http/handlers/load-messages.js');
 
     // Assess
-    await expect(load).rejects.toThrow('Invalid environment: TABLE_NAME is required.');
+    await expect(load).rejects.toThrow('Invalid environment: TABLE_NAME: is required.');
   });
 });

@@ -1,0 +1,52 @@
+import { partitionOf, requireSeq } from './arguments.js';
+import { VersionConflictError } from './errors.js';
+import { liveVersion } from './head.js';
+import { idempotencyKeyOf } from './idempotency.js';
+import { parseMessages } from './message.js';
+import { headKey } from './requests.js';
+import { nowSeconds, type StoreContext } from './store-context.js';
+import type { AppendOptions, AppendResult } from './store-types.js';
+import type { Head } from './table.js';
+import { type AttemptTarget, commitAttempt, newWrite } from './write.js';
+
+/**
+ * ConversationStore.append. With `expectedVersion` the base is the caller's and one lost race is a
+ * VersionConflictError; without it the head is read (strongly consistent) and a lost race goes again on the
+ * version the failed condition returned.
+ */
+export async function append(
+  store: StoreContext,
+  tenant: string,
+  conversationId: string,
+  messages: readonly unknown[],
+  options: AppendOptions = {},
+): Promise<AppendResult> {
+  const pk = partitionOf(tenant, conversationId);
+  const batch = parseMessages(messages);
+  const { expectedVersion } = options;
+  if (expectedVersion !== undefined) requireSeq('expectedVersion', expectedVersion);
+  const key = idempotencyKeyOf(options, () => ({
+    messages: batch.map(({ message }) => message),
+    expectedVersion,
+  }));
+  const write = newWrite(store, { pk, conversationId, messages: batch, idempotency: key });
+  let capacity = 0;
+  let target: AttemptTarget = { base: expectedVersion ?? 0, remove: [] };
+  if (expectedVersion === undefined) {
+    const read = await store.table.get<Head>(headKey(pk));
+    capacity += read.capacity;
+    target = { base: liveVersion(read.item, nowSeconds(store)), remove: [], known: { head: read.item } };
+  }
+
+  for (;;) {
+    const outcome = await commitAttempt(store, write, target);
+    if (outcome.done) {
+      return { ...outcome.result, consumedCapacity: capacity + outcome.result.consumedCapacity };
+    }
+    if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
+      throw new VersionConflictError(outcome.current, { cause: outcome.error });
+    }
+    await write.budget.afterFailedCondition(outcome.current !== target.base, outcome.error);
+    target = { base: outcome.current, remove: [], known: { head: outcome.head } };
+  }
+}

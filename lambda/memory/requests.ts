@@ -1,0 +1,228 @@
+import type {
+  GetCommandInput,
+  QueryCommandInput,
+  TransactWriteCommandInput,
+  UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { StoredMessage } from './message.js';
+import type { Attempt, Operation } from './operation.js';
+import { type Head, type IdempotencyRecord, keys, type RemovalMarker, ttlAttribute } from './table.js';
+
+/*
+ * Every request the store sends to DynamoDB: keys, conditions and update expressions, side by side so that
+ * the invariants read together. The table's name is added by the table client (./table-client.ts); every read
+ * there is strongly consistent.
+ *
+ * The invariants the conditions keep:
+ * - a write commits only on the head it was computed for (`version = base` on a live head, no head at all, or
+ *   the same dead head a new life starts over), so seqs are contiguous per life and never reused;
+ * - an idempotency key is written once per life of the id (a record of a past life, or an expired one, is free);
+ * - a delete's cleanup touches only the life it tombstoned.
+ */
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type WithoutTable<T> = Omit<NonNullable<T>, 'TableName'>;
+
+/** A transaction item before the table client names the table. */
+export interface WriteItem {
+  readonly Put?: WithoutTable<TransactItem['Put']>;
+  readonly Update?: WithoutTable<TransactItem['Update']>;
+  readonly Delete?: WithoutTable<TransactItem['Delete']>;
+  readonly ConditionCheck?: WithoutTable<TransactItem['ConditionCheck']>;
+}
+export type ItemKey = NonNullable<GetCommandInput['Key']>;
+export type QueryRequest = Pick<
+  QueryCommandInput,
+  'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'ProjectionExpression'
+>;
+export type UpdateRequest = Omit<UpdateCommandInput, 'TableName'>;
+
+/** A failed condition answers with the item as it is now: a lost race learns the current head for free. */
+const returnOld = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
+
+export const headKey = (pk: string): ItemKey => ({ pk, sk: keys.head });
+
+// ---- Reads ----
+
+/** The head, then the newest messages: one descending Query ('~HEAD' sorts after every seq). */
+export const newestQuery = (pk: string): QueryRequest => ({
+  KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+  ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
+  ScanIndexForward: false,
+});
+
+/** The messages from seq `lower` to `upper`, both included. */
+export const seqRangeQuery = (pk: string, lower: number, upper: number, forward: boolean): QueryRequest => ({
+  KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
+  ExpressionAttributeValues: { ':pk': pk, ':lower': keys.message(lower), ':upper': keys.message(upper) },
+  ScanIndexForward: forward,
+});
+
+/** Every item of the partition, by key and version only: what a delete's cleanup sorts into lives. */
+export const partitionItemsQuery = (pk: string): QueryRequest => ({
+  KeyConditionExpression: 'pk = :pk',
+  ExpressionAttributeValues: { ':pk': pk },
+  ProjectionExpression: 'sk, version',
+});
+
+// ---- The write of one attempt (the append algorithm's transaction) ----
+
+/** What an attempt writes besides its messages. */
+export interface AttemptWrites {
+  readonly pk: string;
+  readonly attempt: Attempt;
+  /** Seqs of the messages it removes (an edit). */
+  readonly remove: readonly number[];
+  /** The idempotency record it writes, if the write has a key; `floor`: records at or below it are dead. */
+  readonly record?: { readonly key: string; readonly hash: string; readonly floor: number };
+}
+
+/**
+ * All or nothing: the head's condition and new version, deletes of what it removes, a put per message (or,
+ * when it adds none, its removal marker), and the idempotency record, conditioned on its key being free.
+ */
+export function attemptTransaction({ pk, attempt, remove, record }: AttemptWrites): WriteItem[] {
+  const { op, stored, version } = attempt;
+  const ttl = expiring(op);
+  return [
+    headWrite(pk, attempt, stored.length - remove.length, remove.length > 0),
+    ...remove.map((seq) => ({ Delete: { Key: { pk, sk: keys.message(seq) } } })),
+    ...stored.map((message: StoredMessage) => ({
+      Put: { Item: { pk, sk: keys.message(message.seq), msg: JSON.stringify(message), ...ttl } },
+    })),
+    // An edit that only removes leaves no message behind to recognise it by, so it leaves this.
+    ...(stored.length === 0
+      ? [
+          {
+            Put: {
+              Item: { pk, sk: keys.removal(version), op: op.id, version, ...ttl } satisfies RemovalMarker & {
+                pk: string;
+                sk: string;
+              },
+            },
+          },
+        ]
+      : []),
+    ...(record === undefined
+      ? []
+      : [
+          {
+            Put: {
+              Item: {
+                pk,
+                sk: keys.idempotency(record.key),
+                hash: record.hash,
+                version,
+                firstSeq: attempt.start + 1,
+                lastSeq: attempt.start + stored.length,
+                op: op.id,
+                ...ttl,
+              } satisfies IdempotencyRecord & { pk: string; sk: string },
+              // A record past its expiry, or of a past life of this id, is dead: its key is free again.
+              ConditionExpression: `attribute_not_exists(pk) OR ${ttlAttribute} <= :nowSec OR version <= :floor`,
+              ExpressionAttributeValues: { ':nowSec': nowSec(op), ':floor': record.floor },
+              ...returnOld,
+            },
+          },
+        ]),
+  ];
+}
+
+/**
+ * The head write. A live head: a version bump conditioned on `version = base`. None: a Put conditioned on
+ * there being none. A dead head: a new life whose floor is the dead version, conditioned on it still being
+ * that dead head.
+ */
+function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: boolean): WriteItem {
+  const { op, base, restartOver, version } = attempt;
+  const live = op.expiresAt === undefined ? {} : { liveUntil: op.expiresAt };
+  if (base === 0) {
+    const head: Head & { pk: string; sk: string } = {
+      pk,
+      sk: keys.head,
+      version,
+      messageCount: countDelta,
+      createdAt: op.createdAt,
+      updatedAt: op.createdAt,
+      ...(restartOver ? { floor: restartOver.version } : {}),
+      ...live,
+      op: op.id,
+    };
+    const condition = restartOver
+      ? {
+          ConditionExpression: 'version = :dead AND (deleted = :true OR liveUntil <= :nowSec)',
+          ExpressionAttributeValues: { ':dead': restartOver.version, ':true': true, ':nowSec': nowSec(op) },
+        }
+      : { ConditionExpression: 'attribute_not_exists(pk)' };
+    return { Put: { Item: head, ...condition, ...returnOld } };
+  }
+  const set = ['version = :version', 'updatedAt = :now', 'op = :op'];
+  const add = ['messageCount :count'];
+  const removed: string[] = [];
+  // Without retention, REMOVE clears an expiry left from when it was on: it would kill a live head.
+  if (op.expiresAt === undefined) removed.push('liveUntil');
+  else set.push('liveUntil = :expiresAt');
+  if (rewrite) add.push('rewrites :one');
+  return {
+    Update: {
+      Key: headKey(pk),
+      UpdateExpression: [
+        `SET ${set.join(', ')}`,
+        `ADD ${add.join(', ')}`,
+        ...(removed.length > 0 ? [`REMOVE ${removed.join(', ')}`] : []),
+      ].join(' '),
+      ConditionExpression:
+        'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec)',
+      ExpressionAttributeValues: {
+        ':version': version,
+        ':now': op.createdAt,
+        ':op': op.id,
+        ':count': countDelta,
+        ':base': base,
+        ':nowSec': nowSec(op),
+        ...(rewrite ? { ':one': 1 } : {}),
+        ...(op.expiresAt === undefined ? {} : { ':expiresAt': op.expiresAt }),
+      },
+      ...returnOld,
+    },
+  };
+}
+
+// ---- Delete: tombstone first, then the dead life, then the head ----
+
+/**
+ * Marks the head deleted, with no version in the condition: a steady stream of appends cannot starve a
+ * delete. From then on the id reads as unknown and its keys are dead.
+ */
+export const tombstoneUpdate = (pk: string): UpdateRequest => ({
+  Key: headKey(pk),
+  UpdateExpression: 'SET deleted = :true REMOVE messageCount, createdAt, updatedAt, liveUntil, floor',
+  ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleted)',
+  ExpressionAttributeValues: { ':true': true },
+  ReturnValues: 'ALL_NEW',
+});
+
+/** The condition of every cleanup step: the head is still the tombstone of this life. */
+const stillTombstone = (version: number) => ({
+  ConditionExpression: 'deleted = :true AND version = :version',
+  ExpressionAttributeValues: { ':true': true, ':version': version },
+});
+
+/** Deletes items of the dead life, if the tombstone is still the one being cleaned up. */
+export const pastLifeDeletes = (pk: string, version: number, sortKeys: readonly string[]): WriteItem[] => [
+  { ConditionCheck: { Key: headKey(pk), ...stillTombstone(version) } },
+  ...sortKeys.map((sk) => ({ Delete: { Key: { pk, sk } } })),
+];
+
+/** The last step: the tombstone itself, if it is still this life's. */
+export const tombstoneDelete = (pk: string, version: number): WriteItem[] => [
+  { Delete: { Key: headKey(pk), ...stillTombstone(version) } },
+];
+
+function expiring(op: Operation): { [ttlAttribute]?: number } {
+  return op.expiresAt === undefined ? {} : { [ttlAttribute]: op.expiresAt };
+}
+
+function nowSec(op: Operation): number {
+  return Math.floor(op.nowMs / 1000);
+}

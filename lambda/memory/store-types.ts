@@ -1,0 +1,63 @@
+import type { StoredMessage } from './message.js';
+
+/*
+ * What the store's methods take and return (ConversationStore, ./conversation-store.ts). Kept apart from the
+ * store, which imports the AWS SDK, so that the HTTP client shares these types without its users installing it.
+ */
+
+export interface AppendOptions {
+  /** Commit only if the conversation is at this version. Without it, append at the end, absorbing races. */
+  readonly expectedVersion?: number;
+  /** Makes the append replay-safe for the conversation's lifetime: same key + same body = same result. */
+  readonly idempotencyKey?: string;
+  /**
+   * What makes two requests with the same key "the same request", as any JSON value.
+   * @default the messages and expectedVersion (an agent turn passes its request instead of the reply)
+   */
+  readonly idempotencyFingerprint?: unknown;
+}
+
+export interface AppendResult {
+  readonly conversationId: string;
+  readonly version: number;
+  readonly messages: StoredMessage[];
+  /** True when this is the stored result of an earlier request with the same idempotency key. */
+  readonly replayed: boolean;
+  /** DynamoDB capacity units this call consumed (reads and writes). */
+  readonly consumedCapacity: number;
+}
+
+export interface EditResult extends AppendResult {
+  /** The messages the edit removed (empty on a replay). */
+  readonly removed: StoredMessage[];
+}
+
+export interface LoadOptions {
+  /** 1-1000. @default 50 */
+  readonly limit?: number;
+  /** Exclusive upper seq bound. */
+  readonly before?: number;
+  /** Exclusive lower seq bound; pages go forward (oldest first) when set. */
+  readonly after?: number;
+}
+
+export interface HistoryPage {
+  readonly conversationId: string;
+  readonly version: number;
+  /** Ascending by seq. */
+  readonly messages: StoredMessage[];
+  /** Backward pages: the `before` of the next older page, null when none is left. */
+  readonly nextBefore?: number | null;
+  /** Forward pages: the `after` of the next newer page, null when none is left. */
+  readonly nextAfter?: number | null;
+  readonly consumedCapacity: number;
+}
+
+export interface ConversationInfo {
+  readonly conversationId: string;
+  readonly version: number;
+  readonly messageCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt?: string;
+}
