@@ -1,3 +1,4 @@
+import { modelMessagesOf } from '../chat/ui-message.js';
 import type { AppendResult, ConversationStore } from '../memory/conversation-store.js';
 import {
   InvalidRequestError,
@@ -17,7 +18,13 @@ import {
   validateContextPolicy,
 } from './context-policy.js';
 import { ModelError, ModelTimeoutError } from './model-errors.js';
-import { pendingToolCalls, type ToolResult, toolMessagesOf, toolResultsSchema } from './tool-results.js';
+import {
+  awaitsToolResults,
+  pendingToolCalls,
+  type ToolResult,
+  toolMessagesOf,
+  toolResultsSchema,
+} from './tool-results.js';
 import {
   checkToolChoice,
   type ToolChoice,
@@ -28,7 +35,27 @@ import {
 import { type TurnMessage, userMessageOf } from './turn-message.js';
 
 /** The part of the store a turn uses. */
-export type TurnStore = Pick<ConversationStore, 'load' | 'append' | 'findIdempotentResult'>;
+export type TurnStore = Pick<ConversationStore, 'load' | 'append' | 'replaceSuffix' | 'findIdempotentResult'>;
+
+/**
+ * What a turn writes: `append`, after the conversation's newest message; or `replaceNewest`, in place of it (a
+ * history edit conditioned on that message and the version read), as the chat route continues a UI message.
+ */
+export type TurnCommit =
+  | { readonly append: readonly MessageInput[] }
+  | { readonly replaceNewest: readonly MessageInput[] };
+
+/** What a turn has to store once the model answered, for RunTurnInput.commit to shape. */
+export interface TurnToCommit {
+  /** The user message, or the tool results of a continuation, as the contract's messages. */
+  readonly newMessages: readonly MessageInput[];
+  /** The model's reply, with the turn's facts in its metadata. */
+  readonly reply: MessageInput;
+  /** The conversation's newest message when the turn loaded it (a continuation's tool-calling reply). */
+  readonly newest: StoredMessage | undefined;
+  /** The version the turn loaded and commits on. */
+  readonly version: number;
+}
 
 /** What a turn reports while it runs: the model's progress, and `restart` before a regeneration. */
 export type TurnProgressEvent =
@@ -71,12 +98,20 @@ export interface RunTurnInput {
   readonly signal?: AbortSignal;
   /** Streams the turn: the model reports text and tool calls as it produces them (see TurnProgressEvent). */
   readonly onEvent?: (event: TurnProgressEvent) => void;
+  /**
+   * How the turn is stored (the chat route stores UI messages). Called once per model answer; the plan must
+   * depend only on its argument. @default the new messages and the reply, appended as they are
+   */
+  readonly commit?: (turn: TurnToCommit) => TurnCommit;
 }
 
 export interface TurnResult {
   readonly conversationId: string;
   readonly version: number;
-  /** The committed messages: the user message (or the tool results), then the assistant reply. */
+  /**
+   * The committed messages: the user message (or the tool results), then the assistant reply; with a
+   * `replaceNewest` commit, the message that replaced the newest one.
+   */
   readonly messages: StoredMessage[];
   readonly reply: StoredMessage;
   /** True when the reply calls tools: the caller runs them and continues the turn with their results. */
@@ -180,14 +215,15 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     }
 
     const history = selectContext(page.messages, policy, reservedTokens);
+    const newest = page.messages.at(-1);
     deadline ??= startDeadline(modelTimeoutMs, input.signal);
     if (reported) onEvent?.({ type: 'restart' });
     reported = false;
     const live = { open: true };
     const request: ChatRequest = {
       system,
-      history,
-      messages: newMessages,
+      history: modelMessagesOf(history),
+      messages: modelMessagesOf(newMessages),
       ...(tools === undefined ? {} : { tools }),
       ...(toolChoice === undefined ? {} : { toolChoice }),
       signal: deadline.signal,
@@ -210,12 +246,23 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     }
     const stampedReply = storableReply(reply, { model: model.modelId, contextMessages: history.length });
 
+    const plan = input.commit?.({ newMessages, reply: stampedReply, newest, version: page.version }) ?? {
+      append: [...newMessages, stampedReply],
+    };
+    const options = { expectedVersion: page.version, idempotencyKey, idempotencyFingerprint: fingerprint };
     try {
-      const result = await store.append(tenant, conversationId, [...newMessages, stampedReply], {
-        expectedVersion: page.version,
-        idempotencyKey,
-        idempotencyFingerprint: fingerprint,
-      });
+      const result =
+        'append' in plan
+          ? await store.append(tenant, conversationId, plan.append, options)
+          : await store.replaceSuffix(
+              tenant,
+              conversationId,
+              {
+                expectedSuffix: newest === undefined ? [] : [expectedFormOf(newest)],
+                replacement: plan.replaceNewest,
+              },
+              options,
+            );
       if (result.replayed) return replayedTurn(result, model, attempt);
       return turnResult(result, model.modelId, history.length, false, attempt);
     } catch (error) {
@@ -303,6 +350,12 @@ function storableReply(reply: MessageInput, facts: { model: string; contextMessa
   return stamped;
 }
 
+/** A stored message as an edit's expected suffix names it: exactly as stored, id included. */
+function expectedFormOf(message: StoredMessage): MessageInput {
+  const { seq: _seq, createdAt: _createdAt, ...stored } = message;
+  return stored;
+}
+
 function turnResult(
   result: AppendResult,
   modelId: string,
@@ -311,7 +364,7 @@ function turnResult(
   modelCalls: number,
 ): TurnResult {
   const reply = result.messages.at(-1);
-  if (result.messages.length < 2 || reply?.role !== 'assistant') {
+  if (reply?.role !== 'assistant') {
     // Only possible for a replay whose messages an edit (replaceSuffix) has since removed.
     throw new StoreFailureError('The stored result of this turn is no longer in the conversation.');
   }
@@ -320,7 +373,7 @@ function turnResult(
     version: result.version,
     messages: result.messages,
     reply,
-    awaitingToolResults: (reply.toolCalls?.length ?? 0) > 0,
+    awaitingToolResults: awaitsToolResults(reply),
     contextMessages,
     model: modelId,
     replayed,

@@ -1,3 +1,4 @@
+import { modelMessagesOf } from '../chat/ui-message.js';
 import {
   InvalidRequestError,
   NoPendingToolCallsError,
@@ -38,14 +39,23 @@ export const toolResultsSchema = z
 
 /**
  * The tool calls awaiting results: those of the conversation's newest message, when it is an assistant message
- * that called tools. Throws NoPendingToolCallsError otherwise.
+ * that called tools (for a UI message: tool parts of its last step without an output). Throws
+ * NoPendingToolCallsError otherwise.
  */
 export function pendingToolCalls(newest: StoredMessage | undefined, version: number): readonly ToolCall[] {
-  const last = newest;
-  if (last?.role !== 'assistant' || !last.toolCalls?.length) {
-    throw new NoPendingToolCallsError(version);
-  }
-  return last.toolCalls;
+  const calls = newest === undefined ? undefined : unansweredCalls(newest);
+  if (calls === undefined) throw new NoPendingToolCallsError(version);
+  return calls;
+}
+
+/** Whether a stored reply ends with tool calls that await their results. */
+export function awaitsToolResults(reply: MessageInput): boolean {
+  return unansweredCalls(reply) !== undefined;
+}
+
+function unansweredCalls(message: MessageInput): readonly ToolCall[] | undefined {
+  const last = modelMessagesOf([message]).at(-1);
+  return last?.role === 'assistant' && last.toolCalls?.length ? last.toolCalls : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { modelMessagesOf } from '../chat/ui-message.js';
 import type { ToolCall } from './chat-model.js';
 import { contentText } from './message-content.js';
 import { type RunTurnInput, runTurn, type TurnResult } from './run-turn.js';
@@ -53,8 +54,10 @@ export async function* streamTurn(
     },
   }).then(
     (result) => {
-      const stored = contentText(result.reply.content);
-      const calls = result.reply.toolCalls ?? [];
+      // The model's last answer as stored (for a UI message: the text and tool calls of its last step).
+      const answer = modelMessagesOf([result.reply]).findLast((message) => message.role === 'assistant');
+      const stored = contentText(answer?.content ?? '');
+      const calls = answer?.toolCalls ?? [];
       const same = stored === text && calls.map((call) => call.id).join('\n') === callIds.join('\n');
       if (!same) {
         if (text.length > 0 || callIds.length > 0) push({ type: 'restart' });

@@ -35,17 +35,8 @@ export function idempotencyKeyOf(
   };
 }
 
-/** JSON with object keys sorted and undefined members left out: one text per JSON value. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
+// The client's AI SDK adapter compares stored messages with it too, without loading the store.
+export { canonicalJson } from './canonical-json.js';
 
 export async function readRecord(
   store: StoreContext,

@@ -711,6 +711,7 @@ describe('runTurn on DynamoDB Local', () => {
       const racing: RunTurnInput['store'] = {
         findIdempotentResult: (...args) => store.findIdempotentResult(...args),
         append: (...args) => store.append(...args),
+        replaceSuffix: (...args) => store.replaceSuffix(...args),
         load: async (...args) => {
           twin ??= turn({ ...request, model: new OfflineModel() });
           await twin;
