@@ -15,7 +15,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { fallbackRoute, type RouteDefinition, routes, type TableAccess } from '../lambda/http/routes.js';
 import { ttlAttribute } from '../lambda/memory/table.js';
-import { type AgentModelProps, agentModelSettings, turnFunctionDefaults } from './agent-model.js';
+import {
+  type AgentModelProps,
+  agentModelSettings,
+  defaultModelTimeout,
+  turnFunctionDefaults,
+  validateModelTimeout,
+} from './agent-model.js';
 import { MemoryFunction } from './memory-function.js';
 import { AgentMemoryPropsError } from './props-error.js';
 
@@ -175,9 +181,6 @@ const tableActions: { readonly [access in TableAccess]: readonly string[] } = {
   none: [],
 };
 
-/** The route whose function runs the model (lambda/http/routes.ts). */
-const agentTurnsRouteId = 'AgentTurns';
-
 /** The inspector page's function: public, no table access, the page built next to its bundle (inspector/). */
 const inspectorPage = {
   id: 'InspectorPage',
@@ -325,8 +328,9 @@ export class AgentMemory extends Construct {
       props.routeOptions?.[agentTurnsRouteId]?.timeout ?? turnFunctionDefaults.timeout,
     );
     for (const route of routes) {
-      if (route.id === agentTurnsRouteId) this.addAgentTurnsRoute(route, props);
-      else this.addRoute(route, props.routeOptions?.[route.id]);
+      if (route.entry === undefined) continue; // served by the streaming front only
+      const fn = this.addRoute(route, this.routeFunctionOptions(route, props));
+      if (route.model === true) this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
     }
     // Unknown paths and methods: the function answers the contract's 404/405, behind the authorizer too.
     const notFound = this.addFunction(fallbackRoute, props.routeOptions?.[fallbackRoute.id]);
@@ -438,11 +442,13 @@ export class AgentMemory extends Construct {
 
     for (const route of routes) {
       if (route.streamingEntry === undefined) continue;
-      const streamingRoute = { ...route, id: `${route.id}Stream`, entry: route.streamingEntry };
-      const fn =
-        route.id === agentTurnsRouteId
-          ? this.addAgentTurnsFunction(streamingRoute, props)
-          : this.addFunction(streamingRoute, props.routeOptions?.[route.id]);
+      // A route the HTTP API serves too gets a second function, `<id>Stream`, with the same settings.
+      const id = route.entry === undefined ? route.id : `${route.id}Stream`;
+      const fn = this.addFunction(
+        { ...route, id, entry: route.streamingEntry },
+        this.routeFunctionOptions(route, props),
+      );
+      if (route.model === true) this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
       api.root.resourceForPath(route.path).addMethod(
         route.method,
         new rest.LambdaIntegration(fn, {
@@ -480,7 +486,10 @@ export class AgentMemory extends Construct {
    * options. Every built-in route goes through here; so does a later one with extra needs (its own timeout,
    * memory, environment and IAM statements).
    */
-  public addRoute(route: RouteDefinition, options: RouteOptions = {}): lambda.IFunction {
+  public addRoute(
+    route: RouteDefinition & { readonly entry: string },
+    options: RouteOptions = {},
+  ): lambda.IFunction {
     if (route.public === true && route.access !== 'none') {
       throw new Error(
         `Route '${route.id}' is public, so it may not access the table (access: '${route.access}').`,
@@ -527,26 +536,19 @@ export class AgentMemory extends Construct {
   }
 
   /**
-   * The turn route: its own timeout and memory (above the model's deadline), the model's variables, and the
-   * permission to call that model and nothing else. `routeOptions.AgentTurns` may change timeout, memory, add
-   * variables other than the model's and add statements.
+   * A built-in route's function settings: `routeOptions.<route id>` over the route's defaults. A route that runs
+   * the model (the turn and chat routes) gets a turn's timeout and memory (above the model's deadline), the
+   * model's variables, and the permission to call that model and nothing else; its options may change timeout
+   * and memory, add variables other than the model's and add statements.
    */
-  private addAgentTurnsRoute(route: RouteDefinition, props: AgentMemoryProps): void {
-    const fn = this.addRoute(route, this.agentTurnsOptions(route, props));
-    this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
-  }
-
-  /** The turn function of the streaming API: the same settings as the HTTP API's (`routeOptions.AgentTurns`). */
-  private addAgentTurnsFunction(route: RouteDefinition, props: AgentMemoryProps): lambda.IFunction {
-    const fn = this.addFunction(route, this.agentTurnsOptions(route, props));
-    this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
-    return fn;
-  }
-
-  private agentTurnsOptions(route: RouteDefinition, props: AgentMemoryProps): RouteOptions {
-    const options = props.routeOptions?.[agentTurnsRouteId] ?? {};
-    const timeout = options.timeout ?? turnFunctionDefaults.timeout;
+  private routeFunctionOptions(route: RouteDefinition, props: AgentMemoryProps): RouteOptions {
+    const options = props.routeOptions?.[route.id] ?? {};
+    const defaultTimeout =
+      route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds);
+    if (route.model !== true) return { ...options, timeout: options.timeout ?? defaultTimeout };
+    const timeout = options.timeout ?? defaultTimeout ?? turnFunctionDefaults.timeout;
     this.agentModel ??= agentModelSettings(this, props.agent ?? {}, timeout);
+    validateModelTimeout(props.agent?.modelTimeout ?? defaultModelTimeout, timeout);
     const model = this.agentModel;
     const clashes = Object.keys(options.environment ?? {}).filter((key) => key in model.environment);
     if (clashes.length > 0) {
@@ -581,7 +583,7 @@ export class AgentMemory extends Construct {
   }
 
   private addFunction(
-    route: Pick<RouteDefinition, 'id' | 'entry' | 'access'>,
+    route: Pick<RouteDefinition, 'id' | 'access'> & { readonly entry: string },
     options: RouteOptions = {},
     afterBundling?: (outputDir: string) => string[],
   ): lambda.IFunction {

@@ -398,7 +398,8 @@ function validateModelId(modelId: string): string {
   return modelId;
 }
 
-function validateModelTimeout(modelTimeout: Duration, functionTimeout: Duration): number {
+/** The model deadline in milliseconds, checked to fit in a turn function's timeout with room for the commit. */
+export function validateModelTimeout(modelTimeout: Duration, functionTimeout: Duration): number {
   const modelMs = modelTimeout.toMilliseconds();
   const functionMs = functionTimeout.toMilliseconds();
   if (!Number.isInteger(modelMs) || modelMs < 1000 || modelMs > 29_000) {

@@ -57,13 +57,26 @@ function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV
   response.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
 }
 
+/** A string field of a JSON body, if the body is JSON and has it (the handler validates the body itself). */
+function bodyField(body: string | undefined, field: string): string | undefined {
+  try {
+    const value = (JSON.parse(body ?? '') as Record<string, unknown> | null)?.[field];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isSuccessfulWrite(method: string, statusCode: number | undefined): boolean {
   const status = statusCode ?? 200;
   return (method === 'POST' || method === 'DELETE') && status >= 200 && status < 300;
 }
 
-/** The last event of a turn's event stream: only it may say that the turn is committed. */
-const finalServerSentEvent = /^event: (done|error)\n/;
+/**
+ * What may say that a write is committed in an event stream: a turn's last event (`done` or `error`), or a
+ * UI message stream's `finish` or `error` chunk (the chat route).
+ */
+const finalServerSentEvent = /^event: (done|error)\n|^data: \{"type":"(finish|error)"/m;
 
 /**
  * Plays the streaming REST API's part between a response-streaming handler and the client: status and headers
@@ -172,7 +185,12 @@ export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
       requestId,
       receivedAt,
     };
-    const conversationId = match.kind === 'route' ? match.pathParameters.conversationId : undefined;
+    const conversationId =
+      match.kind !== 'route'
+        ? undefined
+        : match.route.conversationIdField === undefined
+          ? match.pathParameters.conversationId
+          : bodyField(gatewayRequest.body, match.route.conversationIdField);
     const tenant = trace.tenant;
     // When the fence fails, the write is applied and only its durability unconfirmed. A caller who can send it
     // again safely (same Idempotency-Key, or a delete) is told to; one who cannot gets its result: a failure
@@ -216,8 +234,9 @@ export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
       return 'streamed';
     }
 
-    const handler = handlers.get(match.route.entry) as LambdaHttpHandler | undefined;
-    if (!handler) throw new Error(`No handler module loaded for ${match.route.entry}`);
+    const entry = match.route.entry as string;
+    const handler = handlers.get(entry) as LambdaHttpHandler | undefined;
+    if (!handler) throw new Error(`No handler module loaded for ${entry}`);
     const result = structuredResult(
       await handler(apiGatewayEvent(gatewayRequest), lambdaContext(match.route.id)),
     );

@@ -22,7 +22,9 @@ export async function loadHandlerModules(): Promise<HandlerModules> {
   installLambdaResponseStreaming();
   const entries = [
     ...new Set([
-      ...routes.flatMap((route) => [route.entry, ...(route.streamingEntry ? [route.streamingEntry] : [])]),
+      ...routes
+        .flatMap((route) => [route.entry, route.streamingEntry])
+        .filter((entry) => entry !== undefined),
       fallbackRoute.entry,
     ]),
   ];

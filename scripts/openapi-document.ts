@@ -113,6 +113,7 @@ function operationObject(
       description: response.description,
       ...(response.headers ? { headers: response.headers } : {}),
       ...(response.schema ? { content: jsonContent(response.schema, names) } : {}),
+      ...(response.eventStream ? { content: { 'text/event-stream': { schema: { type: 'string' } } } } : {}),
     };
   }
   for (const code of doc.errors) {

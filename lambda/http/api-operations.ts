@@ -5,6 +5,8 @@ import {
   appendMessagesBodySchema,
   appendMessagesHeadersSchema,
   appendMessagesResponseSchema,
+  chatBodySchema,
+  chatHeadersSchema,
   conversationPathSchema,
   conversationSchema,
   editHistoryBodySchema,
@@ -28,8 +30,10 @@ import {
 
 export interface SuccessResponse {
   readonly description: string;
-  /** Absent: no body (204). */
+  /** Absent: no body (204), unless it is an event stream. */
   readonly schema?: z.ZodMiniType;
+  /** The body is Server-Sent Events (`text/event-stream`), described in words. */
+  readonly eventStream?: boolean;
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: object }>>;
 }
 
@@ -55,6 +59,7 @@ export const namedSchemas: ReadonlyArray<readonly [string, z.ZodMiniType]> = [
   ['StoredMessage', storedMessageSchema],
   ['AppendMessagesResponse', appendMessagesResponseSchema],
   ['TurnRequest', turnBodySchema],
+  ['ChatRequest', chatBodySchema],
   ['TurnResponse', turnResponseSchema],
   ['EditHistoryRequest', editHistoryBodySchema],
   ['EditHistoryResponse', editHistoryResponseSchema],
@@ -228,6 +233,67 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       '(version 0). Succeeds also when nothing existed.',
     request: { path: conversationPathSchema },
     responses: { 204: { description: 'Deleted (or never existed).' } },
+    errors: ['invalid_request', ...authenticatedErrors],
+  },
+  Chat: {
+    summary: "Chat with useChat (the AI SDK's UI message stream)",
+    description:
+      "The endpoint of the AI SDK's `useChat` with `DefaultChatTransport` (`api`: this URL): one agent turn on the " +
+      'conversation `id`, answered in the UI message stream protocol (v1). Only the last message of the request ' +
+      'is read; the history comes from the store (strongly consistent, as for a turn), never from the client. A ' +
+      'user message is the new message: stored as a UI message (its parts as content, its metadata under ' +
+      '`metadata.aiSdk`), with the reply as a UI message whose id the server gives (the `start` chunk). An ' +
+      'assistant message whose last step has tool parts with outputs continues the turn with those outputs (tools ' +
+      'the browser runs: `tools` in the body, `onToolCall`, `addToolOutput`): the continued message is replaced ' +
+      'in place, with the outputs and the reply as its next step. The commit is one conditional, idempotent write; ' +
+      'the Idempotency-Key defaults to one derived from the message, so a retried request replays the stored ' +
+      'reply. The reply is recorded while it streams, for clients that reconnect (`GET /v1/chats/{id}/stream`). ' +
+      'Unknown body fields are ignored (DefaultChatTransport adds its own). Streaming front only ' +
+      '(`StreamingApiUrl`; the local server).',
+    request: { headers: chatHeadersSchema, body: chatBodySchema },
+    responses: {
+      200: {
+        description:
+          'The UI message stream (`x-vercel-ai-ui-message-stream: v1`): `start` (the reply message id), ' +
+          '`start-step`, `text-start`/`text-delta`/`text-end`, `tool-input-available` per tool call, ' +
+          '`reset-step` when a lost race regenerates the reply, `finish-step`, `finish` once committed, or ' +
+          '`error` (its `errorText` is the contract error body as JSON), then `data: [DONE]`.',
+        eventStream: true,
+      },
+      409: {
+        description:
+          '`409 version_conflict`: every retry of a race was lost. `409 no_pending_tool_calls`: tool outputs for ' +
+          'a message that is not the newest one, or whose calls are answered already. Nothing was stored.',
+        schema: errorBodySchema,
+      },
+      422: {
+        description:
+          '`422 idempotency_key_reused`: a message id sent before with other content. `422 ' +
+          'tool_results_mismatch`: the outputs do not answer the pending tool calls exactly. Nothing was stored.',
+        schema: errorBodySchema,
+      },
+    },
+    errors: [
+      'invalid_request',
+      'payload_too_large',
+      'idempotency_result_gone',
+      'model_error',
+      'model_timeout',
+      ...authenticatedErrors,
+    ],
+  },
+  ResumeChatStream: {
+    summary: "Resume a chat's running reply",
+    description:
+      "Where DefaultChatTransport reconnects (`useChat({ resume: true })`): the chat's running reply from its " +
+      'first chunk (a full replay, as DefaultChatTransport expects), then each new chunk as the turn writes it ' +
+      '(recorded in batches: about half a second behind), until `finish`. 204 when no reply is running. ' +
+      'Streaming front only.',
+    request: { path: conversationPathSchema },
+    responses: {
+      200: { description: 'The UI message stream of the running reply.', eventStream: true },
+      204: { description: 'No reply is running in this chat.' },
+    },
     errors: ['invalid_request', ...authenticatedErrors],
   },
   Health: {

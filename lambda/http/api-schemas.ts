@@ -206,6 +206,79 @@ export const editHistoryBodySchema = z
     }, `expectedSuffix and replacement must hold 1 to ${limits.messagesPerAppend} messages together`),
   );
 
+// ---- Chats: the AI SDK's useChat (lambda/chat/) ----
+
+export const uiMessageSchema = z.looseObject({
+  id: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(limits.idLength),
+      z.describe('Kept as the stored message id (user messages: the id useChat gave it).'),
+    ),
+  role: z.enum(['system', 'user', 'assistant']),
+  metadata: z.optional(z.unknown().check(z.describe("The application's message metadata, stored as is."))),
+  parts: z
+    .array(z.looseObject({ type: z.string() }))
+    .check(
+      z.describe(
+        'text, file, reasoning, tool-<name>, dynamic-tool, data-<name>, source-*, step-start parts.',
+      ),
+    ),
+});
+
+export const chatHeadersSchema = z.object({
+  'idempotency-key': z.optional(
+    idempotencyKeySchema.check(
+      z.describe(
+        "By default derived from the new message's id (or from the continued message's id and its answered tool " +
+          'call ids), so a retried request replays the stored reply and a reused id with other content is 422.',
+      ),
+    ),
+  ),
+});
+
+/** A chat body nests a message two levels below the root (`{"messages": [ ... ]}`), as an append does. */
+export const chatBodyMaxDepth = limits.jsonDepth + 2;
+
+export const chatBodySchema = z
+  .looseObject({
+    id: conversationIdSchema.check(
+      z.describe("The chat: the conversation id (useChat's `id`), scoped to the caller's tenant."),
+    ),
+    message: z.optional(
+      uiMessageSchema.check(
+        z.describe(
+          'The new message (DefaultChatTransport with prepareSendMessagesRequest). Send only this one.',
+        ),
+      ),
+    ),
+    messages: z.optional(
+      z
+        .array(uiMessageSchema)
+        .check(
+          z.minLength(1),
+          z.describe(
+            "DefaultChatTransport's default body: every message of the chat. Only the last one is read; the " +
+              'history comes from the store.',
+          ),
+        ),
+    ),
+    trigger: z.optional(z.enum(['submit-message', 'regenerate-message'])),
+    messageId: z.optional(z.string()),
+    tools: z.optional(toolsSchema),
+    toolChoice: z.optional(toolChoiceSchema),
+    system: z.optional(z.string().check(z.describe('A system prompt for this turn (not stored).'))),
+  })
+  .check(
+    z.refine(
+      (body) => body.message !== undefined || body.messages !== undefined,
+      'a chat request carries `message` or `messages`',
+    ),
+  );
+
+export type ChatBody = z.infer<typeof chatBodySchema>;
+
 export type AppendMessagesBody = z.infer<typeof appendMessagesBodySchema>;
 export type LoadMessagesQuery = z.infer<typeof loadMessagesQuerySchema>;
 export type TurnBody = z.infer<typeof turnBodySchema>;

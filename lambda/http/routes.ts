@@ -8,26 +8,38 @@
  */
 export type TableAccess = 'read' | 'write' | 'edit' | 'delete' | 'none';
 
-export interface RouteDefinition {
+interface RouteFields {
   /** Stable construct id and function name part. */
   readonly id: string;
   readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
-  /**
-   * Handler module exporting `handler`: relative to lambda/http/handlers, or an absolute path (a route an app
-   * adds with `AgentMemory.addRoute`, bundled at synth in the app's project).
-   */
-  readonly entry: string;
-  /**
-   * A response-streaming handler module for the same route (`awslambda.streamifyResponse`, REST API events):
-   * the stack serves it on the streaming REST API, the local server on every request of the route.
-   */
-  readonly streamingEntry?: string;
   /** What the function may do on the table: least privilege per route. */
   readonly access: TableAccess;
+  /** The function calls the model: it gets the agent's configuration and permission, and a turn's timeout. */
+  readonly model?: boolean;
+  /** The function's timeout in seconds unless routeOptions sets one. @default 10 (with `model`: 29) */
+  readonly timeoutSeconds?: number;
+  /**
+   * The JSON body field that names the conversation, for a route whose path does not (the chat route, whose
+   * URL useChat fixes): the local server fences the route's writes by it.
+   */
+  readonly conversationIdField?: string;
   /** Reachable without the authorizer (health only). */
   readonly public?: boolean;
 }
+
+/**
+ * A route has a handler module for the HTTP API (`entry`, exporting `handler`: relative to lambda/http/handlers,
+ * or an absolute path for a route an app adds with `AgentMemory.addRoute`, bundled at synth in the app's
+ * project), a response-streaming one (`streamingEntry`: `awslambda.streamifyResponse`, REST API events), or both.
+ * The stack serves `entry` on the HTTP API and `streamingEntry` on the streaming REST API; the local server
+ * serves the streaming one when there is one.
+ */
+export type RouteDefinition = RouteFields &
+  (
+    | { readonly entry: string; readonly streamingEntry?: string }
+    | { readonly entry?: undefined; readonly streamingEntry: string }
+  );
 
 export const routes: readonly RouteDefinition[] = [
   {
@@ -44,6 +56,7 @@ export const routes: readonly RouteDefinition[] = [
     entry: 'run-turn.ts',
     streamingEntry: 'stream-turn.ts',
     access: 'write',
+    model: true,
   },
   {
     id: 'EditHistory',
@@ -72,6 +85,26 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/conversations/{conversationId}',
     entry: 'delete-conversation.ts',
     access: 'delete',
+  },
+  {
+    // useChat's endpoint: a chat turn in the AI SDK's UI message stream protocol. It must stream, so only the
+    // streaming front serves it. `edit`: a continuation replaces the message it continues.
+    id: 'Chat',
+    method: 'POST',
+    path: '/v1/chats',
+    streamingEntry: 'chat.ts',
+    access: 'edit',
+    model: true,
+    conversationIdField: 'id',
+  },
+  {
+    // Where DefaultChatTransport reconnects: `{api}/{chatId}/stream`.
+    id: 'ResumeChatStream',
+    method: 'GET',
+    path: '/v1/chats/{conversationId}/stream',
+    streamingEntry: 'resume-chat-stream.ts',
+    access: 'read',
+    timeoutSeconds: 29,
   },
   { id: 'Health', method: 'GET', path: '/health', entry: 'health.ts', access: 'none', public: true },
 ];

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ChatStreamLog } from '../memory/chat-stream-log.js';
 import { ConversationStore } from '../memory/conversation-store.js';
 import { dynamoDbRetries, storeDocumentClient } from '../memory/dynamodb-client.js';
 import { readConfig } from './config.js';
@@ -18,3 +19,6 @@ export const store = new ConversationStore({
   tableName: config.tableName,
   ttlSeconds: config.ttlSeconds,
 });
+
+/** The record of running chat streams, for clients that resume them (chat routes only). */
+export const chatStreams = new ChatStreamLog({ client, tableName: config.tableName });

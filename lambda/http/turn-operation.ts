@@ -107,10 +107,10 @@ export function turnResponse(result: TurnResult): TurnResponse {
   };
 }
 
-type TurnRecorder = ReturnType<typeof turnRecorder>;
+export type TurnRecorder = ReturnType<typeof turnRecorder>;
 
 /** Metrics and log fields of a turn, however it ends. */
-function turnRecorder(
+export function turnRecorder(
   calls: ModelCallTimes,
   annotate: ConversationRequest['annotate'],
   requestId: string | undefined,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { requireIdempotencyKey } from './arguments.js';
+import { canonicalJson } from './canonical-json.js';
 import { IdempotencyKeyReusedError, IdempotentResultGoneError } from './errors.js';
 import { isLiveRecord } from './head.js';
 import { readRange } from './load.js';
@@ -36,7 +37,7 @@ export function idempotencyKeyOf(
 }
 
 // The client's AI SDK adapter compares stored messages with it too, without loading the store.
-export { canonicalJson } from './canonical-json.js';
+export { canonicalJson };
 
 export async function readRecord(
   store: StoreContext,

@@ -8,6 +8,8 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *        MSG#~HEAD           the head: version, messageCount, times, op ('~' sorts after every digit)
  *        IDEM#<key>          an idempotency record: the request's hash and the seq range it wrote
  *        REMOVAL#0000000042  an edit that only removed messages wrote version 42 (its operation id)
+ *        STREAM#ACTIVE    the chat's running UI message stream (chat route): its id and start
+ *        STREAM#<streamId>#000042   a batch of that stream's recorded chunks, for clients that resume it
  *
  * A descending Query on begins_with(sk, 'MSG#') returns the head first, then the newest messages: the
  * default window is one Query whose cost depends on the window, not on the conversation's length. The items'
@@ -21,6 +23,9 @@ export const keys = {
   message: (seq: number) => `MSG#${String(seq).padStart(10, '0')}`,
   idempotency: (key: string) => `IDEM#${key}`,
   removal: (version: number) => `REMOVAL#${String(version).padStart(10, '0')}`,
+  activeStream: 'STREAM#ACTIVE',
+  /** Stream ids are ULIDs (no '#'), so batches never collide with the pointer or each other. */
+  streamBatch: (streamId: string, index: number) => `STREAM#${streamId}#${String(index).padStart(6, '0')}`,
 } as const;
 
 /** The seq of a message item, from its sort key. */

@@ -17,27 +17,32 @@ import {
   synthStack,
 } from './synth.js';
 
-/** Every function the construct creates: one per route, plus the `$default` route's. */
-const allRoutes: ReadonlyArray<{
+/** The HTTP API's routes and their functions: one per route it serves, plus the `$default` route's. */
+const httpRoutes: ReadonlyArray<{
   id: string;
   access: 'read' | 'write' | 'edit' | 'delete' | 'none';
   routeKey: string;
 }> = [
-  ...routes.map((route) => ({
-    id: route.id,
-    access: route.access,
-    routeKey: `${route.method} ${route.path}`,
-  })),
+  ...routes
+    .filter((route) => route.entry !== undefined)
+    .map((route) => ({
+      id: route.id,
+      access: route.access,
+      routeKey: `${route.method} ${route.path}`,
+    })),
   { id: fallbackRoute.id, access: fallbackRoute.access, routeKey: '$default' },
 ];
 
-/** The streaming API's functions: a response-streaming twin of each route that has one (the turn route). */
+/**
+ * The streaming API's functions: a response-streaming twin (`<id>Stream`) of a route the HTTP API serves too (the
+ * turn route), and the function of a route only the streaming API serves (the chat routes).
+ */
 const streamingFunctions = routes
   .filter((route) => route.streamingEntry !== undefined)
-  .map((route) => ({ id: `${route.id}Stream`, access: route.access }));
+  .map((route) => ({ id: route.entry === undefined ? route.id : `${route.id}Stream`, access: route.access }));
 
 /** Every function of the IAM stack. */
-const allFunctions = [...allRoutes, ...streamingFunctions];
+const allFunctions = [...httpRoutes, ...streamingFunctions];
 
 /** Written out here, not imported: the test states the intended least privilege independently. */
 const expectedTableActions = {
@@ -61,9 +66,11 @@ const expectedTableActions = {
   none: [],
 } as const;
 
-/** The turn route's functions: their own timeout and memory (tested in 'agent turns'). */
+/** The functions that run the model: their own timeout and memory (tested in 'agent turns'). */
 const turnRouteId = 'AgentTurns';
-const turnFunctionIds = [turnRouteId, `${turnRouteId}Stream`];
+const turnFunctionIds = [turnRouteId, `${turnRouteId}Stream`, 'Chat'];
+/** Follows a running chat reply, so its timeout is a turn's too. */
+const resumeFunctionId = 'ResumeChatStream';
 
 function newestNodeMajorInCdk(): number {
   return Math.max(
@@ -84,12 +91,16 @@ function dynamoActionsOfRole(synth: Synthesized, routeId: string): string[] {
 
 const turnsPath = '/v1/conversations/{conversationId}/turns';
 
-/** The REST API method of the streamed turn route. */
-function turnMethod(synth: Synthesized) {
+/** The REST API method whose integration invokes this function (by default: the streamed turn route's). */
+function turnMethod(synth: Synthesized, functionId = 'AgentTurnsStream') {
   const methods = Object.values(resourcesOfType(synth.template, 'AWS::ApiGateway::Method'));
-  const post = methods.filter((method) => method.Properties.HttpMethod === 'POST');
-  expect(post).toHaveLength(1);
-  return post[0]?.Properties as Record<string, unknown> & {
+  const matching = methods.filter((method) =>
+    JSON.stringify(method.Properties.Integration ?? {}).includes(
+      logicalIdOf(synth.stack, `${functionId}/Function`),
+    ),
+  );
+  expect(matching).toHaveLength(1);
+  return matching[0]?.Properties as Record<string, unknown> & {
     Integration: { Uri: { 'Fn::Join': [string, unknown[]] }; ResponseTransferMode: string; Type: string };
   };
 }
@@ -160,7 +171,8 @@ describe('AgentMemory', () => {
 
   describe('functions', () => {
     it('creates one function per route plus the $default route function and the streaming turn function', () => {
-      iamStack.template.resourceCountIs('AWS::Lambda::Function', routes.length + 2);
+      iamStack.template.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
+      expect(allFunctions).toHaveLength(routes.length + 2);
       for (const route of allFunctions) {
         expect(iamStack.template.toJSON().Resources).toHaveProperty(
           logicalIdOf(iamStack.stack, `${route.id}/Function`),
@@ -194,7 +206,8 @@ describe('AgentMemory', () => {
           },
         });
         if (turnFunctions.includes(id)) continue;
-        expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: 10 });
+        const timeout = id === logicalIdOf(iamStack.stack, `${resumeFunctionId}/Function`) ? 29 : 10;
+        expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: timeout });
         expect(Object.keys((fn.Properties.Environment as { Variables: object }).Variables).sort()).toEqual([
           'NODE_OPTIONS',
           'POWERTOOLS_METRICS_NAMESPACE',
@@ -253,10 +266,11 @@ describe('AgentMemory', () => {
           expect.arrayContaining(['dynamodb:PutItem']),
         );
       }
-      const deleting = allRoutes.filter((route) =>
+      const deleting = allFunctions.filter((route) =>
         dynamoActionsOfRole(iamStack, route.id).includes('dynamodb:DeleteItem'),
       );
-      expect(deleting.map((route) => route.id).sort()).toEqual(['DeleteConversation', 'EditHistory']);
+      // The chat route edits: a continuation replaces the message it continues.
+      expect(deleting.map((route) => route.id).sort()).toEqual(['Chat', 'DeleteConversation', 'EditHistory']);
       // The turn route appends only: it never deletes, whatever the model does.
       expect(dynamoActionsOfRole(iamStack, turnRouteId)).toEqual([...expectedTableActions.write].sort());
     });
@@ -298,7 +312,7 @@ describe('AgentMemory', () => {
     });
 
     it('starts each function only once its tracing permission exists', () => {
-      for (const route of allRoutes) {
+      for (const route of allFunctions) {
         iamStack.template.hasResource('AWS::Lambda::Function', {
           Properties: Match.objectLike({ Description: Match.stringLikeRegexp(`: ${route.id} `) }),
           DependsOn: Match.arrayWith([logicalIdOf(iamStack.stack, `${route.id}/TracingPolicy`)]),
@@ -333,10 +347,10 @@ describe('AgentMemory', () => {
       return matches[0]?.Properties ?? {};
     }
 
-    it('creates a route per entry of the route table, plus $default', () => {
-      iamStack.template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length + 1);
-      for (const route of routes) routeByKey(iamStack, `${route.method} ${route.path}`);
-      routeByKey(iamStack, '$default');
+    it('creates a route per entry of the route table it serves, plus $default', () => {
+      iamStack.template.resourceCountIs('AWS::ApiGatewayV2::Route', httpRoutes.length);
+      for (const route of httpRoutes) routeByKey(iamStack, route.routeKey);
+      expect(httpRoutes.map((route) => route.id)).not.toContain('Chat');
     });
 
     it.each([
@@ -345,7 +359,7 @@ describe('AgentMemory', () => {
     ])(
       'puts the %s authorizer on every route but the public health route, $default included',
       (_name, synth, type) => {
-        for (const route of routes) {
+        for (const route of routes.filter((candidate) => candidate.entry !== undefined)) {
           const properties = routeByKey(synth(), `${route.method} ${route.path}`);
           expect(properties.AuthorizationType).toBe(route.public === true ? 'NONE' : type);
         }
@@ -379,7 +393,7 @@ describe('AgentMemory', () => {
     });
 
     it('integrates each route with its own function (payload format 2.0)', () => {
-      iamStack.template.resourceCountIs('AWS::ApiGatewayV2::Integration', routes.length + 1);
+      iamStack.template.resourceCountIs('AWS::ApiGatewayV2::Integration', httpRoutes.length);
       iamStack.template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
         IntegrationType: 'AWS_PROXY',
         PayloadFormatVersion: '2.0',
@@ -388,7 +402,7 @@ describe('AgentMemory', () => {
         (routeByKey(iamStack, routeKey).Target as { 'Fn::Join': [string, [string, { Ref: string }]] })[
           'Fn::Join'
         ][1][1].Ref;
-      for (const route of allRoutes) {
+      for (const route of httpRoutes) {
         const integration = resourcesOfType(iamStack.template, 'AWS::ApiGatewayV2::Integration')[
           integrationOf(route.routeKey)
         ];
@@ -463,8 +477,8 @@ describe('AgentMemory', () => {
         Namespace: 'AWS/Lambda',
         MetricName: 'Duration',
         ExtendedStatistic: 'p99',
-        // 80% of the timeout: 10 s, or the turn function's 29 s.
-        Threshold: turnFunctionIds.includes(route.id) ? 23_200 : 8000,
+        // 80% of the timeout: 10 s, or a turn's 29 s.
+        Threshold: [...turnFunctionIds, resumeFunctionId].includes(route.id) ? 23_200 : 8000,
         Dimensions: dimensions,
       });
     });
@@ -686,6 +700,35 @@ describe('AgentMemory', () => {
       expect(JSON.stringify(permissions[0]?.Properties.SourceArn)).toContain(
         `/POST${turnsPath.replace('{conversationId}', '*')}`,
       );
+    });
+
+    it("serves useChat's routes, POST /v1/chats and its GET .../stream, streamed from their own functions", () => {
+      // Act
+      const chat = turnMethod(iamStack, 'Chat');
+      const resume = turnMethod(iamStack, 'ResumeChatStream');
+      const functions = resourcesOfType(iamStack.template, 'AWS::Lambda::Function');
+
+      // Assess
+      expect(chat).toMatchObject({ HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+      expect(resume).toMatchObject({ HttpMethod: 'GET', AuthorizationType: 'AWS_IAM' });
+      for (const method of [chat, resume]) {
+        expect(method.Integration).toMatchObject({ Type: 'AWS_PROXY', ResponseTransferMode: 'STREAM' });
+        expect(integrationUri(method)).toContain('/response-streaming-invocations');
+      }
+      iamStack.template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'chats' });
+      iamStack.template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'stream' });
+      // The chat function runs the model as the turn functions do; the resume function only reads.
+      const chatFunction = functions[logicalIdOf(iamStack.stack, 'Chat/Function')]?.Properties;
+      const turnFunction = functions[logicalIdOf(iamStack.stack, 'AgentTurns/Function')]?.Properties;
+      expect(chatFunction).toMatchObject({ Timeout: 29, MemorySize: 1024 });
+      expect((chatFunction?.Environment as { Variables: object }).Variables).toEqual(
+        (turnFunction?.Environment as { Variables: object }).Variables,
+      );
+      expect(dynamoActionsOfRole(iamStack, 'ResumeChatStream')).toEqual(
+        [...expectedTableActions.read].sort(),
+      );
+      expect(turnMethod(jwtStack, 'Chat')).toMatchObject({ AuthorizationType: 'CUSTOM' });
+      expect(turnMethod(jwtStack, 'ResumeChatStream')).toMatchObject({ AuthorizationType: 'CUSTOM' });
     });
 
     it('authorizes with IAM (SigV4) in IAM mode: the tenant is the caller, as on the HTTP API', () => {

@@ -53,11 +53,10 @@ const variablesOf = (fn: CfnResourceJson) =>
   (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
 const turnPolicy = (synth: Synthesized) => logicalIdOf(synth.stack, 'AgentTurns/Role/DefaultPolicy');
-/** The turn route has two functions: the HTTP API's and the streaming API's; both run the model. */
-const turnPolicies = (synth: Synthesized) => [
-  turnPolicy(synth),
-  logicalIdOf(synth.stack, 'AgentTurnsStream/Role/DefaultPolicy'),
-];
+/** The functions that run the model: the turn route's on both APIs, and the chat route's (streaming API). */
+const modelFunctionIds = ['AgentTurns', 'AgentTurnsStream', 'Chat'];
+const turnPolicies = (synth: Synthesized) =>
+  modelFunctionIds.map((id) => logicalIdOf(synth.stack, `${id}/Role/DefaultPolicy`));
 
 describe('AgentMemory: the agent turn route', () => {
   let defaults: Synthesized;
@@ -126,10 +125,7 @@ describe('AgentMemory: the agent turn route', () => {
     });
 
     it('gives no other function a model variable', () => {
-      const turns = [
-        logicalIdOf(defaults.stack, 'AgentTurns/Function'),
-        logicalIdOf(defaults.stack, 'AgentTurnsStream/Function'),
-      ];
+      const turns = modelFunctionIds.map((id) => logicalIdOf(defaults.stack, `${id}/Function`));
       const others = Object.entries(resourcesOfType(defaults.template, 'AWS::Lambda::Function')).filter(
         ([id]) => !turns.includes(id),
       );
@@ -161,13 +157,17 @@ describe('AgentMemory: the agent turn route', () => {
         // Act
         const synth = synthConstruct({}, { region });
 
-        // Assess: the same two statements for the HTTP API's turn function and the streaming API's.
+        // Assess: the same two statements for every function that runs the model (turns on both APIs, chats).
         const bedrock = statementsFor(synth, 'bedrock');
-        const [turn, stream] = turnPolicies(synth);
-        expect(bedrock.map(({ policy }) => policy).sort()).toEqual([turn, turn, stream, stream].sort());
+        const [turn, ...others] = turnPolicies(synth);
+        expect(bedrock.map(({ policy }) => policy).sort()).toEqual(
+          turnPolicies(synth)
+            .flatMap((policy) => [policy, policy])
+            .sort(),
+        );
         const statementsOf = (policy: string | undefined) =>
           bedrock.filter((found) => found.policy === policy).map(({ statement }) => statement);
-        expect(statementsOf(stream)).toEqual(statementsOf(turn));
+        for (const other of others) expect(statementsOf(other)).toEqual(statementsOf(turn));
         const [profile, model] = statementsOf(turn);
         const novaProfileArn = `arn:<AWS::Partition>:bedrock:${region}:<AWS::AccountId>:inference-profile/${prefix}.amazon.nova-lite-v1:0`;
         expect(variablesOf(turnFunction(synth)).MODEL_ID).toBe(`${prefix}.amazon.nova-lite-v1:0`);

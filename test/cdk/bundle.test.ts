@@ -9,17 +9,25 @@ import { bundleOf, logicalIdOf, resourcesOfType, type Synthesized, synthStack } 
 
 const resultMarker = 'BUNDLE-RESULT:';
 
+/** Every function of a route: the HTTP API's, the streaming API's (`<id>Stream` beside an HTTP one), the fallback. */
 const allRoutes = [
-  ...routes.map((route) => ({ id: route.id, access: route.access })),
+  ...routes.flatMap((route) => [
+    ...(route.entry === undefined ? [] : [{ id: route.id, access: route.access }]),
+    ...(route.streamingEntry === undefined
+      ? []
+      : [{ id: route.entry === undefined ? route.id : `${route.id}Stream`, access: route.access }]),
+  ]),
   { id: fallbackRoute.id, access: fallbackRoute.access },
 ];
 
 /**
- * Imports a bundle in a fresh Node process, as Lambda would (ESM, the function's environment), and optionally
- * calls its handler with an event. Prints the outcome as JSON on stdout.
+ * Imports a bundle in a fresh Node process, as Lambda would (ESM, the function's environment, the `awslambda`
+ * global that a response-streaming handler calls when it loads), and optionally calls its handler with an event.
+ * Prints the outcome as JSON on stdout.
  */
 function loadBundle(path: string, environment: Record<string, string>, event?: unknown) {
   const script = `
+    globalThis.awslambda = { streamifyResponse: (handler) => handler, HttpResponseStream: { from: (stream) => stream } };
     const module = await import(${JSON.stringify(pathToFileURL(path).href)});
     const result = { handlerType: typeof module.handler };
     if (${JSON.stringify(event !== undefined)}) {

@@ -158,8 +158,9 @@ describe('AgentMemoryStack context', () => {
         OPENAI_BASE_URL: 'https://llm.example.com/v1',
         OPENAI_API_KEY_SECRET_ARN: secretArn,
       });
-      // The turn functions of both APIs, and no other.
+      // The turn functions of both APIs and the chat function, and no other.
       expect(actions(synth, 'secretsmanager').flatMap((statement) => resourcesOf(statement))).toEqual([
+        secretArn,
         secretArn,
         secretArn,
       ]);
