@@ -721,9 +721,7 @@ describe('AgentMemory', () => {
       const chatFunction = functions[logicalIdOf(iamStack.stack, 'Chat/Function')]?.Properties;
       const turnFunction = functions[logicalIdOf(iamStack.stack, 'AgentTurns/Function')]?.Properties;
       expect(chatFunction).toMatchObject({ Timeout: 29, MemorySize: 1024 });
-      expect((chatFunction?.Environment as { Variables: object }).Variables).toEqual(
-        (turnFunction?.Environment as { Variables: object }).Variables,
-      );
+      expect(chatFunction?.Environment).toEqual(turnFunction?.Environment);
       expect(dynamoActionsOfRole(iamStack, 'ResumeChatStream')).toEqual(
         [...expectedTableActions.read].sort(),
       );

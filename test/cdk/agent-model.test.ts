@@ -52,7 +52,6 @@ function turnFunction(synth: Synthesized): CfnResourceJson {
 const variablesOf = (fn: CfnResourceJson) =>
   (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
-const turnPolicy = (synth: Synthesized) => logicalIdOf(synth.stack, 'AgentTurns/Role/DefaultPolicy');
 /** The functions that run the model: the turn route's on both APIs, and the chat route's (streaming API). */
 const modelFunctionIds = ['AgentTurns', 'AgentTurnsStream', 'Chat'];
 const turnPolicies = (synth: Synthesized) =>
