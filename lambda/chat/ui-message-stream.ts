@@ -119,10 +119,12 @@ function partChunks(part: UIPart, id: string): UIMessageChunk[] {
   const { type, ...fields } = part;
   const meta = part.providerMetadata === undefined ? {} : { providerMetadata: part.providerMetadata };
   if (type === 'text' || type === 'reasoning') {
+    // A reasoning part keeps its id (one without gets this one: the SDK gives every streamed reasoning an id).
+    const partId = type === 'reasoning' && typeof part.id === 'string' ? part.id : id;
     return [
-      { type: `${type}-start`, id, ...meta },
-      { type: `${type}-delta`, id, delta: String(part.text ?? '') },
-      { type: `${type}-end`, id, ...meta },
+      { type: `${type}-start`, id: partId, ...meta },
+      { type: `${type}-delta`, id: partId, delta: String(part.text ?? '') },
+      { type: `${type}-end`, id: partId, ...meta },
     ];
   }
   if (isToolPart(part)) return toolChunks(part);
