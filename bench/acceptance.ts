@@ -1,3 +1,4 @@
+import type { ChatCostResults } from './chat-cost.js';
 import type { CheckpointCostResults, CheckpointSample } from './checkpoint-cost.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
 
@@ -132,4 +133,45 @@ export function checkCheckpointAcceptance(results: CheckpointCostResults): Accep
     }
   }
   return checks;
+}
+
+/**
+ * Part 5: a chat turn through agent-memory/ai-sdk makes the same DynamoDB calls and costs the same (within
+ * tolerance) at every chat length, and the guide's one-item pattern does stop accepting writes at its limit.
+ */
+export function checkChatAcceptance(results: ChatCostResults): AcceptanceCheck[] {
+  const ours = results.samples
+    .filter((sample) => sample.system === 'agent-memory/ai-sdk')
+    .sort((a, b) => a.historyLength - b.historyLength);
+  const first = ours[0];
+  const last = ours.at(-1);
+  if (first === undefined || last === undefined || first === last) {
+    return [
+      { name: 'chat samples', passed: false, detail: 'need agent-memory/ai-sdk samples at two chat lengths' },
+    ];
+  }
+  const sameCalls = ours.every(
+    (sample) => sample.calls.min === sample.calls.max && sample.commands.join() === first.commands.join(),
+  );
+  const base = first.modeled.totalUnits;
+  const worst = Math.max(
+    ...[last.modeledRange.min, last.modeledRange.max].map((units) => Math.abs(units - base) / base),
+  );
+  return [
+    {
+      name: 'chat turn (agent-memory/ai-sdk): the same DynamoDB calls at every chat length',
+      passed: sameCalls,
+      detail: ours.map((sample) => `${sample.historyLength}: ${sample.commands.join(' + ')}`).join('; '),
+    },
+    {
+      name: `chat turn (agent-memory/ai-sdk): modeled capacity flat from ${first.historyLength} to ${last.historyLength} messages`,
+      passed: worst <= FLATNESS_TOLERANCE,
+      detail: `${last.modeled.totalUnits} vs ${base} units per turn`,
+    },
+    {
+      name: "the AI SDK guide's one-item chat refuses the write past its limit",
+      passed: !results.guideLimit.writeError.startsWith('none'),
+      detail: `${results.guideLimit.maxMessages} messages: ${results.guideLimit.writeError}`,
+    },
+  ];
 }

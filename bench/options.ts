@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly coldStart: boolean;
   /** Thread lengths (checkpoints) of part 4; empty: skipped. */
   readonly checkpoints: number[];
+  /** Chat lengths (UI messages) of part 5, besides the guide's limit; empty: part 5 skipped. */
+  readonly chats: number[];
   /** Fresh processes per bundle (and variant) in part 3. */
   readonly coldStartRuns: number;
   /** Use this cloud assembly instead of running `cdk synth`. */
@@ -38,6 +40,9 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: npx tsx bench/run
   --no-api              skip part 2 (through the local server's HTTP API)
   --no-cold-start       skip part 3 (bundle size and import time)
   --no-checkpoints      skip part 4 (LangGraph checkpoints)
+  --chats 10,...        chat lengths of part 5, in UI messages (default 10,100,1000; quick 10,100), and always
+                        the longest chat the AI SDK guide's one-item pattern still takes a turn on
+  --no-chats            skip part 5 (AI SDK chats)
   --out DIR             results directory (default bench/results)
   --help
 `;
@@ -67,9 +72,11 @@ export function readOptions(
       runs: { type: 'string' },
       'cdk-out': { type: 'string' },
       checkpoints: { type: 'string' },
+      chats: { type: 'string' },
       'no-api': { type: 'boolean', default: false },
       'no-cold-start': { type: 'boolean', default: false },
       'no-checkpoints': { type: 'boolean', default: false },
+      'no-chats': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -93,6 +100,13 @@ export function readOptions(
       : quick
         ? [10, 200]
         : [10, 100, 1000, 10_000];
+  const chats = values['no-chats']
+    ? []
+    : values.chats
+      ? list('--chats', values.chats)
+      : quick
+        ? [10, 100]
+        : [10, 100, 1000];
   return {
     quick,
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
@@ -106,6 +120,7 @@ export function readOptions(
     api: !values['no-api'],
     coldStart: !values['no-cold-start'],
     checkpoints: [...new Set(checkpoints)].sort((a, b) => a - b),
+    chats: [...new Set(chats)].sort((a, b) => a - b),
     coldStartRuns: positiveInteger('--runs', values.runs, quick ? 3 : 15),
     cloudAssembly: values['cdk-out'],
     outDir:

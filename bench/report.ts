@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Acceptance } from './acceptance.js';
-import { capacityChartSvg } from './capacity-chart.js';
+import { capacityChartSvg, chatCapacityChartSvg } from './capacity-chart.js';
+import type { ChatCostResults, ChatSample } from './chat-cost.js';
 import type { CheckpointResults } from './checkpoint-cost.js';
 import type { ColdStartResults } from './cold-start.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
@@ -25,18 +26,25 @@ export interface BenchResults {
     readonly contentBytes: number;
     readonly coldStartRuns: number;
     readonly checkpoints: number[];
+    readonly chats: number[];
   };
   readonly itemSizeLimit: ItemSizeLimitCheck;
   readonly costVsHistory: CostResults;
   readonly throughApi: ApiResults;
   readonly coldStart: ColdStartResults;
   readonly checkpoints: CheckpointResults;
+  readonly chats: ChatResults;
   readonly acceptance: Acceptance;
   readonly notes: string[];
 }
 
+export type ChatResults =
+  | { readonly status: 'skipped'; readonly reason: string }
+  | ({ readonly status: 'measured' } & ChatCostResults);
+
 export const RESULTS_FILE = 'results.json';
 export const CHART_FILE = 'capacity-per-turn.svg';
+export const CHAT_CHART_FILE = 'chat-capacity-per-turn.svg';
 
 const SYSTEM_LABEL = { 'agent-memory': 'agent-memory', langchain: 'LangChain' } as const;
 
@@ -232,6 +240,52 @@ export function checkpointTable(checkpoints: CheckpointResults): string {
   );
 }
 
+export function chatTable(chats: ChatResults): string {
+  if (chats.status === 'skipped') return `(skipped: ${chats.reason})`;
+  const lengths = [...new Set(chats.samples.map((sample) => sample.historyLength))];
+  const of = (system: ChatSample['system'], length: number) =>
+    chats.samples.find((sample) => sample.system === system && sample.historyLength === length);
+  const calls = (sample: ChatSample) =>
+    sample.calls.min === sample.calls.max
+      ? String(sample.calls.min)
+      : `${sample.calls.min}-${sample.calls.max}`;
+  const capacity = (sample: ChatSample) =>
+    `${units(sample.modeled.totalUnits)} (${units(sample.modeled.readUnits)} + ${units(sample.modeled.writeUnits)})`;
+  const rows = lengths.map((length) => {
+    const ours = of('agent-memory/ai-sdk', length);
+    const guide = of('ai-sdk-guide', length);
+    if (ours === undefined || guide === undefined) throw new Error(`part 5: no pair of samples at ${length}`);
+    return [
+      int(length),
+      calls(ours),
+      capacity(ours),
+      ms(ours.latency.medianMs),
+      calls(guide),
+      capacity(guide),
+      ms(guide.latency.medianMs),
+      kib(guide.itemBytesRead),
+      ratio(guide.modeled.totalUnits / ours.modeled.totalUnits),
+    ];
+  });
+  const limit = chats.guideLimit;
+  rows.push([int(limit.maxMessages), '-', '-', '-', '2', 'write refused', '-', kib(limit.maxItemBytes), '-']);
+  return `${markdownTable(
+    [
+      'UI messages',
+      'agent-memory/ai-sdk: calls',
+      'RCU + WCU',
+      'median ms',
+      'AI SDK guide (one item): calls',
+      'RCU + WCU',
+      'median ms',
+      'item read',
+      'guide / ours',
+    ],
+    rows,
+    [true, true, true, true, true, true, true, true, true],
+  )}\nThe guide's item holds at most ${int(limit.maxMessages)} of these messages (${kib(limit.maxItemBytes)}); a turn on it: ${limit.writeError}`;
+}
+
 /** What the numbers do and do not say; printed under the tables and stored in the JSON. */
 export function honestyNotes(input: {
   cost: CostResults;
@@ -239,9 +293,10 @@ export function honestyNotes(input: {
   api: ApiResults;
   cold: ColdStartResults;
   checkpoints: CheckpointResults;
+  chats: ChatResults;
   machine: MachineInfo;
 }): string[] {
-  const { cost, limit, cold, checkpoints, machine } = input;
+  const { cost, limit, cold, checkpoints, chats, machine } = input;
   const ours = cost.samples.filter((s) => s.system === 'agent-memory');
   const langchain = cost.samples.filter((s) => s.system === 'langchain');
   const transactionGap = ours.find((s) => s.reported.writeUnits !== s.modeled.writeUnits);
@@ -275,6 +330,12 @@ export function honestyNotes(input: {
       `Part 4 runs DynamoDBSaver (agent-memory/langgraph) on a thread seeded through the saver itself, each checkpoint put after the previous one as LangGraph does. Each checkpoint's state: ${checkpoints.state.carriedMessages} messages of ${checkpoints.state.messageBytes} bytes written once and carried over by every later step, a step counter and a new message written by each step. A step: getTuple of the newest checkpoint (${sample?.getTuple.commands.join(' + ')}; the carried messages are read by key, wherever in the thread they were written) and put of the next (${sample?.put.commands.join(' + ')} of the checkpoint item and the two values it changed). Each measured step adds a checkpoint: a sample at N checkpoints ends at N + ${checkpoints.warmupSteps + checkpoints.measuredSteps}. Modeled RCU counts a Query that finds no pending writes as 1 unit; DynamoDB Local reports 0 for it, and under-reports transactions as above.`,
     );
   }
+  if (chats.status === 'measured') {
+    const ours = chats.samples.find((sample) => sample.system === 'agent-memory/ai-sdk');
+    notes.push(
+      `Part 5 stores the same AI SDK chat turn (a user UIMessage and an assistant UIMessage of ${CONTENT_BYTES} bytes of text each) two ways. Ours: AgentMemoryChatStore.openChat(id, { limit: ${chats.window} }) then ChatHistory.save, as toUIMessageStream's onEnd calls it (${ours?.commands.join(' + ')}: the head and the newest ${chats.window} messages; the head, the two messages and the save's idempotency record, which makes a retried save change nothing). The AI SDK guide's pattern (loadChat/saveChat of the whole UIMessage[] array) ported to DynamoDB as one item per chat: GetItem (strongly consistent, so a save sees the previous one) and PutItem of the whole array. Write units of a PutItem are modeled on the new item (larger than the old one); DynamoDB Local's reports are shown in results.json.`,
+    );
+  }
   if (cold.status === 'measured') {
     notes.push(
       `Part 3 imports each bundle in a fresh Node ${cold.nodeVersion} process on this ${machine.os} machine; Lambda runs ${
@@ -285,19 +346,23 @@ export function honestyNotes(input: {
   return notes;
 }
 
-export function writeResults(outDir: string, results: BenchResults): { json: string; svg: string } {
+export function writeResults(
+  outDir: string,
+  results: BenchResults,
+): { json: string; svg: string; chatSvg: string | undefined } {
   mkdirSync(outDir, { recursive: true });
   const json = join(outDir, RESULTS_FILE);
   const svg = join(outDir, CHART_FILE);
+  const context = {
+    dynamoDbLocal: results.machine.dynamoDbLocal,
+    contentBytes: results.settings.contentBytes,
+  };
   writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(
-    svg,
-    capacityChartSvg(results.costVsHistory, {
-      dynamoDbLocal: results.machine.dynamoDbLocal,
-      contentBytes: results.settings.contentBytes,
-    }),
-  );
-  return { json, svg };
+  writeFileSync(svg, capacityChartSvg(results.costVsHistory, context));
+  if (results.chats.status !== 'measured') return { json, svg, chatSvg: undefined };
+  const chatSvg = join(outDir, CHAT_CHART_FILE);
+  writeFileSync(chatSvg, chatCapacityChartSvg(results.chats, context));
+  return { json, svg, chatSvg };
 }
 
 export function machineLine(machine: MachineInfo): string {

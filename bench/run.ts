@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: cost and latency per agent turn against LangChain's DynamoDB history, the same turn through
- * the local HTTP API, Lambda bundle cold start, and a LangGraph step on the DynamoDB checkpointer. Starts its
- * own DynamoDB Local (in memory); tables on stdout, progress on stderr, results.json and
- * capacity-per-turn.svg in bench/results/ (quick mode: a temporary directory). Exits non-zero when our turn
- * or the checkpointer's step is not flat (capacity and call count; never a timing).
+ * the local HTTP API, Lambda bundle cold start, a LangGraph step on the DynamoDB checkpointer, and an AI SDK chat
+ * turn against the AI SDK guide's one-item chat. Starts its own DynamoDB Local (in memory); tables on stdout,
+ * progress on stderr, results.json and capacity-per-turn.svg in bench/results/ (quick mode: a temporary
+ * directory). Exits non-zero when our turn, the checkpointer's step or the chat turn is not flat (capacity and
+ * call count; never a timing).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { checkAcceptance, checkCheckpointAcceptance } from './acceptance.js';
+import { checkAcceptance, checkChatAcceptance, checkCheckpointAcceptance } from './acceptance.js';
+import { chatCost } from './chat-cost.js';
 import { type CheckpointResults, checkpointCost } from './checkpoint-cost.js';
 import { coldStart, existingCloudAssembly } from './cold-start.js';
 import { costVsHistory } from './cost-vs-history.js';
@@ -103,13 +105,30 @@ async function main(): Promise<number> {
             })),
           };
 
+    const chats: report.ChatResults =
+      options.chats.length === 0
+        ? { status: 'skipped', reason: '--no-chats' }
+        : {
+            status: 'measured',
+            ...(await chatCost({
+              endpoint: dynamo.endpoint,
+              sizes: options.chats,
+              window: options.window,
+              warmupTurns: options.warmupTurns,
+              measuredTurns: options.measuredTurns,
+              processWarmupTurns: options.processWarmupTurns,
+              progress,
+            })),
+          };
+
     const turnAcceptance = checkAcceptance(cost);
     const checkpointChecks = checkpoints.status === 'measured' ? checkCheckpointAcceptance(checkpoints) : [];
+    const chatChecks = chats.status === 'measured' ? checkChatAcceptance(chats) : [];
     const acceptance = {
-      passed: turnAcceptance.passed && checkpointChecks.every((check) => check.passed),
-      checks: [...turnAcceptance.checks, ...checkpointChecks],
+      passed: turnAcceptance.passed && [...checkpointChecks, ...chatChecks].every((check) => check.passed),
+      checks: [...turnAcceptance.checks, ...checkpointChecks, ...chatChecks],
     };
-    const notes = report.honestyNotes({ cost, limit, api, cold, checkpoints, machine });
+    const notes = report.honestyNotes({ cost, limit, api, cold, checkpoints, chats, machine });
     const results: report.BenchResults = {
       schemaVersion: 1,
       command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
@@ -125,12 +144,14 @@ async function main(): Promise<number> {
         contentBytes: CONTENT_BYTES,
         coldStartRuns: options.coldStartRuns,
         checkpoints: options.checkpoints,
+        chats: options.chats,
       },
       itemSizeLimit: limit,
       costVsHistory: cost,
       throughApi: api,
       coldStart: cold,
       checkpoints,
+      chats,
       acceptance,
       notes,
     };
@@ -162,6 +183,12 @@ async function main(): Promise<number> {
     out();
     out(report.checkpointTable(checkpoints));
     out();
+    out(
+      "5. AI SDK chats: a turn's save through agent-memory/ai-sdk vs the AI SDK guide's whole UIMessage[] array in one item",
+    );
+    out();
+    out(report.chatTable(chats));
+    out();
     out(`Acceptance: ${acceptance.passed ? 'PASS' : 'FAIL'}`);
     for (const check of acceptance.checks)
       out(`  ${check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
@@ -171,6 +198,7 @@ async function main(): Promise<number> {
     out();
     out(`Results: ${written.json}`);
     out(`Chart:   ${written.svg}`);
+    if (written.chatSvg !== undefined) out(`Chart:   ${written.chatSvg}`);
     return acceptance.passed ? 0 : 1;
   } finally {
     await dynamo.stop();
