@@ -105,8 +105,9 @@ export interface AgentMemoryProps {
   readonly throttling?: AgentMemoryThrottling;
 
   /**
-   * CORS preflight configuration, for browser clients.
-   * @default - no CORS: browsers may not call the API from other origins
+   * CORS preflight configuration, for browser clients: the HTTP API's, and the streaming API's (its preflight, its
+   * functions' responses and its gateway errors), for `useChat` straight to the stack.
+   * @default - no CORS: browsers may not call the APIs from other origins
    */
   readonly cors?: apigw.CorsPreflightOptions;
 
@@ -377,8 +378,10 @@ export class AgentMemory extends Construct {
       retention: this.logRetention,
       removalPolicy: this.removalPolicy,
     });
+    const cors = props.cors?.allowOrigins?.length ? props.cors : undefined;
     const api = new rest.RestApi(this, 'StreamingApi', {
-      description: 'Agent memory: streamed agent turns (Server-Sent Events).',
+      description: 'Agent memory: streamed agent turns (Server-Sent Events) and chats (useChat).',
+      ...(cors === undefined ? {} : { defaultCorsPreflightOptions: restCorsOptions(cors) }),
       endpointConfiguration: { types: [rest.EndpointType.REGIONAL] },
       // Execution logs would need the account-wide API Gateway logging role, which no app stack should own.
       cloudWatchRole: false,
@@ -397,6 +400,10 @@ export class AgentMemory extends Construct {
         type,
         statusCode: String(status),
         templates: { 'application/json': JSON.stringify({ error: { code, message } }) },
+        // A browser reads a refusal only with CORS headers. Several origins: the request's (errors carry no data).
+        ...(cors === undefined
+          ? {}
+          : { responseHeaders: { 'Access-Control-Allow-Origin': gatewayOrigin(cors) } }),
       });
     }
     Validations.of(api).acknowledge(
@@ -444,9 +451,10 @@ export class AgentMemory extends Construct {
       if (route.streamingEntry === undefined) continue;
       // A route the HTTP API serves too gets a second function, `<id>Stream`, with the same settings.
       const id = route.entry === undefined ? route.id : `${route.id}Stream`;
+      const options = this.routeFunctionOptions(route, props);
       const fn = this.addFunction(
         { ...route, id, entry: route.streamingEntry },
-        this.routeFunctionOptions(route, props),
+        { ...options, environment: { ...options.environment, ...corsEnvironment(cors) } },
       );
       if (route.model === true) this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
       api.root.resourceForPath(route.path).addMethod(
@@ -678,6 +686,37 @@ export class AgentMemory extends Construct {
       alarm.addOkAction(this.alarmAction);
     }
   }
+}
+
+/** The HTTP API's CORS settings as the REST API's preflight options. */
+function restCorsOptions(cors: apigw.CorsPreflightOptions): rest.CorsOptions {
+  const methods = cors.allowMethods?.map(String);
+  return {
+    allowOrigins: [...(cors.allowOrigins ?? [])],
+    ...(cors.allowHeaders === undefined ? {} : { allowHeaders: [...cors.allowHeaders] }),
+    ...(methods === undefined
+      ? {}
+      : { allowMethods: methods.includes('*') ? rest.Cors.ALL_METHODS : methods }),
+    ...(cors.allowCredentials === undefined ? {} : { allowCredentials: cors.allowCredentials }),
+    ...(cors.maxAge === undefined ? {} : { maxAge: cors.maxAge }),
+  };
+}
+
+/** The CORS of the streaming functions' responses (lambda/http/cors.ts reads these). */
+function corsEnvironment(cors: apigw.CorsPreflightOptions | undefined): Record<string, string> {
+  if (cors === undefined) return {};
+  return {
+    CORS_ALLOW_ORIGINS: (cors.allowOrigins ?? []).join(','),
+    ...(cors.allowCredentials ? { CORS_ALLOW_CREDENTIALS: 'true' } : {}),
+    ...(cors.exposeHeaders?.length ? { CORS_EXPOSE_HEADERS: cors.exposeHeaders.join(',') } : {}),
+  };
+}
+
+/** Access-Control-Allow-Origin of a gateway response: a mapping expression, not a value. */
+function gatewayOrigin(cors: apigw.CorsPreflightOptions): string {
+  const origins = cors.allowOrigins ?? [];
+  if (origins.length === 1 && !(origins[0] === '*' && cors.allowCredentials)) return `'${origins[0]}'`;
+  return 'method.request.header.Origin';
 }
 
 /** API Gateway's own refusals on the streaming API, answered with the contract's error body. */

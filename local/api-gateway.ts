@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { maxRequestBodyBytes } from '../lambda/http/api-schemas.js';
+import { type CorsConfig, corsHeaders } from '../lambda/http/cors.js';
 import { HttpError } from '../lambda/http/http-errors.js';
 import { errorResponse } from '../lambda/http/responses.js';
 import { UnavailableError } from '../lambda/memory/errors.js';
@@ -22,6 +23,8 @@ export interface ApiGatewayServerOptions {
   readonly writeFence: WriteFence;
   readonly log: (line: string) => void;
   readonly logError: (line: string, error: unknown) => void;
+  /** CORS for browsers on other origins (a page of `next dev` calling the chat route), as API Gateway adds it. */
+  readonly cors?: CorsConfig;
 }
 
 type Tenant = { readonly ok: true; readonly tenant: string } | { readonly ok: false };
@@ -139,7 +142,7 @@ function streamingSink(
  * route's handler module and writes its result back. One log line per request.
  */
 export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
-  const { handlers, writeFence, log, logError } = options;
+  const { handlers, writeFence, log, logError, cors } = options;
 
   async function answer(
     request: IncomingMessage,
@@ -250,6 +253,20 @@ export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
     const trace: { tenant: string | undefined } = { tenant: undefined };
     const method = request.method ?? 'GET';
     const path = (request.url ?? '/').split('?')[0];
+    // CORS as API Gateway does it: the preflight answered here, the headers on every answer (a handler's too).
+    for (const [name, value] of Object.entries(corsHeaders(cors, request.headers.origin))) {
+      response.setHeader(name, value);
+    }
+    const preflight = request.headers['access-control-request-method'];
+    if (cors !== undefined && method === 'OPTIONS' && preflight !== undefined) {
+      response.writeHead(204, {
+        'access-control-allow-methods': preflight,
+        'access-control-allow-headers': request.headers['access-control-request-headers'] ?? '',
+        'access-control-max-age': '600',
+      });
+      response.end();
+      return;
+    }
     response.once('finish', () => {
       const ms = Math.round(performance.now() - started);
       log(`${method} ${path} ${response.statusCode} ${ms}ms tenant=${trace.tenant ?? '-'}`);

@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readCorsConfig } from '../lambda/http/cors.js';
 import { ConfigurationError } from '../lambda/validation/environment.js';
 import { apiGateway } from './api-gateway.js';
 import { ensureConversationTable } from './conversation-table.js';
@@ -189,7 +190,13 @@ async function main(): Promise<void> {
     const table = await ensureConversationTable(client, config.tableName);
     const handlers = await loadHandlerModules();
     if (stopping) return;
-    const api = apiGateway({ handlers, writeFence: new WriteFence(client, config.tableName), log, logError });
+    const api = apiGateway({
+      handlers,
+      writeFence: new WriteFence(client, config.tableName),
+      log,
+      logError,
+      cors: readCorsConfig(process.env),
+    });
     server = createServer(withInspectorPage(api, log, logError));
     const address = await listen(server, config.port);
     const url = `http://127.0.0.1:${address.port}`;

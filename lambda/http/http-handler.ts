@@ -5,6 +5,7 @@ import type {
   StreamifyHandler,
 } from 'aws-lambda';
 import { VersionConflictError } from '../memory/errors.js';
+import { corsHeaders, readCorsConfig } from './cors.js';
 import { countConflict, logger, publishMetrics, tracer } from './observability.js';
 import type { HttpEvent } from './request.js';
 import { errorResponse, type HttpResponse, isStreaming } from './responses.js';
@@ -48,19 +49,24 @@ export function httpHandler(routeId: string, operation: HttpOperation): HttpHand
   };
 }
 
+/** Read once, at cold start: the streaming API's CORS (./cors.ts). */
+const cors = readCorsConfig(process.env);
+
 /**
  * The same for a response-streaming function behind a REST API: the event (payload format 1.0) is read as the
- * HTTP API's, and the answer is written through `awslambda.HttpResponseStream` (status and headers first, then
- * the body as it is produced). A client that goes away does not stop the operation: its pieces are read to the
- * end, so the work behind them (a turn's commit) completes before the invocation does.
+ * HTTP API's, and the answer is written through `awslambda.HttpResponseStream` (status and headers, the API's
+ * CORS headers included, first, then the body as it is produced). A client that goes away does not stop the
+ * operation: its pieces are read to the end, so the work behind them (a turn's commit) completes before the
+ * invocation does.
  */
 export function streamingHttpHandler(routeId: string, operation: HttpOperation): StreamingHttpHandler {
   return awslambda.streamifyResponse(async (restEvent, responseStream, context) => {
-    const request = startRequest(routeId, httpEventOfRestApiRequest(restEvent), context);
+    const event = httpEventOfRestApiRequest(restEvent);
+    const request = startRequest(routeId, event, context);
     const response = await request.respond(operation);
     const stream = awslambda.HttpResponseStream.from(responseStream, {
       statusCode: response.statusCode,
-      headers: response.headers ?? {},
+      headers: { ...corsHeaders(cors, event.headers.origin), ...response.headers },
     });
     // The prelude (status and headers) goes out with the first write, so the body always has one.
     if (isStreaming(response)) {

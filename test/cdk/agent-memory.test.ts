@@ -729,6 +729,42 @@ describe('AgentMemory', () => {
       expect(turnMethod(jwtStack, 'ResumeChatStream')).toMatchObject({ AuthorizationType: 'CUSTOM' });
     });
 
+    it('applies the cors prop to the streaming API: preflight, function responses, gateway refusals', () => {
+      // Act
+      const { template, stack } = synthConstruct({
+        cors: { allowOrigins: ['https://app.example.com'], allowHeaders: ['authorization', 'content-type'] },
+      });
+
+      // Assess: API Gateway answers OPTIONS (no authorizer: browsers send no credentials with a preflight) ...
+      const methods = Object.values(resourcesOfType(template, 'AWS::ApiGateway::Method'));
+      const options = methods.filter((method) => method.Properties.HttpMethod === 'OPTIONS');
+      expect(options.length).toBeGreaterThanOrEqual(2);
+      for (const method of options) {
+        expect(method.Properties).toMatchObject({ AuthorizationType: 'NONE', Integration: { Type: 'MOCK' } });
+        expect(JSON.stringify(method.Properties.Integration)).toContain("'https://app.example.com'");
+      }
+      // ... the streaming functions add the headers to what they answer, and so do the gateway's refusals.
+      for (const id of ['AgentTurnsStream', 'Chat', 'ResumeChatStream']) {
+        const fn = resourcesOfType(template, 'AWS::Lambda::Function')[logicalIdOf(stack, `${id}/Function`)];
+        expect(fn?.Properties.Environment).toMatchObject({
+          Variables: { CORS_ALLOW_ORIGINS: 'https://app.example.com' },
+        });
+      }
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'UNAUTHORIZED',
+        ResponseParameters: {
+          'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'",
+        },
+      });
+      iamStack.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'OPTIONS' }, 0);
+      const httpFunction = resourcesOfType(template, 'AWS::Lambda::Function')[
+        logicalIdOf(stack, 'AgentTurns/Function')
+      ];
+      expect(httpFunction?.Properties.Environment).not.toMatchObject({
+        Variables: { CORS_ALLOW_ORIGINS: expect.anything() },
+      });
+    });
+
     it('authorizes with IAM (SigV4) in IAM mode: the tenant is the caller, as on the HTTP API', () => {
       expect(turnMethod(iamStack)).toMatchObject({ AuthorizationType: 'AWS_IAM' });
       iamStack.template.resourceCountIs('AWS::ApiGateway::Authorizer', 0);

@@ -103,12 +103,45 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
 
   describe('on one server', () => {
     let server: ServerProcess;
+    const page = 'http://localhost:3001';
     beforeAll(async () => {
       server = await startServer({
         dynamoDbEndpoint: inject('dynamoDbEndpoint'),
         tableName: `e2e-ai-sdk-${randomUUID()}`,
-        env: { ...noModelEnvironment, MODEL_PROVIDER: 'offline' },
+        env: { ...noModelEnvironment, MODEL_PROVIDER: 'offline', CORS_ALLOW_ORIGINS: page },
       });
+    });
+
+    it('lets a page of another origin call it (CORS_ALLOW_ORIGINS): preflight, then the stream', async () => {
+      // Act: what a browser does before and for a cross-origin POST with an Authorization header.
+      const preflight = await fetch(`${server.url}/v1/chats`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: page,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      });
+      const chat = await fetch(`${server.url}/v1/chats`, {
+        method: 'POST',
+        headers: { ...headers, origin: page, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: `cors-${randomUUID()}`,
+          message: { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'hi' }] },
+        }),
+      });
+      const other = await fetch(`${server.url}/v1/chats/x/stream`, {
+        headers: { ...headers, origin: 'https://evil.example' },
+      });
+
+      // Assess
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(page);
+      expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+      expect(chat.status).toBe(200);
+      expect(chat.headers.get('access-control-allow-origin')).toBe(page);
+      expect(await chat.text()).toContain('"type":"finish"');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
     });
 
     it('runs a client-side tool (onToolCall, addToolOutput, sendAutomaticallyWhen): one assistant message with that id', async () => {
