@@ -19,6 +19,8 @@ import type {
 } from './conversation-memory.js';
 import { SuffixMismatchError, VersionConflictError } from './errors.js';
 
+export type { Interruption, UIMessageJson, UIMessageSource, UIPart } from '../lambda/chat/ui-message.js';
+
 /*
  * Durable chat history for the Vercel AI SDK (v7): `useChat`'s UIMessage[] in agent-memory, one stored message per
  * UI message (lambda/chat/ui-message.ts has the mapping), saved a turn at a time instead of the whole array.

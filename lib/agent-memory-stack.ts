@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CorsHttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -27,9 +28,11 @@ export class AgentMemoryStack extends Stack {
 
     rejectUnknownKeys(this);
     const retentionDays = readRetentionDays(this);
+    const corsOrigins = readCorsOrigins(this);
     const memoryProps: AgentMemoryProps = {
       auth: readAuth(this),
       ...(retentionDays === undefined ? {} : { retention: Duration.days(retentionDays) }),
+      ...(corsOrigins === undefined ? {} : { cors: browserCors(corsOrigins) }),
       logRetention: readLogRetention(this),
       agent: readAgentModel(this),
       inspector: readBoolean(this, contextKeys.inspector),
@@ -87,6 +90,7 @@ export const contextKeys = {
   contextMaxMessages: 'contextMaxMessages',
   contextMaxTokens: 'contextMaxTokens',
   inspector: 'inspector',
+  corsOrigins: 'corsOrigins',
 } as const;
 
 /** The context key that sets each construct prop, to name it when the construct rejects the prop. */
@@ -211,6 +215,36 @@ function readAuth(scope: Construct): AgentMemoryAuth {
     audience: audience as string[],
     ...(tenantClaim === undefined ? {} : { tenantClaim }),
     ...(jwksUri === undefined ? {} : { jwksUri }),
+  };
+}
+
+/**
+ * `-c corsOrigins=https://app.example.com,...` (or `*`): pages of these origins may call both APIs from a
+ * browser (useChat straight to the stack), with the headers this API reads.
+ */
+function readCorsOrigins(scope: Construct): string[] | undefined {
+  const raw = context(scope, contextKeys.corsOrigins);
+  if (raw === undefined) return undefined;
+  const origins =
+    typeof raw === 'string' ? raw.split(',').map((origin) => origin.trim()) : Array.isArray(raw) ? raw : [];
+  const valid = (origin: unknown) =>
+    origin === '*' || (typeof origin === 'string' && /^https?:\/\/[^\s/]+$/.test(origin));
+  if (origins.length === 0 || !origins.every(valid)) {
+    throw contextError(
+      contextKeys.corsOrigins,
+      'origins such as https://app.example.com (scheme and host, no path), comma-separated, or *',
+      raw,
+    );
+  }
+  return origins as string[];
+}
+
+function browserCors(allowOrigins: string[]): NonNullable<AgentMemoryProps['cors']> {
+  return {
+    allowOrigins,
+    allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-amz-date', 'x-amz-security-token'],
+    allowMethods: [CorsHttpMethod.ANY],
+    exposeHeaders: ['idempotent-replayed', 'retry-after'],
   };
 }
 

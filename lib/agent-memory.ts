@@ -322,11 +322,12 @@ export class AgentMemory extends Construct {
       'The API answered 5xx at least 5 times in 5 minutes (errors, timeouts, or 503 under contention).',
     );
 
-    // The model props are checked before any function is bundled.
+    // The model props are checked before any function is bundled (against each model route's timeout below).
+    const [firstModelRoute] = routes.filter((route) => route.model === true);
     this.agentModel = agentModelSettings(
       this,
       props.agent ?? {},
-      props.routeOptions?.[agentTurnsRouteId]?.timeout ?? turnFunctionDefaults.timeout,
+      (firstModelRoute && functionTimeout(firstModelRoute, props)) ?? turnFunctionDefaults.timeout,
     );
     for (const route of routes) {
       if (route.entry === undefined) continue; // served by the streaming front only
@@ -551,12 +552,12 @@ export class AgentMemory extends Construct {
    */
   private routeFunctionOptions(route: RouteDefinition, props: AgentMemoryProps): RouteOptions {
     const options = props.routeOptions?.[route.id] ?? {};
-    const defaultTimeout =
-      route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds);
-    if (route.model !== true) return { ...options, timeout: options.timeout ?? defaultTimeout };
-    const timeout = options.timeout ?? defaultTimeout ?? turnFunctionDefaults.timeout;
-    this.agentModel ??= agentModelSettings(this, props.agent ?? {}, timeout);
-    validateModelTimeout(props.agent?.modelTimeout ?? defaultModelTimeout, timeout);
+    const timeout = functionTimeout(route, props);
+    if (route.model !== true || this.agentModel === undefined) return { ...options, timeout };
+    validateModelTimeout(
+      props.agent?.modelTimeout ?? defaultModelTimeout,
+      timeout ?? turnFunctionDefaults.timeout,
+    );
     const model = this.agentModel;
     const clashes = Object.keys(options.environment ?? {}).filter((key) => key in model.environment);
     if (clashes.length > 0) {
@@ -686,6 +687,14 @@ export class AgentMemory extends Construct {
       alarm.addOkAction(this.alarmAction);
     }
   }
+}
+
+/** A built-in route's function timeout: `routeOptions`, else the route's own, else a turn's for a model route. */
+function functionTimeout(route: RouteDefinition, props: AgentMemoryProps): Duration | undefined {
+  const timeout =
+    props.routeOptions?.[route.id]?.timeout ??
+    (route.timeoutSeconds === undefined ? undefined : Duration.seconds(route.timeoutSeconds));
+  return timeout ?? (route.model === true ? turnFunctionDefaults.timeout : undefined);
 }
 
 /** The HTTP API's CORS settings as the REST API's preflight options. */

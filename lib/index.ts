@@ -2,7 +2,7 @@
  * `agent-memory/construct`: the AgentMemory CDK construct, its props and what its methods take. aws-cdk-lib
  * and constructs are peers you install.
  */
-export type { RouteDefinition, TableAccess } from '../lambda/http/routes.js';
+export type { RouteDefinition, RouteFields, TableAccess } from '../lambda/http/routes.js';
 export {
   AgentMemory,
   type AgentMemoryAuth,

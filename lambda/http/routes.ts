@@ -8,7 +8,8 @@
  */
 export type TableAccess = 'read' | 'write' | 'edit' | 'delete' | 'none';
 
-interface RouteFields {
+/** What every route says about itself (see RouteDefinition for its handler modules). */
+export interface RouteFields {
   /** Stable construct id and function name part. */
   readonly id: string;
   readonly method: 'GET' | 'POST' | 'DELETE';

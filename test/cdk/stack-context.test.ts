@@ -90,6 +90,40 @@ describe('AgentMemoryStack context', () => {
     });
   });
 
+  describe('CORS', () => {
+    it('opens both APIs to the corsOrigins, with the headers the API reads', () => {
+      // Act
+      const { template } = synthStack({ corsOrigins: 'https://app.example.com, http://localhost:3001' });
+
+      // Assess
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        CorsConfiguration: {
+          AllowOrigins: ['https://app.example.com', 'http://localhost:3001'],
+          AllowHeaders: Match.arrayWith(['authorization', 'content-type', 'idempotency-key']),
+          AllowMethods: ['*'],
+        },
+      });
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'OPTIONS',
+        AuthorizationType: 'NONE',
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            CORS_ALLOW_ORIGINS: 'https://app.example.com,http://localhost:3001',
+          }),
+        },
+      });
+    });
+
+    it.each([['app.example.com'], ['https://app.example.com/chat'], [42]])(
+      'rejects corsOrigins=%j',
+      (corsOrigins) => {
+        expect(() => synthStack({ corsOrigins })).toThrow(/Context 'corsOrigins': expected origins such as/);
+      },
+    );
+  });
+
   describe('model', () => {
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:openai-key-AbCdEf';
 

@@ -26,6 +26,7 @@ const peersLoadedBy: Record<string, readonly string[]> = {
   './store': ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'],
   './construct': ['aws-cdk-lib', 'constructs'],
   './langgraph': ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@langchain/langgraph-checkpoint'],
+  './ai-sdk': ['ai'],
 };
 
 /** Packages an entry point may import on first use of a function only (SigV4 signing). */
