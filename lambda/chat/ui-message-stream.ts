@@ -1,5 +1,12 @@
 import type { TurnEvent } from '../agent/turn-events.js';
-import { isAnswered, isToolPart, toolNameOf, type UIMessageJson, type UIPart } from './ui-message.js';
+import {
+  isAnswered,
+  isToolPart,
+  parseArguments,
+  toolNameOf,
+  type UIMessageJson,
+  type UIPart,
+} from './ui-message.js';
 
 /*
  * The AI SDK's UI message stream protocol (v1), which `useChat` and `DefaultChatTransport` read: Server-Sent
@@ -58,7 +65,7 @@ export class TurnChunks {
         const { id, name, arguments: args } = event.toolCall;
         return [
           ...this.closeText(),
-          { type: 'tool-input-available', toolCallId: id, toolName: name, input: inputOf(args) },
+          { type: 'tool-input-available', toolCallId: id, toolName: name, input: parseArguments(args) },
         ];
       }
       case 'restart':
@@ -81,15 +88,6 @@ export class TurnChunks {
     const id = this.textId;
     this.textId = undefined;
     return [{ type: 'text-end', id }];
-  }
-}
-
-function inputOf(args: string | Record<string, unknown>): unknown {
-  if (typeof args !== 'string') return args;
-  try {
-    return JSON.parse(args || '{}') as unknown;
-  } catch {
-    return args;
   }
 }
 

@@ -186,7 +186,8 @@ export function replyParts(
   return parts;
 }
 
-function parseArguments(args: string | Record<string, unknown>): unknown {
+/** A tool call's arguments as the input of its tool part: parsed JSON (the text itself when it is not JSON). */
+export function parseArguments(args: string | Record<string, unknown>): unknown {
   if (typeof args !== 'string') return args;
   try {
     return JSON.parse(args || '{}') as unknown;

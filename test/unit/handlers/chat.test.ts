@@ -6,15 +6,13 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { storedFormOf } from '../../../lambda/chat/ui-message.js';
 import { keys } from '../../../lambda/memory/table.js';
-import {
-  installLambdaResponseStreaming,
-  LambdaResponseStream,
-} from '../../../local/lambda-response-streaming.js';
+import { installLambdaResponseStreaming } from '../../../local/lambda-response-streaming.js';
+import { invokeStreaming } from '../../support/streaming-invoke.js';
 
 vi.hoisted(() => {
   process.env.TABLE_NAME = 'memory-test';
@@ -70,23 +68,6 @@ function restEvent(
   } as unknown as APIGatewayProxyEvent;
 }
 
-/** Invokes a streaming handler as Lambda would and reads what API Gateway makes of its bytes. */
-async function invoke(handler: typeof chat, event: APIGatewayProxyEvent) {
-  let head: { statusCode?: number; headers?: Record<string, string> } = {};
-  const pieces: string[] = [];
-  const stream = new LambdaResponseStream({
-    head: (metadata) => {
-      head = metadata;
-    },
-    body: (chunk) => {
-      pieces.push(chunk.toString('utf8'));
-    },
-    end: () => undefined,
-  });
-  await handler(event, stream as never, { getRemainingTimeInMillis: () => 29_000 } as Context);
-  return { statusCode: head.statusCode, headers: head.headers ?? {}, body: pieces.join('') };
-}
-
 const chunksOf = (body: string) =>
   body
     .split('\n\n')
@@ -108,7 +89,7 @@ describe('chat handlers (streaming REST API)', () => {
   describe('POST /v1/chats', () => {
     it('answers the UI message stream of a turn, commits user message and reply once, records the stream', async () => {
       // Act
-      const response = await invoke(
+      const response = await invokeStreaming(
         chat,
         restEvent('POST', '/v1/chats', { body: { id: 'chat-1', message: user, extra: 1 } }),
       );
@@ -168,7 +149,7 @@ describe('chat handlers (streaming REST API)', () => {
       'answers %s with its status and the contract error body, never a stream',
       async (_name, body, status, code) => {
         // Act
-        const response = await invoke(chat, restEvent('POST', '/v1/chats', { body }));
+        const response = await invokeStreaming(chat, restEvent('POST', '/v1/chats', { body }));
 
         // Assess
         expect(response.statusCode).toBe(status);
@@ -180,7 +161,7 @@ describe('chat handlers (streaming REST API)', () => {
     );
 
     it('answers 401 without an identity', async () => {
-      const response = await invoke(
+      const response = await invokeStreaming(
         chat,
         restEvent('POST', '/v1/chats', { body: { id: 'chat-1', message: user }, anonymous: true }),
       );
@@ -208,7 +189,7 @@ describe('chat handlers (streaming REST API)', () => {
       };
 
       // Act
-      const response = await invoke(
+      const response = await invokeStreaming(
         chat,
         restEvent('POST', '/v1/chats', { body: { id: 'chat-1', message: answered } }),
       );
@@ -226,11 +207,11 @@ describe('chat handlers (streaming REST API)', () => {
   describe('GET /v1/chats/{conversationId}/stream', () => {
     it('answers 204 when no reply is running, or when its writer is past its deadline', async () => {
       // Act
-      const none = await invoke(resume, restEvent('GET', '/v1/chats/chat-1/stream'));
+      const none = await invokeStreaming(resume, restEvent('GET', '/v1/chats/chat-1/stream'));
       dynamo.on(GetCommand).resolves({
         Item: { pk, sk: keys.activeStream, streamId: 'S', messageId: 'm', startedAt: 1, deadline: 2 },
       });
-      const stale = await invoke(resume, restEvent('GET', '/v1/chats/chat-1/stream'));
+      const stale = await invokeStreaming(resume, restEvent('GET', '/v1/chats/chat-1/stream'));
 
       // Assess
       expect(none.statusCode).toBe(204);
@@ -269,7 +250,7 @@ describe('chat handlers (streaming REST API)', () => {
         });
 
       // Act
-      const response = await invoke(resume, restEvent('GET', '/v1/chats/chat-1/stream'));
+      const response = await invokeStreaming(resume, restEvent('GET', '/v1/chats/chat-1/stream'));
 
       // Assess
       expect(response.statusCode).toBe(200);

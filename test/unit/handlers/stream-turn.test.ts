@@ -4,15 +4,15 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../../lambda/memory/table.js';
 import {
   installLambdaResponseStreaming,
   isStreamingHandler,
-  LambdaResponseStream,
 } from '../../../local/lambda-response-streaming.js';
+import { invokeStreaming } from '../../support/streaming-invoke.js';
 
 vi.hoisted(() => {
   process.env.TABLE_NAME = 'memory-test';
@@ -23,6 +23,7 @@ vi.hoisted(() => {
 installLambdaResponseStreaming();
 const { handler } = await import('../../../lambda/http/handlers/stream-turn.js');
 const dynamo = mockClient(DynamoDBDocumentClient);
+const invoke = (event: APIGatewayProxyEvent) => invokeStreaming(handler, event);
 
 /** A REST API proxy event (payload format 1.0) for POST .../turns, as the streaming front sends it. */
 function restEvent(options: {
@@ -59,23 +60,6 @@ function restEvent(options: {
       stage: 'prod',
     } as APIGatewayProxyEvent['requestContext'],
   };
-}
-
-/** Invokes the streaming handler as Lambda would and reads what API Gateway makes of its bytes. */
-async function invoke(event: APIGatewayProxyEvent) {
-  let head: { statusCode?: number; headers?: Record<string, string> } = {};
-  const pieces: string[] = [];
-  const stream = new LambdaResponseStream({
-    head: (metadata) => {
-      head = metadata;
-    },
-    body: (chunk) => {
-      pieces.push(chunk.toString('utf8'));
-    },
-    end: () => undefined,
-  });
-  await handler(event, stream as never, { getRemainingTimeInMillis: () => 29_000 } as Context);
-  return { statusCode: head.statusCode, headers: head.headers ?? {}, pieces, body: pieces.join('') };
 }
 
 const eventsOf = (body: string) =>
