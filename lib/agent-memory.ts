@@ -137,10 +137,11 @@ export interface AgentMemoryProps {
   readonly routeOptions?: { readonly [routeId: string]: RouteOptions };
 
   /**
-   * Serve streamed agent turns (`Accept: text/event-stream`) on a second API that can stream: an API Gateway REST
-   * API with response streaming (`streamingUrl`), with the same authentication and tenancy as the HTTP API. Its
-   * turn function is the HTTP API's turn route built as a response-streaming handler; the authorizer of JWT mode
-   * is a function of its own.
+   * Serve streamed agent turns (`Accept: text/event-stream`) and the AI SDK's chat routes (`POST /v1/chats`, its
+   * resume `GET`) on a second API that can stream: an API Gateway REST API with response streaming
+   * (`streamingUrl`), with the same authentication and tenancy as the HTTP API. Its turn function is the HTTP
+   * API's turn route built as a response-streaming handler; the chat routes and the authorizer of JWT mode have
+   * functions of their own. Without it there are no chat routes.
    * @default true
    */
   readonly streaming?: boolean;
