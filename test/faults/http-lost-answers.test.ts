@@ -132,6 +132,57 @@ describe('local server when DynamoDB answers are lost', () => {
       ).toHaveLength(1);
       expect(stored.messages.slice(1, 3)).toEqual(answer.json.messages);
     });
+
+    const chatMessage = { id: 'u-1', role: 'user', parts: [{ type: 'text', text: 'use weather city=Oslo' }] };
+    const tools = [{ name: 'weather', inputSchema: { type: 'object' } }];
+    const finishedOnce = (answer: { status: number; text: string }) => {
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.text).toContain('"type":"finish"');
+      expect(answer.text).not.toContain('"type":"error"');
+    };
+
+    it("useChat's chat turn finishes once and stores one user message and one reply", async () => {
+      // Prepare
+      const id = newId();
+      await server.request('POST', messagesPath(id), { body: { messages: [user('before')] } });
+      lose(id);
+
+      // Act
+      const answer = await server.request('POST', '/v1/chats', { body: { id, message: chatMessage, tools } });
+
+      // Assess
+      finishedOnce(answer);
+      const stored = (await history(id)).messages as Array<{ id: string; role: string }>;
+      expect(stored.filter((m) => m.id === 'u-1')).toHaveLength(1);
+      expect(stored.filter((m) => m.role === 'assistant')).toHaveLength(1);
+    });
+
+    it("useChat's continuation (a client tool output) finishes once: one assistant message with that id", async () => {
+      // Prepare: a reply that calls a tool the browser runs, stored without faults.
+      const id = newId();
+      await server.request('POST', '/v1/chats', { body: { id, message: chatMessage, tools } });
+      const [, reply] = (await history(id)).messages;
+      const withOutput = {
+        id: reply.id,
+        role: 'assistant',
+        parts: reply.content.map((part: { type: string }) =>
+          part.type === 'tool-weather' ? { ...part, state: 'output-available', output: '-3°C' } : part,
+        ),
+      };
+      lose(id);
+
+      // Act: the history edit that replaces the message loses its answer.
+      const answer = await server.request('POST', '/v1/chats', { body: { id, message: withOutput, tools } });
+
+      // Assess
+      finishedOnce(answer);
+      const stored = (await history(id)).messages as Array<{ id: string; role: string; content: unknown }>;
+      expect(stored.filter((m) => m.id === reply.id)).toHaveLength(1);
+      expect(stored.filter((m) => m.role === 'assistant')).toHaveLength(1);
+      expect(JSON.stringify(stored.find((m) => m.id === reply.id)?.content)).toContain(
+        '[offline] tool results: weather=-3°C',
+      );
+    });
   });
 
   describe('the local write fence', () => {
