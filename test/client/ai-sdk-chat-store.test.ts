@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { LanguageModelV4StreamPart } from '@ai-sdk/provider';
 import {
   convertToModelMessages,
   stepCountIs,
@@ -10,76 +9,14 @@ import {
   type UIMessage,
   type UIMessageChunk,
 } from 'ai';
-import { MockLanguageModelV4, simulateReadableStream } from 'ai/test';
+import type { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AgentMemoryChatStore, type ChatHistory } from '../../client/ai-sdk-chat-store.js';
 import type { ConversationMemory } from '../../client/conversation-memory.js';
 import { NetworkError, VersionConflictError } from '../../client/errors.js';
+import { mockModel, promptOf } from '../support/ai-sdk-models.js';
 import { memoryBackends } from './memory-backends.js';
-
-const usage = {
-  inputTokens: { total: 3, noCache: 3, cacheRead: undefined, cacheWrite: undefined },
-  outputTokens: { total: 5, text: 5, reasoning: undefined },
-};
-
-/** A model step: its text (streamed word by word) and tool calls. */
-type Step = { readonly text?: string; readonly calls?: ReadonlyArray<{ name: string; input: object }> };
-
-/** The AI SDK's own mock model, answering `steps` in order, `delayMs` between chunks. */
-function mockModel(steps: readonly Step[], delayMs: number | null = null): MockLanguageModelV4 {
-  let call = 0;
-  return new MockLanguageModelV4({
-    doStream: async () => {
-      const step = steps[call++] ?? { text: 'no more steps' };
-      const words = step.text?.match(/\S+\s*/g) ?? [];
-      const chunks: LanguageModelV4StreamPart[] = [
-        { type: 'stream-start', warnings: [] },
-        ...(words.length === 0
-          ? []
-          : [
-              { type: 'text-start' as const, id: 't' },
-              ...words.map((delta) => ({ type: 'text-delta' as const, id: 't', delta })),
-              { type: 'text-end' as const, id: 't' },
-            ]),
-        ...(step.calls ?? []).map((toolCall, index) => ({
-          type: 'tool-call' as const,
-          toolCallId: `call-${call}-${index}`,
-          toolName: toolCall.name,
-          input: JSON.stringify(toolCall.input),
-        })),
-        {
-          type: 'finish',
-          finishReason: { unified: step.calls?.length ? 'tool-calls' : 'stop', raw: undefined },
-          usage,
-        },
-      ];
-      return {
-        stream: simulateReadableStream({ chunks, chunkDelayInMs: delayMs, initialDelayInMs: delayMs }),
-      };
-    },
-  });
-}
-
-/** The prompt the model was given in its first call, as role: text lines (what it "sees"). */
-function promptOf(model: MockLanguageModelV4): string[] {
-  const prompt = model.doStreamCalls[0]?.prompt ?? [];
-  return prompt.map((message) => {
-    const content =
-      typeof message.content === 'string'
-        ? message.content
-        : message.content
-            .map((part) =>
-              part.type === 'text'
-                ? part.text
-                : part.type === 'tool-result'
-                  ? `[result ${JSON.stringify(part.output)}]`
-                  : `[${part.type}]`,
-            )
-            .join(' ');
-    return `${message.role}: ${content}`;
-  });
-}
 
 const weather = tool({ description: 'The weather in a city.', inputSchema: z.object({ city: z.string() }) });
 

@@ -4,13 +4,18 @@ import {
   type ChatInit,
   type ChatState,
   type ChatStatus,
+  convertToModelMessages,
   DefaultChatTransport,
   lastAssistantMessageIsCompleteWithToolCalls,
+  streamText,
+  toUIMessageStream,
   type UIMessage,
 } from 'ai';
+import type { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AgentMemoryChatStore } from '../../client/ai-sdk-chat-store.js';
 import { AgentMemoryClient, tenantHeaderAuth } from '../../client/index.js';
+import { mockModel, promptOf } from '../support/ai-sdk-models.js';
 import { ChatCompletionsStub } from './chat-completions-stub.js';
 import {
   noModelEnvironment,
@@ -64,11 +69,38 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
       memory: new AgentMemoryClient({ baseUrl: server.url, auth: tenantHeaderAuth(tenant) }),
     });
 
+  /** A turn of your own route (README): the AI SDK's streamText and toUIMessageStream, saved by the store. */
+  const routeTurn = async (
+    server: ServerProcess,
+    chatId: string,
+    text: string,
+    model: MockLanguageModelV4,
+  ) => {
+    const chat = await chatStore(server).openChat(chatId);
+    const messages = chat.messagesWith({
+      id: `u-${randomUUID()}`,
+      role: 'user',
+      parts: [{ type: 'text', text }],
+    });
+    const result = streamText({ model, messages: await convertToModelMessages(messages) });
+    const stream = toUIMessageStream({
+      stream: result.stream,
+      originalMessages: messages,
+      generateMessageId: chat.generateMessageId,
+      onEnd: chat.save,
+    });
+    for await (const _ of stream as unknown as AsyncIterable<unknown>) {
+      // The browser would read these.
+    }
+  };
+
   it('turn 1 in one server process, turn 2 in a fresh one: the model sees turn 1, the client state is what is stored', async () => {
-    // Prepare
+    // Prepare: useChat straight to the chat route (chatId), and your own route with the store (routeChatId).
     const dataDir = temporaryDataDir();
     const env = { ...noModelEnvironment, MODEL_PROVIDER: 'offline' };
     const chatId = `chat-${randomUUID()}`;
+    const routeChatId = `route-${randomUUID()}`;
+    const secondRouteModel = mockModel([{ text: 'You are Ada.' }]);
     let server = await startServer({ dataDir, env });
     const first = new NodeChat({
       id: chatId,
@@ -80,6 +112,7 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
 
     // Act: turn 1, then a restart on the same data, then turn 2 from a new page that loads the chat.
     await first.sendMessage({ text: 'My name is Ada.' });
+    await routeTurn(server, routeChatId, 'My name is Ada.', mockModel([{ text: 'Hello Ada.' }]));
     server.signalGroup('SIGTERM');
     await server.exited;
     server = await startServer({ dataDir, env });
@@ -91,6 +124,7 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
     const second = new NodeChat({ id: chatId, messages: tampered, transport: transport(server) });
     await second.sendMessage({ text: 'What is my name?' });
     const stored = await chatStore(server).loadChat(chatId);
+    await routeTurn(server, routeChatId, 'What is my name?', secondRouteModel);
 
     // Assess
     expect(first.status).toBe('ready');
@@ -99,6 +133,18 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
     expect(textOf(second.messages[3])).toBe('[offline] history: 2 messages, you said: What is my name?');
     expect(stored).toEqual([...first.messages, ...second.messages.slice(2)]);
     expect(textOf(stored[0])).toBe('My name is Ada.');
+    // Your own route: the model of turn 2, in the fresh server's time, was given turn 1.
+    expect(promptOf(secondRouteModel)).toEqual([
+      'user: My name is Ada.',
+      'assistant: Hello Ada.',
+      'user: What is my name?',
+    ]);
+    expect((await chatStore(server).loadChat(routeChatId)).map(textOf)).toEqual([
+      'My name is Ada.',
+      'Hello Ada.',
+      'What is my name?',
+      'You are Ada.',
+    ]);
   });
 
   describe('on one server', () => {
