@@ -1,5 +1,5 @@
+import { readEnvironment } from '../validation/environment.js';
 import * as z from '../validation/zod.js';
-import { ConfigurationError } from './config.js';
 
 /*
  * CORS of the streaming REST API, for browsers that call it from another origin (useChat straight to the stack).
@@ -23,12 +23,11 @@ export interface CorsConfig {
 }
 
 export function readCorsConfig(environment: Record<string, string | undefined>): CorsConfig | undefined {
-  const result = environmentSchema.safeParse(environment);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-    throw new ConfigurationError(`Invalid environment: ${problems.join('; ')}.`);
-  }
-  const { CORS_ALLOW_ORIGINS, CORS_ALLOW_CREDENTIALS, CORS_EXPOSE_HEADERS } = result.data;
+  const { CORS_ALLOW_ORIGINS, CORS_ALLOW_CREDENTIALS, CORS_EXPOSE_HEADERS } = readEnvironment(
+    environmentSchema,
+    environment,
+    { emptyIsUnset: true },
+  );
   if (CORS_ALLOW_ORIGINS === undefined) return undefined;
   return {
     allowOrigins: CORS_ALLOW_ORIGINS.split(',').map((origin) => origin.trim()),

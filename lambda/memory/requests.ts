@@ -1,4 +1,5 @@
 import type {
+  DeleteCommandInput,
   GetCommandInput,
   QueryCommandInput,
   TransactWriteCommandInput,
@@ -36,6 +37,10 @@ export type QueryRequest = Pick<
   'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'ProjectionExpression'
 >;
 export type UpdateRequest = Omit<UpdateCommandInput, 'TableName'>;
+export type ConditionalDeleteRequest = Pick<
+  DeleteCommandInput,
+  'Key' | 'ConditionExpression' | 'ExpressionAttributeValues'
+>;
 
 /** A failed condition answers with the item as it is now: a lost race learns the current head for free. */
 const returnOld = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
@@ -226,3 +231,23 @@ function expiring(op: Operation): { [ttlAttribute]?: number } {
 function nowSec(op: Operation): number {
   return Math.floor(op.nowMs / 1000);
 }
+
+// ---- A chat's recorded stream (./chat-stream-log.ts): outside every conversation's life, removed by TTL ----
+
+/** The pointer to the chat's running stream, removed only while it is still this stream's. */
+export const activeStreamRemoval = (pk: string, streamId: string): ConditionalDeleteRequest => ({
+  Key: { pk, sk: keys.activeStream },
+  ConditionExpression: 'streamId = :streamId',
+  ExpressionAttributeValues: { ':streamId': streamId },
+});
+
+/** A stream's batches from index `first` on, in order (a key range: DynamoDB Local scans for begins_with). */
+export const streamBatchesQuery = (pk: string, streamId: string, first: number): QueryRequest => ({
+  KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+  ExpressionAttributeValues: {
+    ':pk': pk,
+    ':from': keys.streamBatch(streamId, first),
+    ':to': keys.streamBatch(streamId, keys.lastStreamBatch),
+  },
+  ScanIndexForward: true,
+});

@@ -7,15 +7,23 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MemoryError, PayloadTooLargeError, StoreFailureError, UnavailableError } from './errors.js';
-import type { ItemKey, QueryRequest, UpdateRequest, WriteItem } from './requests.js';
+import type {
+  ConditionalDeleteRequest,
+  ItemKey,
+  QueryRequest,
+  UpdateRequest,
+  WriteItem,
+} from './requests.js';
 import type { RetryBudget } from './retry-budget.js';
 
 /**
@@ -85,6 +93,22 @@ export class TableClient {
       nextKey: output.LastEvaluatedKey,
       capacity: sumCapacity(output.ConsumedCapacity),
     };
+  }
+
+  /** Writes one item whole, unconditionally: the same Put sent again changes nothing. */
+  async put(item: Record<string, unknown>): Promise<void> {
+    await this.call(() => this.client.send(new PutCommand({ TableName: this.tableName, Item: item })));
+  }
+
+  /** Deletes one item if its condition holds; false when it does not. */
+  async deleteIf(request: ConditionalDeleteRequest): Promise<boolean> {
+    try {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, ...request }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw isTransient(error) ? unavailable(error) : translate(error);
+    }
   }
 
   /**

@@ -26,6 +26,8 @@ export const keys = {
   activeStream: 'STREAM#ACTIVE',
   /** Stream ids are ULIDs (no '#'), so batches never collide with the pointer or each other. */
   streamBatch: (streamId: string, index: number) => `STREAM#${streamId}#${String(index).padStart(6, '0')}`,
+  /** The highest batch index the 6 digits hold. */
+  lastStreamBatch: 999_999,
 } as const;
 
 /** The seq of a message item, from its sort key. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../../lambda/http/config.js';
 import { corsHeaders, readCorsConfig } from '../../../lambda/http/cors.js';
+import { ConfigurationError } from '../../../lambda/validation/environment.js';
 
 describe('CORS of the streaming API', () => {
   it('is off without CORS_ALLOW_ORIGINS, and refuses a malformed setting with its name', () => {
