@@ -27,7 +27,7 @@ import {
  */
 
 /** The request's part that a turn uses. */
-export interface ChatRequest {
+export interface ChatTurnRequest {
   readonly chatId: string;
   /** The new message, as `prepareSendMessagesRequest` sends it... */
   readonly message?: UIMessageJson;
@@ -48,7 +48,7 @@ export interface ChatTurn {
   readonly outputs?: ReadonlyMap<string, UIPart>;
 }
 
-export function chatTurnOf(request: ChatRequest): ChatTurn {
+export function chatTurnOf(request: ChatTurnRequest): ChatTurn {
   if (request.trigger === 'regenerate-message') {
     throw new InvalidRequestError(
       'This route does not regenerate replies: send a new message (or delete the reply with an edit).',
