@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { replayStream, StreamRecording } from '../../lambda/chat/resumable-stream.js';
 import { ChatStreamLog } from '../../lambda/memory/chat-stream-log.js';
 import { keys } from '../../lambda/memory/table.js';
@@ -92,9 +92,11 @@ describe('resumable chat streams on DynamoDB Local', () => {
     const chatId = `chat-${randomUUID()}`;
     const older = newStream();
     const newer = newStream();
+    // One after the other, as two turns of a chat start: the second's pointer is written after the first's.
     const first = new StreamRecording({ log, tenant, chatId, stream: older, onError: () => undefined });
+    await vi.waitFor(async () => expect(await log.active(tenant, chatId)).toEqual(older));
     const second = new StreamRecording({ log, tenant, chatId, stream: newer, onError: () => undefined });
-    await sleep(50);
+    await vi.waitFor(async () => expect(await log.active(tenant, chatId)).toEqual(newer));
 
     // Act
     await first.finish();
