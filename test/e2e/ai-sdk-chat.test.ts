@@ -22,7 +22,6 @@ import {
   type ServerProcess,
   startServer,
   stopAllServers,
-  temporaryDataDir,
   waitUntil,
 } from './server-process.js';
 
@@ -96,12 +95,16 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
 
   it('turn 1 in one server process, turn 2 in a fresh one: the model sees turn 1, the client state is what is stored', async () => {
     // Prepare: useChat straight to the chat route (chatId), and your own route with the store (routeChatId).
-    const dataDir = temporaryDataDir();
-    const env = { ...noModelEnvironment, MODEL_PROVIDER: 'offline' };
+    // Two server processes one after the other on one DynamoDB, as Lambda replicas and cold starts are.
+    const table = {
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      tableName: `e2e-ai-sdk-restart-${randomUUID()}`,
+      env: { ...noModelEnvironment, MODEL_PROVIDER: 'offline' },
+    };
     const chatId = `chat-${randomUUID()}`;
     const routeChatId = `route-${randomUUID()}`;
     const secondRouteModel = mockModel([{ text: 'You are Ada.' }]);
-    let server = await startServer({ dataDir, env });
+    let server = await startServer(table);
     const first = new NodeChat({
       id: chatId,
       // Only the new message, as the AI SDK's persistence guide recommends.
@@ -110,12 +113,12 @@ describe('useChat (AbstractChat + DefaultChatTransport) against npm start', () =
       }),
     });
 
-    // Act: turn 1, then a restart on the same data, then turn 2 from a new page that loads the chat.
+    // Act: turn 1, then the server stopped and a fresh one started, then turn 2 from a new page that loads the chat.
     await first.sendMessage({ text: 'My name is Ada.' });
     await routeTurn(server, routeChatId, 'My name is Ada.', mockModel([{ text: 'Hello Ada.' }]));
     server.signalGroup('SIGTERM');
     await server.exited;
-    server = await startServer({ dataDir, env });
+    server = await startServer(table);
     const loaded = await chatStore(server).loadChat(chatId);
     // DefaultChatTransport's default body: every message. A tampered copy of an old one must change nothing.
     const tampered = loaded.map((message, index) =>
