@@ -1,12 +1,13 @@
 import { type ErrorCode, errorStatus } from '../lambda/memory/error-codes.js';
 
-/**
+/*
  * The client's typed errors: a class for every error code of the HTTP contract (the one list,
  * lambda/memory/error-codes.ts; `throttled` and `unavailable` share one, as do `model_error` and
  * `model_timeout`), so callers branch with `instanceof` instead of reading status codes. Both
  * ConversationMemory implementations (HTTP and in-process) throw these, built by `typedError`, so adapters
  * handle one set of errors whatever the transport.
  */
+
 export interface AgentMemoryErrorDetails {
   /** The HTTP status (the contract's, for the in-process store too); 0 when no response arrived. */
   readonly status: number;
@@ -40,67 +41,77 @@ export type TypedErrorDetails = Omit<AgentMemoryErrorDetails, 'code' | 'status'>
   readonly status?: number;
 };
 
-/** 400: malformed id, message, body or query value. Nothing was stored. */
-export class InvalidRequestError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: errorStatus.invalid_request, ...details, code: 'invalid_request' });
-  }
+/** The base of a typed error of one code: `new X(message?, details?)`, with the code's status by default. */
+function typedErrorClass(code: ErrorCode | 'network_error' | 'timeout' | 'aborted', defaultMessage = '') {
+  const status = isErrorCode(code) ? errorStatus[code] : 0;
+  return class extends AgentMemoryError {
+    constructor(message = defaultMessage, details: TypedErrorDetails = {}) {
+      super(message, { status, ...details, code });
+    }
+  };
 }
+
+/** 400: malformed id, message, body or query value. Nothing was stored. */
+export class InvalidRequestError extends typedErrorClass('invalid_request') {}
 
 /** 401: no (valid) credentials. */
-export class UnauthorizedError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: errorStatus.unauthorized, ...details, code: 'unauthorized' });
-  }
-}
+export class UnauthorizedError extends typedErrorClass('unauthorized') {}
 
 /** 403: authenticated, but no tenant can be derived or access is denied. */
-export class ForbiddenError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: errorStatus.forbidden, ...details, code: 'forbidden' });
-  }
-}
+export class ForbiddenError extends typedErrorClass('forbidden') {}
 
 /** 404: the conversation was never written (or was deleted), or the route does not exist. */
-export class NotFoundError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: errorStatus.not_found, ...details, code: 'not_found' });
+export class NotFoundError extends typedErrorClass('not_found') {}
+
+/** 405 method_not_allowed: the path exists, the method does not (see the Allow header). */
+export class MethodNotAllowedError extends typedErrorClass('method_not_allowed') {}
+
+/**
+ * A 409: the conversation is not as the request expected, and nothing was changed. `currentVersion` is its version
+ * now (undefined when the answer did not say).
+ */
+export abstract class ConversationStateError extends AgentMemoryError {
+  protected constructor(
+    code: 'version_conflict' | 'suffix_mismatch' | 'no_pending_tool_calls',
+    readonly currentVersion: number | undefined,
+    message: string,
+    details: TypedErrorDetails,
+  ) {
+    super(message, { status: errorStatus[code], ...details, code });
   }
 }
 
 /** 409 version_conflict: the conversation is not at the expected version. */
-export class VersionConflictError extends AgentMemoryError {
-  constructor(
-    readonly currentVersion: number,
-    message = `The conversation is at version ${currentVersion}.`,
-    details: TypedErrorDetails = {},
-  ) {
-    super(message, { status: errorStatus.version_conflict, ...details, code: 'version_conflict' });
+export class VersionConflictError extends ConversationStateError {
+  declare readonly currentVersion: number;
+  constructor(currentVersion: number, message?: string, details: TypedErrorDetails = {}) {
+    super(
+      'version_conflict',
+      currentVersion,
+      message ?? `The conversation is at version ${currentVersion}.`,
+      details,
+    );
   }
 }
 
+const suffixMismatch = 'The conversation does not end with the expected messages.';
+
 /** 409 suffix_mismatch: a history edit's expectedSuffix is not how the conversation ends. Nothing changed. */
-export class SuffixMismatchError extends AgentMemoryError {
-  constructor(
-    readonly currentVersion: number | undefined,
-    message = 'The conversation does not end with the expected messages.',
-    details: TypedErrorDetails = {},
-  ) {
-    super(message, { status: errorStatus.suffix_mismatch, ...details, code: 'suffix_mismatch' });
+export class SuffixMismatchError extends ConversationStateError {
+  constructor(currentVersion?: number, message = suffixMismatch, details: TypedErrorDetails = {}) {
+    super('suffix_mismatch', currentVersion, message, details);
   }
 }
+
+const noPendingToolCalls = 'The conversation does not end with tool calls awaiting results.';
 
 /**
  * 409 no_pending_tool_calls: a turn continuation (tool results), but the conversation does not end with tool calls
  * awaiting results (answered already, or other messages came after them). Nothing was stored.
  */
-export class NoPendingToolCallsError extends AgentMemoryError {
-  constructor(
-    readonly currentVersion: number | undefined,
-    message = 'The conversation does not end with tool calls awaiting results.',
-    details: TypedErrorDetails = {},
-  ) {
-    super(message, { status: errorStatus.no_pending_tool_calls, ...details, code: 'no_pending_tool_calls' });
+export class NoPendingToolCallsError extends ConversationStateError {
+  constructor(currentVersion?: number, message = noPendingToolCalls, details: TypedErrorDetails = {}) {
+    super('no_pending_tool_calls', currentVersion, message, details);
   }
 }
 
@@ -128,49 +139,22 @@ export class ToolResultsMismatchError extends AgentMemoryError {
 }
 
 /** 413: a message over 256 KiB, a body over 1 MiB, or an append over DynamoDB's transaction size. */
-export class PayloadTooLargeError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: errorStatus.payload_too_large, ...details, code: 'payload_too_large' });
-  }
-}
+export class PayloadTooLargeError extends typedErrorClass('payload_too_large') {}
 
 /** 422: the Idempotency-Key was already used in this conversation with a different request. */
-export class IdempotencyKeyReusedError extends AgentMemoryError {
-  constructor(
-    message = 'This Idempotency-Key was already used with a different request.',
-    details: TypedErrorDetails = {},
-  ) {
-    super(message, {
-      status: errorStatus.idempotency_key_reused,
-      ...details,
-      code: 'idempotency_key_reused',
-    });
-  }
-}
+export class IdempotencyKeyReusedError extends typedErrorClass(
+  'idempotency_key_reused',
+  'This Idempotency-Key was already used with a different request.',
+) {}
 
 /**
  * 410 idempotency_result_gone: the key's request was applied once, but a later edit removed what it wrote, so its
  * result cannot be returned. Nothing was written now; the same key keeps getting this answer.
  */
-export class IdempotencyResultGoneError extends AgentMemoryError {
-  constructor(
-    message = 'This Idempotency-Key was already applied, and a later edit removed what it wrote.',
-    details: TypedErrorDetails = {},
-  ) {
-    super(message, {
-      status: errorStatus.idempotency_result_gone,
-      ...details,
-      code: 'idempotency_result_gone',
-    });
-  }
-}
-
-/** 405 method_not_allowed: the path exists, the method does not (`details` has no more; see the Allow header). */
-export class MethodNotAllowedError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: errorStatus.method_not_allowed, ...details, code: 'method_not_allowed' });
-  }
-}
+export class IdempotencyResultGoneError extends typedErrorClass(
+  'idempotency_result_gone',
+  'This Idempotency-Key was already applied, and a later edit removed what it wrote.',
+) {}
 
 /** 429 throttled / 503 unavailable: safe to retry after `retryAfterMs`. Thrown once the client's retries ran out. */
 export class UnavailableError extends AgentMemoryError {
@@ -206,25 +190,13 @@ export class InternalServerError extends AgentMemoryError {
 }
 
 /** No response: the connection failed or broke. The request may or may not have been applied. */
-export class NetworkError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 0, ...details, code: 'network_error' });
-  }
-}
+export class NetworkError extends typedErrorClass('network_error') {}
 
 /** No response within the client's per-attempt timeout. The request may or may not have been applied. */
-export class TimeoutError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 0, ...details, code: 'timeout' });
-  }
-}
+export class TimeoutError extends typedErrorClass('timeout') {}
 
 /** The caller's AbortSignal fired. The request may or may not have been applied. */
-export class AbortedError extends AgentMemoryError {
-  constructor(message: string, details: TypedErrorDetails = {}) {
-    super(message, { status: 0, ...details, code: 'aborted' });
-  }
-}
+export class AbortedError extends typedErrorClass('aborted') {}
 
 /** What a typed error is made of, whichever transport it came over. */
 export interface TypedErrorInput {

@@ -1,18 +1,7 @@
 import type { ConversationStore } from '../lambda/memory/conversation-store.js';
 import { errorStatus } from '../lambda/memory/error-codes.js';
 import { MemoryError, UnavailableError } from '../lambda/memory/errors.js';
-import type {
-  AppendResult,
-  ConversationInfo,
-  ConversationMemory,
-  EditResult,
-  HistoryPage,
-  HistorySnapshot,
-  Message,
-  PageOptions,
-  SuffixEdit,
-  WriteOptions,
-} from './conversation-memory.js';
+import type * as memory from './conversation-memory.js';
 import { AbortedError, typedError } from './errors.js';
 import { readHistorySnapshot } from './history-snapshot.js';
 
@@ -32,7 +21,7 @@ export interface StoreConversationMemoryOptions {
  * throttling and lost races itself; an AbortSignal is checked before each call only (a DynamoDB call in flight
  * is not interrupted).
  */
-export class StoreConversationMemory implements ConversationMemory {
+export class StoreConversationMemory implements memory.ConversationMemory {
   private readonly store: ConversationStore;
   private readonly tenant: string;
 
@@ -43,9 +32,9 @@ export class StoreConversationMemory implements ConversationMemory {
 
   append(
     conversationId: string,
-    messages: readonly Message[],
-    options: WriteOptions = {},
-  ): Promise<AppendResult> {
+    messages: readonly memory.Message[],
+    options: memory.WriteOptions = {},
+  ): Promise<memory.AppendResult> {
     return this.call(options.signal, async () => {
       const { consumedCapacity: _, ...result } = await this.store.append(
         this.tenant,
@@ -57,7 +46,7 @@ export class StoreConversationMemory implements ConversationMemory {
     });
   }
 
-  load(conversationId: string, options: PageOptions = {}): Promise<HistoryPage> {
+  load(conversationId: string, options: memory.PageOptions = {}): Promise<memory.HistoryPage> {
     const { signal, ...page } = options;
     return this.call(signal, async () => {
       const { consumedCapacity: _, ...result } = await this.store.load(this.tenant, conversationId, page);
@@ -69,7 +58,7 @@ export class StoreConversationMemory implements ConversationMemory {
     conversationId: string,
     limit: number,
     options: { signal?: AbortSignal } = {},
-  ): Promise<HistorySnapshot> {
+  ): Promise<memory.HistorySnapshot> {
     return readHistorySnapshot(
       conversationId,
       (page) => this.load(conversationId, { ...page, ...options }),
@@ -77,7 +66,7 @@ export class StoreConversationMemory implements ConversationMemory {
     );
   }
 
-  loadAll(conversationId: string, options: { signal?: AbortSignal } = {}): Promise<HistorySnapshot> {
+  loadAll(conversationId: string, options: { signal?: AbortSignal } = {}): Promise<memory.HistorySnapshot> {
     return readHistorySnapshot(
       conversationId,
       (page) => this.load(conversationId, { ...page, ...options }),
@@ -85,7 +74,11 @@ export class StoreConversationMemory implements ConversationMemory {
     );
   }
 
-  replaceSuffix(conversationId: string, edit: SuffixEdit, options: WriteOptions = {}): Promise<EditResult> {
+  replaceSuffix(
+    conversationId: string,
+    edit: memory.SuffixEdit,
+    options: memory.WriteOptions = {},
+  ): Promise<memory.EditResult> {
     return this.call(options.signal, async () => {
       const { consumedCapacity: _, ...result } = await this.store.replaceSuffix(
         this.tenant,
@@ -100,7 +93,7 @@ export class StoreConversationMemory implements ConversationMemory {
   getConversation(
     conversationId: string,
     options: { signal?: AbortSignal } = {},
-  ): Promise<ConversationInfo | undefined> {
+  ): Promise<memory.ConversationInfo | undefined> {
     return this.call(options.signal, () => this.store.getConversation(this.tenant, conversationId));
   }
 
@@ -118,7 +111,7 @@ export class StoreConversationMemory implements ConversationMemory {
   }
 }
 
-function writeOptions(options: WriteOptions): { expectedVersion?: number; idempotencyKey?: string } {
+function writeOptions(options: memory.WriteOptions): { expectedVersion?: number; idempotencyKey?: string } {
   return {
     ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),

@@ -2,7 +2,7 @@ import { ArnFormat, Aws, CfnMapping, Duration, Stack, Token } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { commitReserveMs } from '../lambda/http/turn-deadline.js';
+import { commitReserveMs } from '../lambda/http/turns/turn-deadline.js';
 import { AgentMemoryPropsError } from './props-error.js';
 
 /** Where the turn route's model runs. */

@@ -1,7 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
-import type { MatchedRoute } from './route-matcher.js';
+import { decodePathParameter, findRoute } from '../lambda/http/pipeline/route-matching.js';
+import { fallbackRoute, type RouteDefinition } from '../lambda/http/routes.js';
+
+/** What API Gateway would pick for a request: a route of the table, or the `$default` fallback. */
+export type MatchedRoute =
+  | {
+      readonly kind: 'route';
+      readonly route: RouteDefinition;
+      readonly routeKey: string;
+      /** Decoded, as API Gateway hands them over. */
+      readonly pathParameters: Record<string, string>;
+    }
+  | { readonly kind: 'fallback'; readonly route: typeof fallbackRoute; readonly routeKey: '$default' };
+
+/** Matches method and raw (still percent-encoded) path against the routes table, with the handlers' matcher. */
+export function matchRoute(method: string, rawPath: string): MatchedRoute {
+  const match = findRoute(method, rawPath);
+  if (match.kind !== 'found') return { kind: 'fallback', route: fallbackRoute, routeKey: '$default' };
+  const pathParameters = Object.fromEntries(
+    Object.entries(match.pathParameters).map(([name, raw]) => [name, decodePathParameter(raw)]),
+  );
+  return {
+    kind: 'route',
+    route: match.route,
+    routeKey: `${match.route.method} ${match.route.path}`,
+    pathParameters,
+  };
+}
 
 /** API Gateway's integration timeout: the longest a handler may run behind an HTTP API. */
 const integrationTimeoutMs = 29_000;

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { maxRequestBodyBytes } from '../lambda/http/api-schemas.js';
-import { type CorsConfig, corsHeaders } from '../lambda/http/cors.js';
-import { HttpError } from '../lambda/http/http-errors.js';
-import { errorResponse } from '../lambda/http/responses.js';
+import { maxRequestBodyBytes } from '../lambda/http/contract/schemas.js';
+import { type CorsConfig, corsHeaders } from '../lambda/http/pipeline/cors.js';
+import { HttpError } from '../lambda/http/pipeline/http-errors.js';
+import { errorResponse } from '../lambda/http/pipeline/responses.js';
 import { UnavailableError } from '../lambda/memory/errors.js';
 import { conversationIdSchema } from '../lambda/memory/message.js';
-import { apiGatewayEvent, lambdaContext, restApiEvent } from './api-gateway-event.js';
+import { apiGatewayEvent, lambdaContext, matchRoute, restApiEvent } from './api-gateway-event.js';
 import type { HandlerModules, LambdaHttpHandler } from './handler-modules.js';
 import { isStreamingHandler, LambdaResponseStream, type ResponseSink } from './lambda-response-streaming.js';
 import { ClientClosedRequestError, readRequestBody } from './request-body.js';
-import { matchRoute } from './route-matcher.js';
 import type { WriteFence } from './write-fence.js';
 
 /** The tenant of requests without X-Tenant-Id. */

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readCorsConfig } from '../lambda/http/cors.js';
+import { readCorsConfig } from '../lambda/http/pipeline/cors.js';
 import { ConfigurationError } from '../lambda/validation/environment.js';
 import { apiGateway } from './api-gateway.js';
 import { ensureConversationTable } from './conversation-table.js';

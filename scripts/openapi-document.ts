@@ -3,7 +3,7 @@ import {
   namedSchemas,
   type OperationDoc,
   operations,
-} from '../lambda/http/api-operations.js';
+} from '../lambda/http/contract/openapi-operations.js';
 import { type RouteDefinition, routes } from '../lambda/http/routes.js';
 import { type ErrorCode, errorStatus } from '../lambda/memory/error-codes.js';
 import * as z from '../lambda/validation/zod.js';
@@ -14,7 +14,7 @@ const componentRef = (id: string) => `#/components/schemas/${id}`;
 
 /**
  * The OpenAPI 3.1 document of the HTTP API: paths from the route table (./lambda/http/routes.ts), requests and
- * responses from the zod schemas the handlers validate with (./lambda/http/api-operations.ts). Deterministic,
+ * responses from the zod schemas the handlers validate with (./lambda/http/contract/openapi-operations.ts). Deterministic,
  * so that `--check` can compare it with the committed file.
  */
 export function buildOpenApiDocument(
@@ -24,7 +24,9 @@ export function buildOpenApiDocument(
   const undocumented = table.filter((route) => docs[route.id] === undefined);
   if (undocumented.length > 0) {
     const list = undocumented.map((route) => `${route.id} (${route.method} ${route.path})`).join(', ');
-    throw new Error(`No OpenAPI operation for ${list}: add one to lambda/http/api-operations.ts.`);
+    throw new Error(
+      `No OpenAPI operation for ${list}: add one to lambda/http/contract/openapi-operations.ts.`,
+    );
   }
   const orphans = Object.keys(docs).filter((id) => !table.some((route) => route.id === id));
   if (orphans.length > 0) {

@@ -3,6 +3,7 @@ import type {
   ConverseCommandInput,
   ConverseCommandOutput,
   ConverseStreamOutput,
+  TokenUsage as ConverseTokenUsage,
   ToolChoice as ConverseToolChoice,
   ImageFormat,
   Message,
@@ -11,7 +12,7 @@ import type {
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageInput } from '../memory/message.js';
-import { type ChatRequest, type ModelStreamEvent, replyMetadata, type ToolCall } from './chat-model.js';
+import { assistantReply, type ChatRequest, type ModelStreamEvent, type ToolCall } from './chat-model.js';
 import { contentText, parseImageDataUrl, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
@@ -196,18 +197,12 @@ export function fromConverseOutput(output: ConverseCommandOutput): MessageInput 
       });
     }
   }
-  return {
-    role: 'assistant',
+  return assistantReply({
     content: texts.join('\n'),
-    ...(toolCalls.length > 0 ? { toolCalls } : {}),
-    metadata: {
-      ...replyMetadata(output.stopReason, {
-        inputTokens: output.usage?.inputTokens,
-        outputTokens: output.usage?.outputTokens,
-        totalTokens: output.usage?.totalTokens,
-      }),
-    },
-  };
+    toolCalls,
+    stopReason: output.stopReason,
+    usage: tokenUsage(output.usage),
+  });
 }
 
 /** The exception members a ConverseStream event may carry instead of data, by their SDK error name. */
@@ -276,18 +271,12 @@ export class ConverseStreamAssembler {
     if (this.texts.size === 0 && this.toolCalls.length === 0 && this.stopReason === undefined) {
       throw new ModelError('The model returned no message.', { cause: new Error('empty ConverseStream') });
     }
-    return {
-      role: 'assistant',
+    return assistantReply({
       content: [...this.texts.values()].join('\n'),
-      ...(this.toolCalls.length > 0 ? { toolCalls: this.toolCalls } : {}),
-      metadata: {
-        ...replyMetadata(this.stopReason, {
-          inputTokens: this.usage?.inputTokens,
-          outputTokens: this.usage?.outputTokens,
-          totalTokens: this.usage?.totalTokens,
-        }),
-      },
-    };
+      toolCalls: this.toolCalls,
+      stopReason: this.stopReason,
+      usage: tokenUsage(this.usage),
+    });
   }
 
   private addText(index: number, text: string): void {
@@ -306,4 +295,11 @@ function compactJson(input: string): string {
   } catch {
     return input;
   }
+}
+
+/** Converse's token counts, as every provider reports them (cache counts are not kept). */
+function tokenUsage(usage: ConverseTokenUsage | undefined) {
+  return usage
+    ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, totalTokens: usage.totalTokens }
+    : undefined;
 }

@@ -56,11 +56,26 @@ export interface TokenUsage {
   readonly totalTokens?: number;
 }
 
+/**
+ * A model's reply as every provider returns it: role `assistant`, its text, its tool calls when it made any,
+ * and the provider's stop reason and token usage in `metadata`.
+ */
+export function assistantReply(reply: {
+  readonly content: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly stopReason: string | undefined;
+  readonly usage: TokenUsage | undefined;
+}): MessageInput {
+  return {
+    role: 'assistant',
+    content: reply.content,
+    ...(reply.toolCalls.length > 0 ? { toolCalls: [...reply.toolCalls] } : {}),
+    metadata: { ...replyMetadata(reply.stopReason, reply.usage) },
+  };
+}
+
 /** The reply metadata, without the fields a provider did not report (stored JSON has no undefined). */
-export function replyMetadata(
-  stopReason: string | undefined,
-  usage: TokenUsage | undefined,
-): ModelReplyMetadata {
+function replyMetadata(stopReason: string | undefined, usage: TokenUsage | undefined): ModelReplyMetadata {
   const counts = Object.fromEntries(
     Object.entries(usage ?? {}).filter(([, count]) => typeof count === 'number'),
   ) as TokenUsage;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MessageInput } from '../memory/message.js';
-import { type ChatModel, type ChatRequest, replyMetadata, type ToolCall } from './chat-model.js';
+import { assistantReply, type ChatModel, type ChatRequest, type ToolCall } from './chat-model.js';
 import { estimateTextTokens, estimateTokens } from './context-policy.js';
 import { contentText } from './message-content.js';
 import { offeredTools } from './tools.js';
@@ -50,18 +50,12 @@ export class OfflineModel implements ChatModel {
     const outputTokens =
       estimateTextTokens(content) +
       toolCalls.reduce((sum, call) => sum + estimateTextTokens(JSON.stringify(call)), 0);
-    return {
-      role: 'assistant',
+    return assistantReply({
       content,
-      ...(toolCalls.length > 0 ? { toolCalls } : {}),
-      metadata: {
-        ...replyMetadata(toolCalls.length > 0 ? 'tool_use' : 'end_turn', {
-          inputTokens,
-          outputTokens,
-          totalTokens: inputTokens + outputTokens,
-        }),
-      },
-    };
+      toolCalls,
+      stopReason: toolCalls.length > 0 ? 'tool_use' : 'end_turn',
+      usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { MessageInput } from '../memory/message.js';
 import * as z from '../validation/zod.js';
-import { type ChatRequest, type ModelStreamEvent, replyMetadata, type ToolCall } from './chat-model.js';
+import { assistantReply, type ChatRequest, type ModelStreamEvent, type ToolCall } from './chat-model.js';
 import { argumentsText, contentText, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
@@ -175,19 +175,12 @@ export function fromChatCompletionResponse(body: unknown): MessageInput {
     name: call.function.name,
     arguments: call.function.arguments,
   }));
-  const usage = parsed.data.usage;
-  return {
-    role: 'assistant',
+  return assistantReply({
     content: choice.message.content ?? '',
-    ...(toolCalls.length > 0 ? { toolCalls } : {}),
-    metadata: {
-      ...replyMetadata(choice.finish_reason ?? undefined, {
-        inputTokens: usage?.prompt_tokens,
-        outputTokens: usage?.completion_tokens,
-        totalTokens: usage?.total_tokens,
-      }),
-    },
-  };
+    toolCalls,
+    stopReason: choice.finish_reason ?? undefined,
+    usage: tokenUsage(parsed.data.usage),
+  });
 }
 
 const chatCompletionChunkSchema = z.object({
@@ -270,17 +263,24 @@ export class ChatCompletionStreamAssembler {
       .sort(([a], [b]) => a - b)
       .map(([, call]) => call);
     for (const toolCall of toolCalls) this.onEvent?.({ type: 'tool_call', toolCall });
-    return {
-      role: 'assistant',
+    return assistantReply({
       content: this.text,
-      ...(toolCalls.length > 0 ? { toolCalls } : {}),
-      metadata: {
-        ...replyMetadata(this.finishReason, {
-          inputTokens: this.usage?.prompt_tokens,
-          outputTokens: this.usage?.completion_tokens,
-          totalTokens: this.usage?.total_tokens,
-        }),
-      },
-    };
+      toolCalls,
+      stopReason: this.finishReason,
+      usage: tokenUsage(this.usage),
+    });
   }
+}
+
+/** Chat completions' token counts, as every provider reports them. */
+function tokenUsage(
+  usage: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null | undefined,
+) {
+  return usage
+    ? {
+        inputTokens: usage.prompt_tokens,
+        outputTokens: usage.completion_tokens,
+        totalTokens: usage.total_tokens,
+      }
+    : undefined;
 }

@@ -7,22 +7,19 @@ import {
   type Checkpoint,
   type CheckpointListOptions,
   type CheckpointMetadata,
-  type CheckpointPendingWrite,
   type CheckpointTuple,
-  compareWritesSortKeys,
   getCheckpointId,
-  maxChannelVersion,
   type PendingWrite,
   type SerializerProtocol,
-  TASKS,
   WRITES_IDX_MAP,
-  writesSortKey,
 } from '@langchain/langgraph-checkpoint';
-import { InvalidRequestError, UnavailableError } from '../memory/errors.js';
+import { InvalidRequestError } from '../memory/errors.js';
 import { ttlAttribute } from '../memory/table.js';
 import { AtomicWriter, type IndexEntry } from './atomic-write.js';
-import { CheckpointTable, type Item, itemId, type Key, type SortKeyRange } from './checkpoint-table.js';
-import { type PayloadAttributes, payloadItem, readPayload } from './stored-payload.js';
+import { type CheckpointItem, CheckpointReader, type ValueLocation } from './checkpoint-reader.js';
+import { CheckpointTable } from './checkpoint-table.js';
+import { payloadItem } from './stored-payload.js';
+import { deleteThread } from './thread-deletion.js';
 import { threadKeys } from './thread-keys.js';
 
 export interface DynamoDBSaverOptions {
@@ -52,25 +49,6 @@ export interface DynamoDBSaverOptions {
   readonly now?: () => number;
 }
 
-/** Where one channel value of a checkpoint is stored: the checkpoint that wrote it, at which version. */
-interface ValueLocation {
-  /** The channel version the value belongs to. */
-  readonly v: number | string;
-  /** The checkpoint that wrote it (its value item is `CV#<ns>#<at>#<channel>`). */
-  readonly at: string;
-  /** When the value item expires (epoch seconds), with retention. */
-  readonly e?: number;
-}
-
-/** A checkpoint item, as stored. Its payload parts: the checkpoint without channel values, then metadata. */
-type CheckpointItem = Item &
-  PayloadAttributes & {
-    readonly parent?: string;
-    readonly loc: Record<string, ValueLocation>;
-    /** Until when the thread index entry is known to exist (epoch seconds; 0: without expiry). */
-    readonly indexed?: number;
-  };
-
 /** Parent lookups remembered per saver (immutable once written, so never stale). */
 const LOCATION_CACHE_SIZE = 512;
 
@@ -92,6 +70,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
   private readonly writer: AtomicWriter;
   private readonly now: () => number;
   private readonly locations = new Map<string, Pick<CheckpointItem, 'loc' | 'indexed'>>();
+  private readonly reader: CheckpointReader;
 
   constructor(options: DynamoDBSaverOptions) {
     super(options.serde);
@@ -100,6 +79,13 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     this.tenant = options.tenant;
     this.ttlSeconds = options.ttlSeconds;
     this.now = options.now ?? Date.now;
+    this.reader = new CheckpointReader({
+      table: this.table,
+      serde: this.serde,
+      now: this.now,
+      onRead: (pk, ns, checkpointId, item) => this.remember(pk, ns, checkpointId, item),
+      nextVersion: () => this.getNextVersion(undefined),
+    });
     this.writer = new AtomicWriter(this.table, {
       stagedWriteTimeoutMs: options.stagedWriteTimeoutMs ?? 15 * 60 * 1000,
       now: this.now,
@@ -118,7 +104,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     const checkpointId = getCheckpointId(config);
     if (checkpointId) {
       const item = await this.table.get({ pk, sk: threadKeys.checkpoint(ns, checkpointId) });
-      return item === undefined ? undefined : this.tupleOf(String(threadId), item as CheckpointItem);
+      return item === undefined ? undefined : this.reader.tupleOf(String(threadId), item as CheckpointItem);
     }
     // The newest checkpoint of the namespace: the first item of a descending Query.
     for await (const page of this.table.query(
@@ -127,7 +113,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
       { descending: true, pageSizes: [1, 10] },
     )) {
       for (const item of page) {
-        const tuple = await this.tupleOf(String(threadId), item as CheckpointItem);
+        const tuple = await this.reader.tupleOf(String(threadId), item as CheckpointItem);
         if (tuple) return tuple;
       }
     }
@@ -162,12 +148,12 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
         const candidates = (page as CheckpointItem[]).filter((item) => {
           const { checkpointId } = threadKeys.parseCheckpoint(item.sk);
           return (
-            this.isLive(item) &&
+            this.reader.isLive(item) &&
             (onlyId === undefined || checkpointId === onlyId) &&
             (beforeId === undefined || checkpointId < beforeId)
           );
         });
-        const heads = await Promise.all(candidates.map((item) => this.headOf(item)));
+        const heads = await Promise.all(candidates.map((item) => this.reader.headOf(item)));
         const wanted = candidates
           .map((item, index) => ({ item, head: heads[index] }))
           .filter(
@@ -178,7 +164,9 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
               ),
           )
           .slice(0, Number.isFinite(remaining) ? remaining : undefined);
-        const tuples = await Promise.all(wanted.map(({ item, head }) => this.tupleOf(thread, item, head)));
+        const tuples = await Promise.all(
+          wanted.map(({ item, head }) => this.reader.tupleOf(thread, item, head)),
+        );
         for (const tuple of tuples) {
           if (tuple === undefined) continue;
           yield tuple;
@@ -333,143 +321,10 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     await this.writer.write(pk, index);
   }
 
-  /**
-   * Deletes every checkpoint, value and write of the thread. Checkpoints go first, oldest first and each
-   * namespace's newest last, so a delete cut short leaves whole checkpoints (the newest ones) or none;
-   * then everything else, then the thread's index entry. Running it again finishes it.
-   */
+  /** Deletes every checkpoint, value and write of the thread (./thread-deletion.ts); running it again finishes it. */
   async deleteThread(threadId: string): Promise<void> {
-    const pk = threadKeys.thread(this.tenant, String(threadId));
-    for (let round = 0; ; round++) {
-      const checkpoints = await this.allKeys(pk, { prefix: threadKeys.checkpointPrefix() });
-      if (checkpoints.length === 0) break;
-      if (round >= 10)
-        throw new UnavailableError('The thread kept receiving checkpoints while being deleted.');
-      const newest = new Map<string, Key>();
-      for (const key of checkpoints) newest.set(threadKeys.parseCheckpoint(key.sk).ns, key);
-      const newestIds = new Set([...newest.values()].map(itemId));
-      await this.table.writeBatch(
-        checkpoints.filter((key) => !newestIds.has(itemId(key))).map((key) => ({ delete: key })),
-      );
-      await this.table.writeBatch([...newest.values()].map((key) => ({ delete: key })));
-    }
-    const rest = await this.allKeys(pk, 'whole partition');
-    await this.table.writeBatch(rest.map((key) => ({ delete: key })));
-    await this.table.writeBatch([
-      {
-        delete: {
-          pk: threadKeys.threadIndex(this.tenant),
-          sk: threadKeys.threadIndexEntry(String(threadId)),
-        },
-      },
-    ]);
+    const pk = await deleteThread(this.table, this.tenant, String(threadId));
     for (const key of this.locations.keys()) if (key.startsWith(`${pk}\n`)) this.locations.delete(key);
-  }
-
-  /** The tuple of a checkpoint item, or undefined when it expired or anything of it is missing. */
-  private async tupleOf(
-    threadId: string,
-    item: CheckpointItem,
-    knownHead?: { checkpoint: Omit<Checkpoint, 'channel_values'>; metadata: CheckpointMetadata },
-  ): Promise<CheckpointTuple | undefined> {
-    if (!this.isLive(item)) return undefined;
-    const { ns, checkpointId } = threadKeys.parseCheckpoint(item.sk);
-    const [head, values, pendingWrites] = await Promise.all([
-      knownHead ?? this.headOf(item),
-      this.valuesOf(item),
-      this.pendingWritesOf(item.pk, ns, checkpointId),
-    ]);
-    if (head === undefined || values === undefined || pendingWrites === undefined) return undefined;
-    const checkpoint = { ...head.checkpoint, channel_values: values } as Checkpoint;
-    if (checkpoint.v < 4 && item.parent !== undefined) {
-      // Checkpoints before format 4 kept pending sends as the parent's writes to the TASKS channel.
-      const sends = ((await this.pendingWritesOf(item.pk, ns, item.parent)) ?? []).filter(
-        ([, channel]) => channel === TASKS,
-      );
-      if (sends.length > 0) {
-        checkpoint.channel_values[TASKS] = sends.map(([, , value]) => value);
-        const versions = Object.values(checkpoint.channel_versions);
-        checkpoint.channel_versions[TASKS] =
-          versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
-      }
-    }
-    this.remember(item.pk, ns, checkpointId, item);
-    const configOf = (id: string) => ({
-      configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id },
-    });
-    return {
-      config: configOf(checkpointId),
-      checkpoint,
-      metadata: head.metadata,
-      ...(item.parent === undefined ? {} : { parentConfig: configOf(item.parent) }),
-      pendingWrites,
-    };
-  }
-
-  /** The checkpoint (without channel values) and metadata of a checkpoint item. */
-  private async headOf(
-    item: CheckpointItem,
-  ): Promise<{ checkpoint: Omit<Checkpoint, 'channel_values'>; metadata: CheckpointMetadata } | undefined> {
-    const parts = await this.partsOf(item);
-    if (parts?.length !== 2) return undefined;
-    const [record, metadata] = await Promise.all(
-      parts.map((part) => this.serde.loadsTyped(part.type, part.bytes)),
-    );
-    return { checkpoint: record, metadata };
-  }
-
-  /** The channel values a checkpoint item locates: every one of them, or undefined. */
-  private async valuesOf(item: CheckpointItem): Promise<Record<string, unknown> | undefined> {
-    const { ns } = threadKeys.parseCheckpoint(item.sk);
-    const entries = Object.entries(item.loc ?? {});
-    if (entries.length === 0) return {};
-    const keys = entries.map(([channel, { at }]) => ({ pk: item.pk, sk: threadKeys.value(ns, at, channel) }));
-    const found = await this.table.batchGet(keys);
-    const values = await Promise.all(
-      keys.map(async (key) => {
-        const valueItem = found.get(itemId(key));
-        if (valueItem === undefined || !this.isLive(valueItem)) return undefined;
-        const part = (await this.partsOf(valueItem as Item & PayloadAttributes))?.[0];
-        return part === undefined ? undefined : { value: await this.serde.loadsTyped(part.type, part.bytes) };
-      }),
-    );
-    if (values.some((value) => value === undefined)) return undefined;
-    return Object.fromEntries(entries.map(([channel], position) => [channel, values[position]?.value]));
-  }
-
-  /** A checkpoint's pending writes, in the order LangGraph applies them (task path, task id, index). */
-  private async pendingWritesOf(
-    pk: string,
-    ns: string,
-    checkpointId: string,
-  ): Promise<CheckpointPendingWrite[] | undefined> {
-    const writes: { key: ReturnType<typeof writesSortKey>; write: CheckpointPendingWrite }[] = [];
-    for await (const page of this.table.query(pk, { prefix: threadKeys.writesPrefix(ns, checkpointId) })) {
-      for (const item of page as (Item & PayloadAttributes)[]) {
-        if (!this.isLive(item)) continue;
-        const parts = await this.partsOf(item);
-        if (parts === undefined) return undefined;
-        for (const part of parts) {
-          const task = item.task as string;
-          writes.push({
-            key: writesSortKey((item.path as string | undefined) ?? '', task, part.i ?? 0),
-            write: [task, part.c ?? '', await this.serde.loadsTyped(part.type, part.bytes)],
-          });
-        }
-      }
-    }
-    writes.sort((a, b) => compareWritesSortKeys(a.key, b.key));
-    return writes.map(({ write }) => write);
-  }
-
-  /** An item's payload parts, reading its chunks when it has any; undefined when incomplete. */
-  private async partsOf(item: Item & PayloadAttributes) {
-    if (item.chunks === undefined) return readPayload(item);
-    const pieces: Uint8Array[] = [];
-    for await (const page of this.table.query(item.pk, { prefix: threadKeys.chunkPrefix(item.chunks.set) })) {
-      for (const chunk of page) pieces.push(chunk.data as Uint8Array);
-    }
-    return readPayload(item, pieces);
   }
 
   /** A checkpoint's value locations and index state: remembered from this saver's own work, or read. */
@@ -483,7 +338,7 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
     const item = (await this.table.get({ pk, sk: threadKeys.checkpoint(ns, checkpointId) })) as
       | CheckpointItem
       | undefined;
-    if (item === undefined || !this.isLive(item)) return undefined;
+    if (item === undefined || !this.reader.isLive(item)) return undefined;
     this.remember(pk, ns, checkpointId, item);
     return item;
   }
@@ -508,20 +363,9 @@ export class DynamoDBSaver extends BaseCheckpointSaver {
   /** This tenant's thread ids, from its thread index. */
   private async *indexedThreads(): AsyncGenerator<string> {
     for await (const page of this.table.query(threadKeys.threadIndex(this.tenant), 'whole partition')) {
-      for (const entry of page) if (this.isLive(entry)) yield threadKeys.threadIdOfIndexEntry(entry.sk);
+      for (const entry of page)
+        if (this.reader.isLive(entry)) yield threadKeys.threadIdOfIndexEntry(entry.sk);
     }
-  }
-
-  private async allKeys(pk: string, range: SortKeyRange): Promise<Key[]> {
-    const keys: Key[] = [];
-    for await (const page of this.table.query(pk, range, { projection: 'pk, sk' })) keys.push(...page);
-    return keys;
-  }
-
-  /** DynamoDB deletes expired items lazily (within days), so reads treat them as gone already. */
-  private isLive(item: Record<string, unknown>): boolean {
-    const expiresAt = item[ttlAttribute] as number | undefined;
-    return expiresAt === undefined || expiresAt > Math.floor(this.now() / 1000);
   }
 
   private expiry(nowSec: number, factor = 1): number | undefined {

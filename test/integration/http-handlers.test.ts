@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { HttpHandler } from '../../lambda/http/http-handler.js';
+import type { HttpHandler } from '../../lambda/http/pipeline/http-handler.js';
 import { conversationEvent, jsonBody, jwtAuthorizer } from '../support/api-gateway-events.js';
 import { createTestTable } from '../support/dynamodb.js';
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { HttpEvent } from '../../lambda/http/request.js';
+import type { HttpEvent } from '../../lambda/http/pipeline/request.js';
 
 /** What API Gateway's JWT authorizer puts in requestContext.authorizer. */
 export const jwtAuthorizer = (claims: Record<string, unknown>) => ({ jwt: { claims, scopes: null } });

@@ -4,14 +4,14 @@ import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { readEnvironment } from '../../validation/environment.js';
 import * as z from '../../validation/zod.js';
-import { logger } from '../observability.js';
+import { logger } from '../runtime/observability.js';
 
 /*
  * The streaming REST API's JWT authorizer (a Lambda TOKEN authorizer): what the HTTP API's JWT authorizer does,
  * for the front that has none. It verifies `Authorization: Bearer <JWT>` (signature against the issuer's JWKS,
  * found by OpenID discovery as API Gateway does, `iss`, `exp`/`nbf`, and `aud` or else `client_id` among the
  * accepted audiences) and passes the verified claims on as the JSON string `claims`, from which the handler
- * takes the tenant with the same rule as on the HTTP API (lambda/http/rest-api-event.ts, tenancy.ts). Any
+ * takes the tenant with the same rule as on the HTTP API (lambda/http/pipeline/rest-api-event.ts, tenancy.ts). Any
  * failure is API Gateway's 401.
  */
 

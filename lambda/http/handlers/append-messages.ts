@@ -1,31 +1,24 @@
-import {
-  type AppendMessagesResponse,
-  appendBodyMaxDepth,
-  appendMessagesBodySchema,
-  appendMessagesHeadersSchema,
-} from '../api-schemas.js';
-import { conversationHandler } from '../conversation-handler.js';
-import { countAppend } from '../observability.js';
-import { parseHeaders, parseJsonBody } from '../request.js';
-import { writeResponse } from '../responses.js';
-import { store } from '../store.js';
+import { type AppendMessagesResponse, requests } from '../contract/schemas.js';
+import { conversationHandler } from '../pipeline/conversation-handler.js';
+import { parseWrite } from '../pipeline/request.js';
+import { writeResponse } from '../pipeline/responses.js';
+import { countAppend } from '../runtime/observability.js';
+import { store } from '../runtime/store.js';
 
 /** POST /v1/conversations/{conversationId}/messages */
-export const handler = conversationHandler(
-  'AppendMessages',
-  async ({ event, tenant, conversationId, annotate }) => {
-    const { 'idempotency-key': idempotencyKey } = parseHeaders(event, appendMessagesHeadersSchema);
-    const { messages, expectedVersion } = parseJsonBody(event, appendMessagesBodySchema, {
-      maxDepth: appendBodyMaxDepth,
-    });
-    const result = await store.append(tenant, conversationId, messages, { expectedVersion, idempotencyKey });
-    countAppend(result);
-    annotate({ version: result.version, replayed: result.replayed, messageCount: result.messages.length });
-    const body: AppendMessagesResponse = {
-      conversationId,
-      version: result.version,
-      messages: result.messages,
-    };
-    return writeResponse(result.replayed, 201, body);
-  },
-);
+export const handler = conversationHandler('AppendMessages', async (request) => {
+  const { tenant, conversationId, annotate } = request;
+  const { headers, body } = parseWrite(request.event, requests.appendMessages);
+  const result = await store.append(tenant, conversationId, body.messages, {
+    expectedVersion: body.expectedVersion,
+    idempotencyKey: headers['idempotency-key'],
+  });
+  countAppend(result);
+  annotate({ version: result.version, replayed: result.replayed, messageCount: result.messages.length });
+  const answer: AppendMessagesResponse = {
+    conversationId,
+    version: result.version,
+    messages: result.messages,
+  };
+  return writeResponse(result.replayed, 201, answer);
+});

@@ -1,6 +1,6 @@
-import { conversationHandler } from '../conversation-handler.js';
-import { noContent } from '../responses.js';
-import { store } from '../store.js';
+import { conversationHandler } from '../pipeline/conversation-handler.js';
+import { noContent } from '../pipeline/responses.js';
+import { store } from '../runtime/store.js';
 
 /** DELETE /v1/conversations/{conversationId}: 204 whether or not anything existed. */
 export const handler = conversationHandler('DeleteConversation', async ({ tenant, conversationId }) => {

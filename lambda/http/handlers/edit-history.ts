@@ -1,42 +1,26 @@
-import {
-  type EditHistoryResponse,
-  editBodyMaxDepth,
-  editHistoryBodySchema,
-  editHistoryHeadersSchema,
-} from '../api-schemas.js';
-import { conversationHandler } from '../conversation-handler.js';
-import { countEdit } from '../observability.js';
-import { parseHeaders, parseJsonBody } from '../request.js';
-import { writeResponse } from '../responses.js';
-import { store } from '../store.js';
+import { type EditHistoryResponse, requests } from '../contract/schemas.js';
+import { conversationHandler } from '../pipeline/conversation-handler.js';
+import { parseWrite } from '../pipeline/request.js';
+import { writeResponse } from '../pipeline/responses.js';
+import { countEdit } from '../runtime/observability.js';
+import { store } from '../runtime/store.js';
 
 /** POST /v1/conversations/{conversationId}/edits: replaces the newest messages (ConversationStore.replaceSuffix). */
 export const handler = conversationHandler(
   'EditHistory',
   async ({ event, tenant, conversationId, annotate }) => {
-    const { 'idempotency-key': idempotencyKey } = parseHeaders(event, editHistoryHeadersSchema);
-    const { expectedSuffix, replacement, expectedVersion } = parseJsonBody(event, editHistoryBodySchema, {
-      maxDepth: editBodyMaxDepth,
-    });
+    const { headers, body } = parseWrite(event, requests.editHistory);
+    const { expectedSuffix, replacement, expectedVersion } = body;
     const result = await store.replaceSuffix(
       tenant,
       conversationId,
       { expectedSuffix, replacement },
-      { expectedVersion, idempotencyKey },
+      { expectedVersion, idempotencyKey: headers['idempotency-key'] },
     );
     countEdit(result);
-    annotate({
-      version: result.version,
-      replayed: result.replayed,
-      removedCount: result.removed.length,
-      messageCount: result.messages.length,
-    });
-    const body: EditHistoryResponse = {
-      conversationId,
-      version: result.version,
-      removed: result.removed,
-      messages: result.messages,
-    };
-    return writeResponse(result.replayed, 200, body);
+    const { version, removed, messages, replayed } = result;
+    annotate({ version, replayed, removedCount: removed.length, messageCount: messages.length });
+    const answer: EditHistoryResponse = { conversationId, version, removed, messages };
+    return writeResponse(replayed, 200, answer);
   },
 );

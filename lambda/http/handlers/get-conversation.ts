@@ -1,8 +1,8 @@
-import type { ConversationResponse } from '../api-schemas.js';
-import { conversationHandler } from '../conversation-handler.js';
-import { HttpError } from '../http-errors.js';
-import { jsonResponse } from '../responses.js';
-import { store } from '../store.js';
+import type { ConversationResponse } from '../contract/schemas.js';
+import { conversationHandler } from '../pipeline/conversation-handler.js';
+import { HttpError } from '../pipeline/http-errors.js';
+import { jsonResponse } from '../pipeline/responses.js';
+import { store } from '../runtime/store.js';
 
 /** GET /v1/conversations/{conversationId} */
 export const handler = conversationHandler(

@@ -1,6 +1,6 @@
-import type { HealthResponse } from '../api-schemas.js';
-import { httpHandler } from '../http-handler.js';
-import { jsonResponse } from '../responses.js';
+import type { HealthResponse } from '../contract/schemas.js';
+import { httpHandler } from '../pipeline/http-handler.js';
+import { jsonResponse } from '../pipeline/responses.js';
 
 /** GET /health: needs no table, so the function has no access to it. */
 export const handler = httpHandler('Health', async () =>

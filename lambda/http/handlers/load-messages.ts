@@ -1,9 +1,9 @@
-import { loadMessagesQuerySchema, type MessagePage } from '../api-schemas.js';
-import { conversationHandler } from '../conversation-handler.js';
-import { countLoad } from '../observability.js';
-import { parseQuery } from '../request.js';
-import { jsonResponse } from '../responses.js';
-import { store } from '../store.js';
+import { loadMessagesQuerySchema, type MessagePage } from '../contract/schemas.js';
+import { conversationHandler } from '../pipeline/conversation-handler.js';
+import { parseQuery } from '../pipeline/request.js';
+import { jsonResponse } from '../pipeline/responses.js';
+import { countLoad } from '../runtime/observability.js';
+import { store } from '../runtime/store.js';
 
 /** GET /v1/conversations/{conversationId}/messages */
 export const handler = conversationHandler(

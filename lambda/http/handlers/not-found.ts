@@ -1,6 +1,6 @@
-import { HttpError } from '../http-errors.js';
-import { httpHandler } from '../http-handler.js';
-import { findRoute } from '../route-matching.js';
+import { HttpError } from '../pipeline/http-errors.js';
+import { httpHandler } from '../pipeline/http-handler.js';
+import { findRoute } from '../pipeline/route-matching.js';
 
 /** Every request no route took (API Gateway's `$default`, the local server's fallback): 405 or 404. */
 export const handler = httpHandler('NotFound', async ({ event }) => {

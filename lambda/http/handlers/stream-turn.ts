@@ -1,6 +1,6 @@
-import { conversationOperation } from '../conversation-handler.js';
-import { streamingHttpHandler } from '../http-handler.js';
-import { turnOperation } from '../turn-operation.js';
+import { conversationOperation } from '../pipeline/conversation-handler.js';
+import { streamingHttpHandler } from '../pipeline/http-handler.js';
+import { turnOperation } from '../turns/turn-operation.js';
 
 /**
  * POST /v1/conversations/{conversationId}/turns on the streaming REST API (response streaming): the same turn as

@@ -18,7 +18,7 @@ vi.hoisted(() => {
 });
 
 const { handler } = await import('../../../lambda/http/handlers/append-messages.js');
-const { logger, metrics } = await import('../../../lambda/http/observability.js');
+const { logger, metrics } = await import('../../../lambda/http/runtime/observability.js');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const pk = keys.partition('tenant-a', 'conv-1');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readConfig } from '../../../lambda/http/config.js';
+import { readConfig } from '../../../lambda/http/contract/environment.js';
 import { ConfigurationError } from '../../../lambda/validation/environment.js';
 
 describe('readConfig', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { corsHeaders, readCorsConfig } from '../../../lambda/http/cors.js';
+import { corsHeaders, readCorsConfig } from '../../../lambda/http/pipeline/cors.js';
 import { ConfigurationError } from '../../../lambda/validation/environment.js';
 
 describe('CORS of the streaming API', () => {

@@ -20,7 +20,7 @@ vi.hoisted(() => {
 
 const { handler } = await import('../../../lambda/http/handlers/edit-history.js');
 const append = (await import('../../../lambda/http/handlers/append-messages.js')).handler;
-const { metrics } = await import('../../../lambda/http/observability.js');
+const { metrics } = await import('../../../lambda/http/runtime/observability.js');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const pk = keys.partition('tenant-a', 'conv-1');

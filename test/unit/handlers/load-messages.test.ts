@@ -11,7 +11,7 @@ vi.hoisted(() => {
 });
 
 const { handler } = await import('../../../lambda/http/handlers/load-messages.js');
-const { metrics } = await import('../../../lambda/http/observability.js');
+const { metrics } = await import('../../../lambda/http/runtime/observability.js');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const pk = keys.partition('tenant-a', 'conv-1');

@@ -18,7 +18,7 @@ const appendEvent = () =>
 /** Fresh handler and Powertools modules, for the environment the test has set. */
 async function loadModules() {
   vi.resetModules();
-  const observability = await import('../../../lambda/http/observability.js');
+  const observability = await import('../../../lambda/http/runtime/observability.js');
   const append = await import('../../../lambda/http/handlers/append-messages.js');
   const health = await import('../../../lambda/http/handlers/health.js');
   return { ...observability, append: append.handler, health: health.handler };

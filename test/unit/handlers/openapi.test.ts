@@ -125,7 +125,7 @@ describe('OpenAPI document', () => {
 
     // Assess
     expect(build).toThrow(
-      'No OpenAPI operation for Summarize (POST /v1/conversations/{conversationId}/summaries): add one to lambda/http/api-operations.ts.',
+      'No OpenAPI operation for Summarize (POST /v1/conversations/{conversationId}/summaries): add one to lambda/http/contract/openapi-operations.ts.',
     );
   });
 });

@@ -17,7 +17,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HttpHandler } from '../../../lambda/http/http-handler.js';
+import type { HttpHandler } from '../../../lambda/http/pipeline/http-handler.js';
 import type { StoredMessage } from '../../../lambda/memory/message.js';
 import { keys } from '../../../lambda/memory/table.js';
 import { apiEvent, jsonBody } from '../../support/api-gateway-events.js';
@@ -30,7 +30,7 @@ vi.hoisted(() => {
 });
 
 const offline = await import('../../../lambda/http/handlers/run-turn.js');
-const offlineObservability = await import('../../../lambda/http/observability.js');
+const offlineObservability = await import('../../../lambda/http/runtime/observability.js');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const bedrock = mockClient(BedrockRuntimeClient);
@@ -43,7 +43,7 @@ async function loadTurnModule(environment: Record<string, string>) {
   vi.resetModules();
   try {
     const { handler } = await import('../../../lambda/http/handlers/run-turn.js');
-    const { logger, metrics } = await import('../../../lambda/http/observability.js');
+    const { logger, metrics } = await import('../../../lambda/http/runtime/observability.js');
     return { handler, logger, metrics };
   } finally {
     vi.unstubAllEnvs();

@@ -4,9 +4,9 @@ import type {
   Context,
   StreamifyHandler,
 } from 'aws-lambda';
-import { VersionConflictError } from '../memory/errors.js';
+import { VersionConflictError } from '../../memory/errors.js';
+import { countConflict, logger, publishMetrics, tracer } from '../runtime/observability.js';
 import { corsHeaders, readCorsConfig } from './cors.js';
-import { countConflict, logger, publishMetrics, tracer } from './observability.js';
 import type { HttpEvent } from './request.js';
 import { errorResponse, type HttpResponse, isStreaming } from './responses.js';
 import { httpEventOfRestApiRequest } from './rest-api-event.js';

@@ -1,7 +1,7 @@
-import { conversationPathSchema } from './api-schemas.js';
+import { conversationPathSchema } from '../contract/schemas.js';
+import { config } from '../runtime/config.js';
 import { type HttpHandler, type HttpOperation, type HttpRequest, httpHandler } from './http-handler.js';
 import { parsePathParameters } from './request.js';
-import { config } from './store.js';
 import { tenantOf } from './tenancy.js';
 
 export interface ConversationRequest extends HttpRequest {

@@ -1,5 +1,5 @@
-import type { ErrorCode } from '../memory/error-codes.js';
-import { MemoryError } from '../memory/errors.js';
+import type { ErrorCode } from '../../memory/error-codes.js';
+import { MemoryError } from '../../memory/errors.js';
 
 /**
  * An error of the HTTP layer itself (authentication, routing, request parsing), as opposed to the store's.

@@ -1,32 +1,32 @@
-import { type RunTurnInput, runTurn, type TurnResult } from '../agent/run-turn.js';
-import { streamTurn, type TurnEvent } from '../agent/turn-events.js';
-import { VersionConflictError } from '../memory/errors.js';
-import { encodeServerSentEvent } from '../streaming/server-sent-events.js';
-import { agentConfig, model } from './agent.js';
-import { type TurnResponse, turnBodyMaxDepth, turnBodySchema, turnHeadersSchema } from './api-schemas.js';
-import type { ConversationRequest } from './conversation-handler.js';
-import type { HttpOperation } from './http-handler.js';
+import { type RunTurnInput, runTurn, type TurnResult } from '../../agent/run-turn.js';
+import { streamTurn, type TurnEvent } from '../../agent/turn-events.js';
+import { VersionConflictError } from '../../memory/errors.js';
+import { encodeServerSentEvent } from '../../streaming/server-sent-events.js';
+import { requests, type TurnResponse } from '../contract/schemas.js';
+import type { ConversationRequest } from '../pipeline/conversation-handler.js';
+import type { HttpOperation } from '../pipeline/http-handler.js';
+import { parseWrite } from '../pipeline/request.js';
+import { errorResponse, type StreamingHttpResponse, writeResponse } from '../pipeline/responses.js';
+import { agentConfig, model } from '../runtime/model.js';
 import {
   countConflict,
   countFailedTurn,
   countTurn,
   type ModelCallTimes,
   timeModelCalls,
-} from './observability.js';
-import { parseHeaders, parseJsonBody } from './request.js';
-import { errorResponse, type StreamingHttpResponse, writeResponse } from './responses.js';
-import { store } from './store.js';
+} from '../runtime/observability.js';
+import { store } from '../runtime/store.js';
 import { functionDeadline } from './turn-deadline.js';
 
 /**
- * POST /v1/conversations/{conversationId}/turns, for both fronts (./handlers/run-turn.ts on the HTTP API,
- * ./handlers/stream-turn.ts on the streaming REST API): one agent turn (lambda/agent/run-turn.ts), answered as
+ * POST /v1/conversations/{conversationId}/turns, for both fronts (../handlers/run-turn.ts on the HTTP API,
+ * ../handlers/stream-turn.ts on the streaming REST API): one agent turn (lambda/agent/run-turn.ts), answered as
  * JSON once committed, or, with `Accept: text/event-stream`, as Server-Sent Events while the model writes.
  */
 export const turnOperation: HttpOperation<ConversationRequest> = async (request) => {
   const { event, context, tenant, conversationId, annotate } = request;
-  const { 'idempotency-key': idempotencyKey, accept } = parseHeaders(event, turnHeadersSchema);
-  const body = parseJsonBody(event, turnBodySchema, { maxDepth: turnBodyMaxDepth });
+  const { headers, body } = parseWrite(event, requests.turn);
+  const { 'idempotency-key': idempotencyKey, accept } = headers;
   const timed = timeModelCalls(model);
   const input: RunTurnInput = {
     store,

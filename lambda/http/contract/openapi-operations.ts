@@ -1,29 +1,24 @@
-import type { ErrorCode } from '../memory/error-codes.js';
-import { messageInputSchema } from '../memory/message.js';
-import type * as z from '../validation/zod.js';
+import type { ErrorCode } from '../../memory/error-codes.js';
+import { messageInputSchema } from '../../memory/message.js';
+import type * as z from '../../validation/zod.js';
 import {
   appendMessagesBodySchema,
-  appendMessagesHeadersSchema,
   appendMessagesResponseSchema,
   chatBodySchema,
-  chatHeadersSchema,
-  conversationPathSchema,
   conversationSchema,
   editHistoryBodySchema,
-  editHistoryHeadersSchema,
   editHistoryResponseSchema,
   errorBodySchema,
   healthSchema,
-  loadMessagesQuerySchema,
   messagePageSchema,
+  requests,
   storedMessageSchema,
   turnBodySchema,
-  turnHeadersSchema,
   turnResponseSchema,
-} from './api-schemas.js';
+} from './schemas.js';
 
 /*
- * What the OpenAPI document says about each route of ./routes.ts (matched by route id): the same schemas the
+ * What the OpenAPI document says about each route of ../routes.ts (matched by route id): the same schemas the
  * handlers validate with, plus the words. Documenting a new route means one entry here; scripts/openapi.ts
  * refuses to run while a route has none.
  */
@@ -86,11 +81,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'Appends 1 to 50 messages atomically (all or none), at the end or, with `expectedVersion`, only if the ' +
       'conversation is at that version. A message is at most 256 KiB of JSON nested at most 32 levels; the ' +
       'request body at most 1 MiB.',
-    request: {
-      path: conversationPathSchema,
-      headers: appendMessagesHeadersSchema,
-      body: appendMessagesBodySchema,
-    },
+    request: requests.appendMessages,
     responses: {
       201: { description: 'The messages were appended.', schema: appendMessagesResponseSchema },
       200: {
@@ -132,7 +123,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'failure before the first event is an ordinary error response. A replay streams the stored reply as one ' +
       'delta. The turn completes and commits even if the client goes away. Deployed, the HTTP API answers the ' +
       'stream whole at the end; the streaming REST API (`StreamingApiUrl`) streams it.',
-    request: { path: conversationPathSchema, headers: turnHeadersSchema, body: turnBodySchema },
+    request: requests.turn,
     responses: {
       201: { description: 'The turn was committed.', schema: turnResponseSchema },
       200: {
@@ -179,7 +170,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'but have a gap where messages were removed. An edit that only removes still raises the version by one, ' +
       "so a version seen once never names two different histories: `version` equals the last message's seq " +
       'unless the last change was such a pure removal (then it is one more).',
-    request: { path: conversationPathSchema, headers: editHistoryHeadersSchema, body: editHistoryBodySchema },
+    request: requests.editHistory,
     responses: {
       200: {
         description:
@@ -216,13 +207,13 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'A page of the conversation, ascending by seq, strongly consistent. Without `after` pages go backward ' +
       '(the newest `limit` below `before`, with `nextBefore`); with `after` they go forward (with `nextAfter`). ' +
       'An unknown conversation is version 0 with no messages.',
-    request: { path: conversationPathSchema, query: loadMessagesQuerySchema },
+    request: requests.loadMessages,
     responses: { 200: { description: 'A page of messages.', schema: messagePageSchema } },
     errors: ['invalid_request', ...authenticatedErrors],
   },
   GetConversation: {
     summary: 'Get a conversation',
-    request: { path: conversationPathSchema },
+    request: requests.conversation,
     responses: { 200: { description: 'The conversation metadata.', schema: conversationSchema } },
     errors: ['invalid_request', 'not_found', ...authenticatedErrors],
   },
@@ -231,7 +222,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description:
       'Removes every message, idempotency record and the metadata; afterwards the conversation reads as unknown ' +
       '(version 0). Succeeds also when nothing existed.',
-    request: { path: conversationPathSchema },
+    request: requests.conversation,
     responses: { 204: { description: 'Deleted (or never existed).' } },
     errors: ['invalid_request', ...authenticatedErrors],
   },
@@ -250,7 +241,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'reply. The reply is recorded while it streams, for clients that reconnect (`GET /v1/chats/{id}/stream`). ' +
       'Unknown body fields are ignored (DefaultChatTransport adds its own). Streaming front only ' +
       '(`StreamingApiUrl`; the local server).',
-    request: { headers: chatHeadersSchema, body: chatBodySchema },
+    request: requests.chat,
     responses: {
       200: {
         description:
@@ -289,7 +280,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'first chunk (a full replay, as DefaultChatTransport expects), then each new chunk as the turn writes it ' +
       '(recorded in batches: about half a second behind), until `finish`. 204 when no reply is running. ' +
       'Streaming front only.',
-    request: { path: conversationPathSchema },
+    request: requests.conversation,
     responses: {
       200: { description: 'The UI message stream of the running reply.', eventStream: true },
       204: { description: 'No reply is running in this chat.' },

@@ -1,7 +1,7 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { readAgentConfig } from '../agent/agent-config.js';
-import { createChatModel } from '../agent/chat-model-factory.js';
+import { readAgentConfig } from '../../agent/agent-config.js';
+import { createChatModel } from '../../agent/chat-model-factory.js';
 import { tracer } from './observability.js';
 
 /*

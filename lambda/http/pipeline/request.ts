@@ -1,8 +1,10 @@
 import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2WithRequestContext } from 'aws-lambda';
-import { jsonDepth } from '../memory/message.js';
-import type * as z from '../validation/zod.js';
-import { maxRequestBodyBytes } from './api-schemas.js';
+import { jsonDepth } from '../../memory/message.js';
+import { describeIssues } from '../../validation/issues.js';
+import type * as z from '../../validation/zod.js';
+import { maxBodyDepth, maxRequestBodyBytes } from '../contract/schemas.js';
 import { HttpError } from './http-errors.js';
+import { decodePathParameter } from './route-matching.js';
 
 /**
  * An API Gateway HTTP API event (payload format 2.0). The authorizer's shape depends on the deployment (JWT or
@@ -15,15 +17,11 @@ export type HttpEvent = APIGatewayProxyEventV2WithRequestContext<
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads the body as JSON, rejects it when too large (413), not JSON or nested deeper than `maxDepth` (400), and
+ * Reads the body as JSON, rejects it when too large (413), not JSON or nested deeper than `maxBodyDepth` (400), and
  * validates it with `schema`. Returns the JSON as sent, not zod's output: zod rebuilds objects, which would
  * reorder keys and drop some (`__proto__`), and the contract stores messages exactly as sent.
  */
-export function parseJsonBody<S extends z.ZodMiniType>(
-  event: HttpEvent,
-  schema: S,
-  options: { readonly maxDepth: number },
-): z.input<S> {
+export function parseJsonBody<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.input<S> {
   const text = bodyText(event);
   let json: unknown;
   try {
@@ -32,11 +30,8 @@ export function parseJsonBody<S extends z.ZodMiniType>(
     throw new HttpError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`);
   }
   // Before validation: the store serializes messages recursively, so hostile nesting must stop here.
-  if (jsonDepth(json) > options.maxDepth) {
-    throw new HttpError(
-      'invalid_request',
-      `The request body is nested deeper than ${options.maxDepth} levels.`,
-    );
+  if (jsonDepth(json) > maxBodyDepth) {
+    throw new HttpError('invalid_request', `The request body is nested deeper than ${maxBodyDepth} levels.`);
   }
   const result = schema.safeParse(json);
   if (!result.success)
@@ -44,17 +39,28 @@ export function parseJsonBody<S extends z.ZodMiniType>(
   return json as z.input<S>;
 }
 
-/** Path parameters, URL-decoded (ids never contain `%`, so decoding an already decoded id changes nothing). */
+/** Path parameters, URL-decoded as API Gateway does (the local server passes them decoded already). */
 export function parsePathParameters<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.output<S> {
   const decoded = Object.fromEntries(
     Object.entries(event.pathParameters ?? {}).map(([name, value]) => [
       name,
-      value && decodePathSegment(value),
+      value && decodePathParameter(value),
     ]),
   );
   const result = schema.safeParse(decoded);
   if (!result.success) throw new HttpError('invalid_request', `Invalid path: ${describe(result.error)}`);
   return result.data;
+}
+
+/**
+ * A write route's headers and body, each validated with the route's contract (../contract/schemas.ts `requests`);
+ * the body as sent (see parseJsonBody).
+ */
+export function parseWrite<H extends z.ZodMiniType, B extends z.ZodMiniType>(
+  event: HttpEvent,
+  request: { readonly headers: H; readonly body: B },
+): { headers: z.output<H>; body: z.input<B> } {
+  return { headers: parseHeaders(event, request.headers), body: parseJsonBody(event, request.body) };
 }
 
 /** The query string; API Gateway joins a repeated parameter with commas, which no integer schema accepts. */
@@ -93,16 +99,6 @@ function bodyText(event: HttpEvent): string {
   }
 }
 
-function decodePathSegment(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value; // A malformed escape: left as is, the id schema rejects the `%`.
-  }
-}
-
 function describe(error: z.core.$ZodError): string {
-  return `${error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ')}.`;
+  return `${describeIssues(error)}.`;
 }

@@ -1,27 +1,28 @@
-import type { RunTurnInput } from '../agent/run-turn.js';
-import { streamTurn, type TurnEvent } from '../agent/turn-events.js';
-import { chatTurnOf, continuedMessage } from '../chat/chat-turn.js';
-import { StreamRecording } from '../chat/resumable-stream.js';
-import { isUIMessageForm } from '../chat/ui-message.js';
+import type { RunTurnInput } from '../../agent/run-turn.js';
+import { streamTurn, type TurnEvent } from '../../agent/turn-events.js';
+import { chatTurnOf, continuedMessage } from '../../chat/chat-turn.js';
+import { StreamRecording } from '../../chat/resumable-stream.js';
+import { isUIMessageForm } from '../../chat/ui-message.js';
 import {
   encodeChunks,
   replayChunksOf,
   streamEnd,
   TurnChunks,
   uiMessageStreamHeaders,
-} from '../chat/ui-message-stream.js';
-import { NoPendingToolCallsError } from '../memory/errors.js';
-import { newMessageId } from '../memory/message-id.js';
-import { agentConfig, model } from './agent.js';
-import { chatBodyMaxDepth, chatBodySchema, chatHeadersSchema } from './api-schemas.js';
-import type { HttpOperation } from './http-handler.js';
-import { logger, timeModelCalls } from './observability.js';
-import { parseHeaders, parseJsonBody } from './request.js';
-import type { StreamingHttpResponse } from './responses.js';
-import { chatStreams, config, store } from './store.js';
-import { tenantOf } from './tenancy.js';
-import { functionDeadline } from './turn-deadline.js';
-import { turnRecorder } from './turn-operation.js';
+} from '../../chat/ui-message-stream.js';
+import { NoPendingToolCallsError } from '../../memory/errors.js';
+import { newMessageId } from '../../memory/message-id.js';
+import { requests } from '../contract/schemas.js';
+import type { HttpOperation } from '../pipeline/http-handler.js';
+import { parseWrite } from '../pipeline/request.js';
+import type { StreamingHttpResponse } from '../pipeline/responses.js';
+import { tenantOf } from '../pipeline/tenancy.js';
+import { config } from '../runtime/config.js';
+import { agentConfig, model } from '../runtime/model.js';
+import { logger, timeModelCalls } from '../runtime/observability.js';
+import { chatStreams, store } from '../runtime/store.js';
+import { functionDeadline } from '../turns/turn-deadline.js';
+import { turnRecorder } from '../turns/turn-operation.js';
 
 /** Lambda's longest function timeout: no stream without a Lambda context outlives it. */
 const maxFunctionMs = 15 * 60 * 1000;
@@ -36,8 +37,8 @@ export const chatOperation: HttpOperation = async (request) => {
   const { event, context, annotate } = request;
   const tenant = tenantOf(event, config.tenantClaim);
   annotate({ tenant });
-  const { 'idempotency-key': idempotencyKey } = parseHeaders(event, chatHeadersSchema);
-  const body = parseJsonBody(event, chatBodySchema, { maxDepth: chatBodyMaxDepth });
+  const { headers, body } = parseWrite(event, requests.chat);
+  const idempotencyKey = headers['idempotency-key'];
   const chatId = body.id;
   annotate({ conversationId: chatId });
   const turn = chatTurnOf({ ...body, chatId, idempotencyKey });

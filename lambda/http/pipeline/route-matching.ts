@@ -1,9 +1,10 @@
-import { type RouteDefinition, routes } from './routes.js';
+import { type RouteDefinition, routes } from '../routes.js';
 
 export type RouteMatch =
   | {
       readonly kind: 'found';
       readonly route: RouteDefinition;
+      /** The path parameters as sent (still URL-encoded): decodePathParameter decodes one. */
       readonly pathParameters: Record<string, string>;
     }
   | { readonly kind: 'method_not_allowed'; readonly allow: readonly string[] }
@@ -12,7 +13,8 @@ export type RouteMatch =
 /**
  * Finds the route for a method and path, as API Gateway would: `{param}` matches one non-empty segment, whose
  * raw (still URL-encoded) text becomes the path parameter. A path some route has, with a method none has,
- * is `method_not_allowed` with the methods that path allows.
+ * is `method_not_allowed` with the methods that path allows. The one matcher: the 404/405 handler and the
+ * local server's dispatch both use it.
  */
 export function findRoute(
   method: string,
@@ -28,6 +30,18 @@ export function findRoute(
     allow.add(route.method);
   }
   return allow.size > 0 ? { kind: 'method_not_allowed', allow: [...allow].sort() } : { kind: 'not_found' };
+}
+
+/**
+ * A path parameter as API Gateway hands it over: URL-decoded. A malformed escape is left as sent, for the
+ * parameter's schema to reject (ids never contain `%`, so decoding an already decoded id changes nothing).
+ */
+export function decodePathParameter(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function matchPath(pattern: string[], segments: string[]): Record<string, string> | undefined {

@@ -1,10 +1,10 @@
-import { replayStream } from '../chat/resumable-stream.js';
-import { uiMessageStreamHeaders } from '../chat/ui-message-stream.js';
-import type { ConversationRequest } from './conversation-handler.js';
-import type { HttpOperation } from './http-handler.js';
-import { noContent } from './responses.js';
-import { chatStreams } from './store.js';
-import { functionDeadline } from './turn-deadline.js';
+import { replayStream } from '../../chat/resumable-stream.js';
+import { uiMessageStreamHeaders } from '../../chat/ui-message-stream.js';
+import type { ConversationRequest } from '../pipeline/conversation-handler.js';
+import type { HttpOperation } from '../pipeline/http-handler.js';
+import { noContent } from '../pipeline/responses.js';
+import { chatStreams } from '../runtime/store.js';
+import { functionDeadline } from '../turns/turn-deadline.js';
 
 /**
  * GET /v1/chats/{conversationId}/stream, where DefaultChatTransport reconnects (`useChat({ resume: true })`): the

@@ -1,4 +1,4 @@
-import * as z from '../validation/zod.js';
+import * as z from '../../validation/zod.js';
 import { HttpError } from './http-errors.js';
 import type { HttpEvent } from './request.js';
 

@@ -1,5 +1,5 @@
-import { readEnvironment } from '../validation/environment.js';
-import * as z from '../validation/zod.js';
+import { readEnvironment } from '../../validation/environment.js';
+import * as z from '../../validation/zod.js';
 
 /** Every variable the handlers read. */
 const environmentSchema = z.object({
@@ -28,7 +28,7 @@ export interface Config {
   readonly tenantClaim: string;
 }
 
-/** The handlers' configuration, from the environment (read once, at cold start, by ./store.ts). */
+/** The handlers' configuration from the environment (../runtime/config.ts reads it once, at cold start). */
 export function readConfig(environment: Record<string, string | undefined>): Config {
   const { TABLE_NAME, TTL_SECONDS, TENANT_CLAIM } = readEnvironment(environmentSchema, environment);
   return { tableName: TABLE_NAME, ttlSeconds: TTL_SECONDS, tenantClaim: TENANT_CLAIM };

@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { ChatModel } from '../agent/chat-model.js';
-import { ModelError, ModelTimeoutError } from '../agent/model-errors.js';
-import type { TurnResult } from '../agent/run-turn.js';
-import type { AppendResult, EditResult } from '../memory/conversation-store.js';
-import type { HistoryPage } from '../memory/store-types.js';
+import type { ChatModel } from '../../agent/chat-model.js';
+import { ModelError, ModelTimeoutError } from '../../agent/model-errors.js';
+import type { TurnResult } from '../../agent/run-turn.js';
+import type { AppendResult, EditResult } from '../../memory/conversation-store.js';
+import type { HistoryPage } from '../../memory/store-types.js';
 
 /*
  * Powertools, set up once per process. The usual POWERTOOLS_* variables still apply (log level, namespace,
@@ -25,10 +25,24 @@ export const metrics = new Metrics({
 });
 
 export function countAppend(result: AppendResult): void {
+  countWrite(result, { replays: 'replays', writes: 'appends' });
+}
+
+export function countEdit(result: EditResult): void {
+  countWrite(result, { replays: 'editReplays', writes: 'edits' }, { messagesRemoved: result.removed.length });
+}
+
+/** A write: a replay, or what it wrote (`counts`, then the messages it appended); its capacity either way. */
+function countWrite(
+  result: AppendResult,
+  names: { readonly replays: string; readonly writes: string },
+  counts: Readonly<Record<string, number>> = {},
+): void {
   if (result.replayed) {
-    metrics.addMetric('replays', MetricUnit.Count, 1);
+    metrics.addMetric(names.replays, MetricUnit.Count, 1);
   } else {
-    metrics.addMetric('appends', MetricUnit.Count, 1);
+    metrics.addMetric(names.writes, MetricUnit.Count, 1);
+    for (const [name, value] of Object.entries(counts)) metrics.addMetric(name, MetricUnit.Count, value);
     metrics.addMetric('messagesAppended', MetricUnit.Count, result.messages.length);
   }
   metrics.addMetric('consumedCapacity', MetricUnit.Count, result.consumedCapacity);
@@ -62,17 +76,6 @@ function countModelCalls(modelCalls: ModelCallTimes): void {
   for (const durationMs of modelCalls.durationsMs) {
     metrics.addMetric('modelLatency', MetricUnit.Milliseconds, durationMs);
   }
-}
-
-export function countEdit(result: EditResult): void {
-  if (result.replayed) {
-    metrics.addMetric('editReplays', MetricUnit.Count, 1);
-  } else {
-    metrics.addMetric('edits', MetricUnit.Count, 1);
-    metrics.addMetric('messagesRemoved', MetricUnit.Count, result.removed.length);
-    metrics.addMetric('messagesAppended', MetricUnit.Count, result.messages.length);
-  }
-  metrics.addMetric('consumedCapacity', MetricUnit.Count, result.consumedCapacity);
 }
 
 /** The model calls of one request: how many started, and how long each that settled took. */

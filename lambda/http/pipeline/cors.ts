@@ -1,5 +1,5 @@
-import { readEnvironment } from '../validation/environment.js';
-import * as z from '../validation/zod.js';
+import { readEnvironment } from '../../validation/environment.js';
+import * as z from '../../validation/zod.js';
 
 /*
  * CORS of the streaming REST API, for browsers that call it from another origin (useChat straight to the stack).

@@ -1,13 +1,18 @@
-import { toolResultsSchema } from '../agent/tool-results.js';
-import { toolChoiceSchema, toolsSchema } from '../agent/tools.js';
-import { turnMessageSchema } from '../agent/turn-message.js';
-import { errorCodes } from '../memory/error-codes.js';
-import { conversationIdSchema, idempotencyKeySchema, limits, messageInputSchema } from '../memory/message.js';
-import * as z from '../validation/zod.js';
+import { toolResultsSchema } from '../../agent/tool-results.js';
+import { toolChoiceSchema, toolsSchema } from '../../agent/tools.js';
+import { turnMessageSchema } from '../../agent/turn-message.js';
+import { errorCodes } from '../../memory/error-codes.js';
+import {
+  conversationIdSchema,
+  idempotencyKeySchema,
+  limits,
+  messageInputSchema,
+} from '../../memory/message.js';
+import * as z from '../../validation/zod.js';
 
 /*
  * The HTTP API's schemas: handlers validate with them, their TypeScript types come from them (z.infer) and
- * scripts/openapi.ts documents the API from them. The message schemas are the store's own (../memory/message.ts).
+ * scripts/openapi.ts documents the API from them. The message schemas are the store's own (../../memory/message.ts).
  */
 
 /** A request body over this many bytes is `413 payload_too_large` (the contract's 1 MiB). */
@@ -16,10 +21,26 @@ export const maxRequestBodyBytes = 1024 * 1024;
 /** Messages per page of a load (the store's own bounds). */
 export const pageLimits = { min: 1, max: limits.maxPageSize, default: limits.pageSize } as const;
 
-/** The contract's error codes (the one list: ../memory/error-codes.ts). */
+/** The contract's error codes (the one list: ../../memory/error-codes.ts). */
 export const errorCodeSchema = z.enum(errorCodes);
 
 // ---- Requests ----
+
+/**
+ * How deep a write body may nest: the messages of an append or edit sit two levels below the root
+ * (`{"messages": [ ... ]}`), a turn's message one and a tool result's content two, so this is exactly the store's
+ * per-message limit (32, DynamoDB's), checked before anything recurses into the body. A turn's message is then
+ * checked against that limit itself.
+ */
+export const maxBodyDepth = limits.jsonDepth + 2;
+
+/** The `Idempotency-Key` header of a write route. */
+const idempotencyKeyHeader = (description: string) =>
+  z.optional(idempotencyKeySchema.check(z.describe(description)));
+
+/** The `expectedVersion` of a write body. */
+const expectedVersionField = (description: string) =>
+  z.optional(z.int().check(z.minimum(0), z.describe(description)));
 
 export const conversationPathSchema = z.object({
   conversationId: conversationIdSchema.check(
@@ -30,31 +51,16 @@ export const conversationPathSchema = z.object({
 });
 
 export const appendMessagesHeadersSchema = z.object({
-  'idempotency-key': z.optional(
-    idempotencyKeySchema.check(
-      z.describe(
-        'Makes the append safe to retry for the lifetime of the conversation: the same key with the same body ' +
-          'returns the original result (200, Idempotent-Replayed: true); with a different body it is 422.',
-      ),
-    ),
+  'idempotency-key': idempotencyKeyHeader(
+    'Makes the append safe to retry for the lifetime of the conversation: the same key with the same body ' +
+      'returns the original result (200, Idempotent-Replayed: true); with a different body it is 422.',
   ),
 });
 
-/**
- * How deep an append body may nest: a message sits two levels below the root (`{"messages": [ ... ]}`), so
- * this is exactly the store's per-message limit (32, DynamoDB's), checked before anything recurses into it.
- */
-export const appendBodyMaxDepth = limits.jsonDepth + 2;
-
 export const appendMessagesBodySchema = z.strictObject({
   messages: z.array(messageInputSchema).check(z.minLength(1), z.maxLength(limits.messagesPerAppend)),
-  expectedVersion: z.optional(
-    z
-      .int()
-      .check(
-        z.minimum(0),
-        z.describe('Commit only if the conversation is at this version, else 409 version_conflict.'),
-      ),
+  expectedVersion: expectedVersionField(
+    'Commit only if the conversation is at this version, else 409 version_conflict.',
   ),
 });
 
@@ -92,23 +98,12 @@ export const turnHeadersSchema = z.object({
         ),
       ),
   ),
-  'idempotency-key': z.optional(
-    idempotencyKeySchema.check(
-      z.describe(
-        'Makes the turn safe to retry for the lifetime of the conversation: the same key with the same body ' +
-          'returns the original turn (200, Idempotent-Replayed: true) without calling the model; with a ' +
-          'different body it is 422. Keys are shared with appends and edits of the same conversation.',
-      ),
-    ),
+  'idempotency-key': idempotencyKeyHeader(
+    'Makes the turn safe to retry for the lifetime of the conversation: the same key with the same body ' +
+      'returns the original turn (200, Idempotent-Replayed: true) without calling the model; with a ' +
+      'different body it is 422. Keys are shared with appends and edits of the same conversation.',
   ),
 });
-
-/**
- * A turn body nests its message one level below the root (`{"message": { ... }}`) and a tool result's content two
- * (`{"toolResults": [{"content": ...}]}`), as deep as the store's per-message limit lets them; the message
- * itself is checked against that limit afterwards.
- */
-export const turnBodyMaxDepth = limits.jsonDepth + 2;
 
 export const turnBodySchema = z
   .strictObject({
@@ -129,16 +124,9 @@ export const turnBodySchema = z
         ),
       ),
     ),
-    expectedVersion: z.optional(
-      z
-        .int()
-        .check(
-          z.minimum(0),
-          z.describe(
-            'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
-              'and commit only on it.',
-          ),
-        ),
+    expectedVersion: expectedVersionField(
+      'Run the turn only if the conversation is at this version (else 409 version_conflict, no model call), ' +
+        'and commit only on it.',
     ),
     system: z.optional(
       z
@@ -159,19 +147,12 @@ export const turnBodySchema = z
   );
 
 export const editHistoryHeadersSchema = z.object({
-  'idempotency-key': z.optional(
-    idempotencyKeySchema.check(
-      z.describe(
-        'Makes the edit safe to retry for the lifetime of the conversation: the same key with the same body ' +
-          'returns the original result (200, Idempotent-Replayed: true, `removed` empty) and changes nothing; ' +
-          'with a different body it is 422. Keys are shared with appends and turns of the same conversation.',
-      ),
-    ),
+  'idempotency-key': idempotencyKeyHeader(
+    'Makes the edit safe to retry for the lifetime of the conversation: the same key with the same body ' +
+      'returns the original result (200, Idempotent-Replayed: true, `removed` empty) and changes nothing; ' +
+      'with a different body it is 422. Keys are shared with appends and turns of the same conversation.',
   ),
 });
-
-/** An edit body nests its messages two levels below the root, as an append does. */
-export const editBodyMaxDepth = limits.jsonDepth + 2;
 
 export const editHistoryBodySchema = z
   .strictObject({
@@ -190,13 +171,8 @@ export const editHistoryBodySchema = z
         z.maxLength(limits.messagesPerAppend),
         z.describe('The messages appended in their place, in order (new seqs after the current version).'),
       ),
-    expectedVersion: z.optional(
-      z
-        .int()
-        .check(
-          z.minimum(0),
-          z.describe('Edit only if the conversation is at this version, else 409 version_conflict.'),
-        ),
+    expectedVersion: expectedVersionField(
+      'Edit only if the conversation is at this version, else 409 version_conflict.',
     ),
   })
   .check(
@@ -228,18 +204,11 @@ export const uiMessageSchema = z.looseObject({
 });
 
 export const chatHeadersSchema = z.object({
-  'idempotency-key': z.optional(
-    idempotencyKeySchema.check(
-      z.describe(
-        "By default derived from the new message's id (or from the continued message's id and its answered tool " +
-          'call ids), so a retried request replays the stored reply and a reused id with other content is 422.',
-      ),
-    ),
+  'idempotency-key': idempotencyKeyHeader(
+    "By default derived from the new message's id (or from the continued message's id and its answered tool " +
+      'call ids), so a retried request replays the stored reply and a reused id with other content is 422.',
   ),
 });
-
-/** A chat body nests a message two levels below the root (`{"messages": [ ... ]}`), as an append does. */
-export const chatBodyMaxDepth = limits.jsonDepth + 2;
 
 export const chatBodySchema = z
   .looseObject({
@@ -278,6 +247,24 @@ export const chatBodySchema = z
   );
 
 export type ChatBody = z.infer<typeof chatBodySchema>;
+
+/** What each route reads from a request, by part: its handler validates with it, the OpenAPI document shows it. */
+export const requests = {
+  conversation: { path: conversationPathSchema },
+  appendMessages: {
+    path: conversationPathSchema,
+    headers: appendMessagesHeadersSchema,
+    body: appendMessagesBodySchema,
+  },
+  turn: { path: conversationPathSchema, headers: turnHeadersSchema, body: turnBodySchema },
+  editHistory: {
+    path: conversationPathSchema,
+    headers: editHistoryHeadersSchema,
+    body: editHistoryBodySchema,
+  },
+  loadMessages: { path: conversationPathSchema, query: loadMessagesQuerySchema },
+  chat: { headers: chatHeadersSchema, body: chatBodySchema },
+} as const;
 
 export type AppendMessagesBody = z.infer<typeof appendMessagesBodySchema>;
 export type LoadMessagesQuery = z.infer<typeof loadMessagesQuerySchema>;
