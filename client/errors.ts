@@ -41,8 +41,14 @@ export type TypedErrorDetails = Omit<AgentMemoryErrorDetails, 'code' | 'status'>
   readonly status?: number;
 };
 
+/** Typed so that the declarations name no Node.js type (Error's statics): the client also runs in browsers. */
+type TypedErrorClass = new (message?: string, details?: TypedErrorDetails) => AgentMemoryError;
+
 /** The base of a typed error of one code: `new X(message?, details?)`, with the code's status by default. */
-function typedErrorClass(code: ErrorCode | 'network_error' | 'timeout' | 'aborted', defaultMessage = '') {
+function typedErrorClass(
+  code: ErrorCode | 'network_error' | 'timeout' | 'aborted',
+  defaultMessage = '',
+): TypedErrorClass {
   const status = isErrorCode(code) ? errorStatus[code] : 0;
   return class extends AgentMemoryError {
     constructor(message = defaultMessage, details: TypedErrorDetails = {}) {

@@ -413,29 +413,45 @@ describe('ConversationStore on DynamoDB Local', () => {
       await expect(store.deleteConversation('t', newId())).resolves.toBeUndefined();
     });
 
-    it('never leaves orphans when appends race the delete', async () => {
+    it('never leaves orphans when appends land in the middle of a delete', async () => {
+      // Prepare: 120 messages, so the delete's cleanup takes two transactions (99 + 21 deletes). The store
+      // that deletes holds its second cleanup transaction back until 5 appends (of another process) are done:
+      // they land between the tombstone and the end of the cleanup, every time.
       const id = newId();
       await fill(store, 't', id, 120);
+      let cleanups = 0;
+      let racedAt: number | undefined;
+      const send = table.client.send.bind(table.client) as (command: unknown) => Promise<unknown>;
+      const deleting = new ConversationStore({
+        tableName: table.tableName,
+        client: Object.assign(Object.create(table.client), {
+          send: async (command: { input?: { TransactItems?: Array<{ ConditionCheck?: unknown }> } }) => {
+            const cleanup = command.input?.TransactItems?.[0]?.ConditionCheck !== undefined;
+            if (cleanup && ++cleanups === 2) {
+              racedAt = cleanups;
+              for (let i = 0; i < 5; i++) await store.append('t', id, [user(`racer ${i}`)]);
+            }
+            return send(command);
+          },
+        }),
+      });
 
-      await Promise.all([
-        store.deleteConversation('t', id),
-        ...Array.from({ length: 5 }, (_, i) => store.append('t', id, [user(`racer ${i}`)])),
-      ]);
+      // Act
+      await deleting.deleteConversation('t', id);
 
-      // Whatever survived is one consistent life: racers that landed after the tombstone, with contiguous
-      // seqs above the deleted ones, and no item of the deleted life left in the table.
+      // Assess: the racers are one new life above the deleted seqs, whole; the cleanup stopped at it.
+      expect(racedAt).toBe(2);
       const page = await store.load('t', id, { limit: 1000 });
+      expect(texts(page.messages)).toEqual(Array.from({ length: 5 }, (_, i) => `racer ${i}`));
+      expect(seqs(page.messages)).toEqual([121, 122, 123, 124, 125]);
+      // What the refused second cleanup transaction would have deleted is left, below the head's floor:
+      // the deleted life, invisible to every read.
       const items = await itemsOf(table, 't', id);
-      const survivors = page.messages.length;
-      expect(texts(page.messages).every((text) => String(text).startsWith('racer'))).toBe(true);
-      expect(seqs(page.messages)).toEqual(
-        Array.from({ length: survivors }, (_, i) => page.version - survivors + i + 1),
-      );
-      // Anything else in the table lies below the head's floor: the deleted life, invisible to every read.
       const head = items.find((item) => item.sk === keys.head);
-      const floor = (head?.floor as number | undefined) ?? 0;
+      expect(head?.floor).toBe(120);
       const others = items.filter((item) => item !== head && !seqs(page.messages).includes(seqOf(item.sk)));
-      expect(others.every((item) => seqOf(item.sk) <= floor)).toBe(true);
+      expect(others).toHaveLength(120 - 99);
+      expect(others.every((item) => seqOf(item.sk) <= 120)).toBe(true);
     });
   });
 
@@ -626,6 +642,31 @@ describe('ConversationStore on DynamoDB Local', () => {
       expect(pop).toMatchObject({ version: 3, messages: [] });
       expect(next.messages[0]?.seq).toBe(4);
       expect(texts((await store.load('t', id)).messages)).toEqual(['a', 'c']);
+    });
+
+    it('appends when expectedSuffix is empty, removing nothing', async () => {
+      const id = newId();
+      await store.append('t', id, [user('a')]);
+
+      const edit = await store.replaceSuffix('t', id, { expectedSuffix: [], replacement: [user('b')] });
+
+      expect(edit).toMatchObject({ version: 2, removed: [], messages: [{ seq: 2, content: 'b' }] });
+    });
+
+    it('compares an expected message with its id when one is given', async () => {
+      const id = newId();
+      const [written] = (await store.append('t', id, [user('a')])).messages;
+
+      const other = await store
+        .replaceSuffix('t', id, { expectedSuffix: [{ ...user('a'), id: 'another' }], replacement: [] })
+        .catch((e) => e);
+      const same = await store.replaceSuffix('t', id, {
+        expectedSuffix: [{ ...user('a'), id: written?.id }],
+        replacement: [],
+      });
+
+      expect(other).toBeInstanceOf(SuffixMismatchError);
+      expect(same.removed).toEqual([written]);
     });
 
     it('fails on a suffix that does not match and changes nothing', async () => {

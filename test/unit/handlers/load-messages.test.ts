@@ -1,149 +1,73 @@
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { keys } from '../../../lambda/memory/table.js';
+import { handler } from '../../../lambda/http/handlers/load-messages.js';
+import { metrics } from '../../../lambda/http/runtime/observability.js';
+import { store } from '../../../lambda/http/runtime/store.js';
+import { UnavailableError } from '../../../lambda/memory/errors.js';
 import { conversationEvent, jsonBody } from '../../support/api-gateway-events.js';
+import { stored, stubStore } from './store-stub.js';
 
-vi.hoisted(() => {
-  process.env.TABLE_NAME = 'memory-test';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-});
-
-const { handler } = await import('../../../lambda/http/handlers/load-messages.js');
-const { metrics } = await import('../../../lambda/http/runtime/observability.js');
-
-const dynamo = mockClient(DynamoDBDocumentClient);
-const pk = keys.partition('tenant-a', 'conv-1');
-const createdAt = '2025-01-01T00:00:00.000Z';
-const stored = (seq: number) => ({ role: 'user', content: `m${seq}`, id: `id-${seq}`, seq, createdAt });
-const messageItem = (seq: number) => ({ pk, sk: keys.message(seq), msg: JSON.stringify(stored(seq)) });
-const headItem = (version: number) => ({
-  pk,
-  sk: keys.head,
-  version,
-  messageCount: version,
-  createdAt,
-  updatedAt: createdAt,
-});
+const stub = stubStore(store);
+const messages = [stored({ role: 'user', content: 'a' }, 2), stored({ role: 'assistant', content: 'b' }, 3)];
 
 const load = (query?: Record<string, string>, options: { authorizer?: unknown } = {}) =>
   handler(conversationEvent('GET', 'conv-1', { suffix: '/messages', query, ...options }));
 
 describe('loadMessages handler', () => {
   beforeEach(() => {
-    dynamo.reset();
+    stub.reset();
+    stub.load.mockResolvedValue({
+      conversationId: 'conv-1',
+      version: 3,
+      messages,
+      nextBefore: 2,
+      consumedCapacity: 0.5,
+    });
   });
-
   afterEach(() => {
     vi.restoreAllMocks();
-    vi.useRealTimers();
   });
 
-  it('answers 200 with the newest 50 messages, ascending, from one strongly consistent Query', async () => {
-    // Prepare
-    dynamo
-      .on(QueryCommand)
-      .resolves({ Items: [headItem(3), messageItem(3), messageItem(2), messageItem(1)] });
-
+  it('answers 200 with the page, without the capacity it consumed, reading the newest 50 by default', async () => {
     // Act
     const response = await load();
 
     // Assess
     expect(response.statusCode).toBe(200);
-    expect(jsonBody(response)).toEqual({
+    expect(jsonBody(response)).toEqual({ conversationId: 'conv-1', version: 3, messages, nextBefore: 2 });
+    expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 50 });
+  });
+
+  it.each([
+    [{ limit: '2' }, { limit: 2 }],
+    [{ limit: '1000' }, { limit: 1000 }],
+    [{ before: '3' }, { limit: 50, before: 3 }],
+    [
+      { after: '1', limit: '1' },
+      { limit: 1, after: 1 },
+    ],
+  ])('passes the query %o to the store as numbers', async (query, options) => {
+    // Act
+    await load(query);
+
+    // Assess
+    expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', options);
+  });
+
+  it('answers a forward page with nextAfter', async () => {
+    // Prepare
+    stub.load.mockResolvedValue({
       conversationId: 'conv-1',
       version: 3,
-      messages: [stored(1), stored(2), stored(3)],
-      nextBefore: null,
+      messages,
+      nextAfter: 3,
+      consumedCapacity: 1,
     });
-    expect(dynamo).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
-      TableName: 'memory-test',
-      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
-      ScanIndexForward: false,
-      ConsistentRead: true,
-      Limit: 51,
-    });
-  });
-
-  it('pages backward with limit and answers nextBefore', async () => {
-    // Prepare
-    dynamo.on(QueryCommand).resolves({ Items: [headItem(3), messageItem(3), messageItem(2)] });
 
     // Act
-    const response = await load({ limit: '2' });
+    const response = await load({ after: '1' });
 
     // Assess
-    expect(response.statusCode).toBe(200);
-    expect(jsonBody(response)).toMatchObject({ version: 3, messages: [stored(2), stored(3)], nextBefore: 2 });
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, { Limit: 3 });
-  });
-
-  it('pages forward from after and answers nextAfter', async () => {
-    // Prepare
-    dynamo.on(GetCommand).resolves({ Item: headItem(3) });
-    dynamo.on(QueryCommand).resolves({ Items: [messageItem(2)] });
-
-    // Act
-    const response = await load({ after: '1', limit: '1' });
-
-    // Assess
-    expect(response.statusCode).toBe(200);
-    expect(jsonBody(response)).toEqual({
-      conversationId: 'conv-1',
-      version: 3,
-      messages: [stored(2)],
-      nextAfter: 2,
-    });
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      ScanIndexForward: true,
-      ExpressionAttributeValues: { ':pk': pk, ':lower': keys.message(2), ':upper': expect.any(String) },
-    });
-  });
-
-  it('passes before as the exclusive upper bound', async () => {
-    // Prepare
-    dynamo.on(GetCommand).resolves({ Item: headItem(3) });
-    dynamo.on(QueryCommand).resolves({ Items: [messageItem(2), messageItem(1)] });
-
-    // Act
-    const response = await load({ before: '3' });
-
-    // Assess
-    expect(jsonBody(response)).toMatchObject({ messages: [stored(1), stored(2)], nextBefore: null });
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      ScanIndexForward: false,
-      ExpressionAttributeValues: { ':pk': pk, ':lower': keys.message(1), ':upper': keys.message(2) },
-    });
-  });
-
-  it('answers 200 with version 0 and no messages for an unknown conversation', async () => {
-    // Prepare
-    dynamo.on(QueryCommand).resolves({ Items: [] });
-
-    // Act
-    const response = await load();
-
-    // Assess
-    expect(response.statusCode).toBe(200);
-    expect(jsonBody(response)).toEqual({
-      conversationId: 'conv-1',
-      version: 0,
-      messages: [],
-      nextBefore: null,
-    });
-  });
-
-  it('accepts limit=1000, the largest page', async () => {
-    // Prepare
-    dynamo.on(QueryCommand).resolves({ Items: [] });
-
-    // Act
-    const response = await load({ limit: '1000' });
-
-    // Assess
-    expect(response.statusCode).toBe(200);
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, { Limit: 1001 });
+    expect(jsonBody(response)).toEqual({ conversationId: 'conv-1', version: 3, messages, nextAfter: 3 });
   });
 
   it.each([
@@ -158,7 +82,7 @@ describe('loadMessages handler', () => {
     [{ after: '1.5' }, /after/],
     [{ after: '99999999999999999999' }, /after/],
     [{ limt: '5' }, /limt/],
-  ])('answers 400 invalid_request for the query %o', async (query, message) => {
+  ])('answers 400 invalid_request for the query %o, without the store', async (query, message) => {
     // Act
     const response = await load(query);
 
@@ -168,7 +92,7 @@ describe('loadMessages handler', () => {
       code: 'invalid_request',
       message: expect.stringMatching(message),
     });
-    expect(dynamo).not.toHaveReceivedAnyCommand();
+    expect(stub.load).not.toHaveBeenCalled();
   });
 
   it('answers 400 invalid_request for a bad conversation id', async () => {
@@ -178,6 +102,7 @@ describe('loadMessages handler', () => {
     // Assess
     expect(response.statusCode).toBe(400);
     expect(jsonBody(response).error.code).toBe('invalid_request');
+    expect(stub.load).not.toHaveBeenCalled();
   });
 
   it('answers 401 unauthorized without an authorizer context', async () => {
@@ -187,20 +112,17 @@ describe('loadMessages handler', () => {
     // Assess
     expect(response.statusCode).toBe(401);
     expect(jsonBody(response).error.code).toBe('unauthorized');
-    expect(dynamo).not.toHaveReceivedAnyCommand();
+    expect(stub.load).not.toHaveBeenCalled();
   });
 
-  it('answers 503 unavailable with Retry-After when DynamoDB keeps throttling', async () => {
+  it('answers 503 unavailable with Retry-After when the store cannot read', async () => {
     // Prepare
-    vi.useFakeTimers({ toFake: ['setTimeout'] });
-    dynamo
-      .on(QueryCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'slow', $metadata: {} }));
+    stub.load.mockRejectedValue(
+      new UnavailableError('The conversation kept being edited during the read. Retry.'),
+    );
 
     // Act
-    const pending = load();
-    await vi.runAllTimersAsync();
-    const response = await pending;
+    const response = await load();
 
     // Assess
     expect(response.statusCode).toBe(503);
@@ -210,10 +132,6 @@ describe('loadMessages handler', () => {
 
   it('counts the messages loaded and the capacity consumed', async () => {
     // Prepare
-    dynamo.on(QueryCommand).resolves({
-      Items: [headItem(2), messageItem(2), messageItem(1)],
-      ConsumedCapacity: { CapacityUnits: 0.5 },
-    });
     const addMetric = vi.spyOn(metrics, 'addMetric');
 
     // Act

@@ -1,36 +1,25 @@
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, conversationEvent } from '../../support/api-gateway-events.js';
+import { appended, stored, stubStore } from './store-stub.js';
 
-vi.hoisted(() => {
-  process.env.TABLE_NAME = 'memory-test';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-});
-
-const dynamo = mockClient(DynamoDBDocumentClient);
 const appendEvent = () =>
   conversationEvent('POST', 'conv-1', {
     suffix: '/messages',
     body: { messages: [{ role: 'user', content: 'hi' }] },
   });
 
-/** Fresh handler and Powertools modules, for the environment the test has set. */
+/** Fresh handler and Powertools modules, for the environment the test has set, on a store that appends. */
 async function loadModules() {
   vi.resetModules();
   const observability = await import('../../../lambda/http/runtime/observability.js');
   const append = await import('../../../lambda/http/handlers/append-messages.js');
   const health = await import('../../../lambda/http/handlers/health.js');
+  const { store } = await import('../../../lambda/http/runtime/store.js');
+  stubStore(store).append.mockResolvedValue(appended('conv-1', [stored({ role: 'user', content: 'hi' }, 1)]));
   return { ...observability, append: append.handler, health: health.handler };
 }
 
 describe('observability', () => {
-  beforeEach(() => {
-    dynamo.reset();
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).resolves({});
-  });
-
   afterEach(() => {
     vi.restoreAllMocks();
     vi.unstubAllEnvs();

@@ -6,45 +6,33 @@ import {
   ModelTimeoutException,
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as offline from '../../../lambda/http/handlers/run-turn.js';
 import type { HttpHandler } from '../../../lambda/http/pipeline/http-handler.js';
-import type { StoredMessage } from '../../../lambda/memory/message.js';
-import { keys } from '../../../lambda/memory/table.js';
+import * as offlineObservability from '../../../lambda/http/runtime/observability.js';
+import { store as offlineStore } from '../../../lambda/http/runtime/store.js';
+import {
+  IdempotencyKeyReusedError,
+  UnavailableError,
+  VersionConflictError,
+} from '../../../lambda/memory/errors.js';
+import type { MessageInput, StoredMessage } from '../../../lambda/memory/message.js';
 import { apiEvent, jsonBody } from '../../support/api-gateway-events.js';
-import { cancelled } from '../../support/dynamodb-errors.js';
+import { appended, type StoreStub, stored, stubStore } from './store-stub.js';
 
-vi.hoisted(() => {
-  process.env.TABLE_NAME = 'memory-test';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.MODEL_PROVIDER = 'offline';
-});
-
-const offline = await import('../../../lambda/http/handlers/run-turn.js');
-const offlineObservability = await import('../../../lambda/http/runtime/observability.js');
-
-const dynamo = mockClient(DynamoDBDocumentClient);
 const bedrock = mockClient(BedrockRuntimeClient);
-const pk = keys.partition('tenant-a', 'conv-1');
-const createdAt = '2025-01-01T00:00:00.000Z';
 
-/** The handler module (and its Powertools instances) built afresh for another model environment. */
+/** The handler module (and its Powertools instances and store) built afresh for another model environment. */
 async function loadTurnModule(environment: Record<string, string>) {
   for (const [name, value] of Object.entries(environment)) vi.stubEnv(name, value);
   vi.resetModules();
   try {
     const { handler } = await import('../../../lambda/http/handlers/run-turn.js');
     const { logger, metrics } = await import('../../../lambda/http/runtime/observability.js');
-    return { handler, logger, metrics };
+    const { store } = await import('../../../lambda/http/runtime/store.js');
+    return { handler, logger, metrics, store };
   } finally {
     vi.unstubAllEnvs();
   }
@@ -65,61 +53,33 @@ const turnEvent = (
   });
 };
 
-const stored = (seq: number, role = seq % 2 === 1 ? 'user' : 'assistant'): StoredMessage => ({
-  role: role as StoredMessage['role'],
-  content: `m${seq}`,
-  id: `id-${seq}`,
-  seq,
-  createdAt,
-});
-const messageItem = (message: StoredMessage) => ({
-  pk,
-  sk: keys.message(message.seq),
-  msg: JSON.stringify(message),
-});
-const headItem = (version: number) => ({
-  pk,
-  sk: keys.head,
+/** A conversation of `version` messages, alternating user and assistant, as a load answers it. */
+const pageOf = (version: number) => ({
+  conversationId: 'conv-1',
   version,
-  messageCount: version,
-  createdAt,
-  updatedAt: createdAt,
-});
-/** What the turn's load (one descending Query) returns for a conversation of `version` messages. */
-const conversationOf = (version: number) => ({
-  Items: [
-    ...(version > 0 ? [headItem(version)] : []),
-    ...Array.from({ length: version }, (_, index) => messageItem(stored(version - index))),
-  ],
+  messages: Array.from({ length: version }, (_, index) =>
+    stored({ role: index % 2 === 0 ? 'user' : 'assistant', content: `m${index + 1}` }, index + 1),
+  ),
+  nextBefore: null,
+  consumedCapacity: 1,
 });
 
-const sentTransactions = (): TransactWriteCommandInput[] =>
-  dynamo.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
-
-/** The messages a committed transaction wrote, parsed. */
-const writtenMessages = (transaction: TransactWriteCommandInput | undefined) =>
-  (transaction?.TransactItems ?? [])
-    .map((item) => item.Put?.Item?.msg)
-    .filter((msg): msg is string => typeof msg === 'string')
-    .map((msg) => JSON.parse(msg));
-
-/**
- * Makes DynamoDB answer a replay of `first` (the transaction of an earlier request with an Idempotency-Key):
- * its idempotency record for the key, and its messages for the range read.
- */
-function answerReplayOf(first: TransactWriteCommandInput | undefined, key: string, version: number) {
-  const items = first?.TransactItems ?? [];
-  const record = items.find((item) => String(item.Put?.Item?.sk).startsWith('IDEM#'))?.Put?.Item;
-  const messages = items.filter((item) => item.Put?.Item?.msg !== undefined).map((item) => item.Put?.Item);
-  dynamo.reset();
-  dynamo.on(GetCommand, { Key: { pk, sk: keys.idempotency(key) } }).resolves({ Item: record });
-  dynamo.on(GetCommand, { Key: { pk, sk: keys.head } }).resolves({ Item: { pk, sk: keys.head, version } });
-  dynamo.on(QueryCommand).resolves(conversationOf(version));
-  dynamo
-    .on(QueryCommand, { KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper' })
-    .resolves({ Items: messages as Array<Record<string, unknown>> });
-  dynamo.on(TransactWriteCommand).rejects(new Error('a replay must not write'));
+/** A store whose conversation is at version 2 and that appends whatever it is given on the version asked. */
+function answering(stub: StoreStub): void {
+  stub.load.mockResolvedValue(pageOf(2));
+  stub.findIdempotentResult.mockResolvedValue(undefined);
+  stub.append.mockImplementation(async (_tenant, conversationId, messages, options) =>
+    appended(
+      conversationId,
+      messages.map((message, index) =>
+        stored(message as MessageInput, (options?.expectedVersion ?? 0) + index + 1),
+      ),
+    ),
+  );
 }
+
+/** The messages the turn asked the store to append. */
+const appendedBy = (stub: StoreStub) => stub.append.mock.calls[0]?.[2] as StoredMessage[];
 
 const converseAnswer = (text: string): ConverseCommandOutput => ({
   output: { message: { role: 'assistant', content: [{ text }] } },
@@ -137,17 +97,16 @@ const lambdaContext = (remainingMs: number): Context =>
   }) as unknown as Context;
 
 describe('runTurn handler', () => {
+  const stub = stubStore(offlineStore);
+
   beforeEach(() => {
-    dynamo.reset();
     bedrock.reset();
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(QueryCommand).resolves(conversationOf(2));
-    dynamo.on(TransactWriteCommand).resolves({});
+    stub.reset();
+    answering(stub);
   });
 
   afterEach(() => {
     vi.restoreAllMocks();
-    vi.useRealTimers();
   });
 
   describe('with the offline model', () => {
@@ -168,7 +127,6 @@ describe('runTurn handler', () => {
         contextMessages: 2,
         model: 'offline',
       });
-      expect(body.messages).toHaveLength(2);
       expect(body.messages[0]).toMatchObject({ role: 'user', content: 'hello', seq: 3 });
       expect(body.messages[1]).toMatchObject({
         role: 'assistant',
@@ -177,17 +135,12 @@ describe('runTurn handler', () => {
         metadata: { model: 'offline', contextMessages: 2 },
       });
       expect(body.reply).toEqual(body.messages[1]);
-      expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-        TableName: 'memory-test',
-        ConsistentRead: true,
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
+      expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20 });
+      expect(stub.append).toHaveBeenCalledWith('tenant-a', 'conv-1', expect.any(Array), {
+        expectedVersion: 2,
+        idempotencyKey: undefined,
+        idempotencyFingerprint: expect.objectContaining({ kind: 'turn' }),
       });
-      const [transaction] = sentTransactions();
-      expect(transaction?.TransactItems?.[0]?.Update?.ExpressionAttributeValues).toMatchObject({
-        ':base': 2,
-        ':version': 4,
-      });
-      expect(writtenMessages(transaction)).toEqual(body.messages);
     });
 
     it('answers Accept: text/event-stream whole on the HTTP API: the deltas, then done with the committed turn', async () => {
@@ -216,10 +169,10 @@ describe('runTurn handler', () => {
         awaitingToolResults: false,
         reply: { content: text },
       });
-      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      expect(stub.append).toHaveBeenCalledOnce();
     });
 
-    it('stores a message object exactly as sent, unknown keys and their order included', async () => {
+    it('hands the store a message object exactly as sent, unknown keys and their order included', async () => {
       // Prepare
       const raw =
         '{"message":{"role":"user","content":[{"zeta":1,"type":"text","text":"a"}],' +
@@ -230,9 +183,9 @@ describe('runTurn handler', () => {
 
       // Assess
       expect(response.statusCode).toBe(201);
-      const [user] = writtenMessages(sentTransactions()[0]);
-      expect(JSON.stringify(user.content)).toBe('[{"zeta":1,"type":"text","text":"a"}]');
-      expect(JSON.stringify(user.metadata)).toBe('{"b":1,"__proto__":{"kept":true},"a":[1,{"x":null}]}');
+      const [user] = appendedBy(stub);
+      expect(JSON.stringify(user?.content)).toBe('[{"zeta":1,"type":"text","text":"a"}]');
+      expect(JSON.stringify(user?.metadata)).toBe('{"b":1,"__proto__":{"kept":true},"a":[1,{"x":null}]}');
     });
 
     it('gives the model the system prompt without storing it', async () => {
@@ -240,23 +193,16 @@ describe('runTurn handler', () => {
       const response = await turn({ message: 'hi', system: 'Be brief.' });
 
       // Assess
-      expect(response.statusCode).toBe(201);
       expect(jsonBody(response).reply.content).toBe(
         '[offline] system: "Be brief.", history: 2 messages, you said: hi',
       );
-      expect(writtenMessages(sentTransactions()[0])[0]).toEqual(
-        expect.objectContaining({ role: 'user', content: 'hi' }),
-      );
-      expect(JSON.stringify(sentTransactions()[0]?.TransactItems?.[1])).not.toContain('Be brief.');
+      expect(appendedBy(stub)[0]).toEqual({ role: 'user', content: 'hi' });
     });
 
     it('regenerates on the new history after losing the race at commit', async () => {
       // Prepare: another writer commits seq 3 between the load and the commit.
-      dynamo.on(QueryCommand).resolvesOnce(conversationOf(2)).resolves(conversationOf(3));
-      dynamo
-        .on(TransactWriteCommand)
-        .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed', Item: headItem(3) }))
-        .resolves({});
+      stub.load.mockResolvedValueOnce(pageOf(2)).mockResolvedValue(pageOf(3));
+      stub.append.mockRejectedValueOnce(new VersionConflictError(3));
       const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');
       const logInfo = vi.spyOn(offlineObservability.logger, 'info');
 
@@ -304,45 +250,59 @@ describe('runTurn handler', () => {
       ]);
     });
 
-    it('replays a repeated Idempotency-Key with 200 and Idempotent-Replayed: true, appending nothing', async () => {
-      // Prepare
-      const headers = { 'idempotency-key': 'turn-1' };
-      const first = await turn({ message: 'hello' }, { headers });
-      answerReplayOf(sentTransactions()[0], 'turn-1', 4);
+    it('answers a replay with 200 and Idempotent-Replayed: true, calling no model and appending nothing', async () => {
+      // Prepare: the store finds the key's earlier turn.
+      const earlier = appended('conv-1', [
+        stored({ role: 'user', content: 'hello' }, 3),
+        {
+          ...stored({ role: 'assistant', content: 'before' }, 4),
+          metadata: { model: 'offline', contextMessages: 2 },
+        },
+      ]);
+      stub.findIdempotentResult.mockResolvedValue({ ...earlier, replayed: true });
       const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');
 
       // Act
       const replay = await turn({ message: 'hello' }, { headers: { 'Idempotency-Key': 'turn-1' } });
 
       // Assess
-      expect(first.statusCode).toBe(201);
       expect(replay.statusCode).toBe(200);
       expect(replay.headers).toMatchObject({ 'Idempotent-Replayed': 'true' });
-      expect(jsonBody(replay)).toEqual(jsonBody(first));
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(jsonBody(replay)).toMatchObject({
+        version: 4,
+        reply: { content: 'before' },
+        contextMessages: 2,
+      });
+      expect(stub.findIdempotentResult).toHaveBeenCalledWith(
+        'tenant-a',
+        'conv-1',
+        'turn-1',
+        expect.objectContaining({ kind: 'turn' }),
+      );
+      expect(stub.append).not.toHaveBeenCalled();
       expect(addMetric).toHaveBeenCalledWith('turnReplays', 'Count', 1);
       expect(addMetric).toHaveBeenCalledWith('modelCalls', 'Count', 0);
-      expect(addMetric).not.toHaveBeenCalledWith('turns', expect.anything(), expect.anything());
     });
 
-    it('answers 422 idempotency_key_reused when the key comes back with another message', async () => {
+    it('answers 422 idempotency_key_reused when the key comes back with another request', async () => {
       // Prepare
-      const headers = { 'idempotency-key': 'turn-1' };
-      await turn({ message: 'hello' }, { headers });
-      answerReplayOf(sentTransactions()[0], 'turn-1', 4);
+      stub.findIdempotentResult.mockRejectedValue(new IdempotencyKeyReusedError());
 
       // Act
-      const response = await turn({ message: 'something else' }, { headers });
+      const response = await turn(
+        { message: 'something else' },
+        { headers: { 'idempotency-key': 'turn-1' } },
+      );
 
       // Assess
       expect(response.statusCode).toBe(422);
       expect(jsonBody(response).error.code).toBe('idempotency_key_reused');
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(stub.append).not.toHaveBeenCalled();
     });
 
     it('answers 409 version_conflict with currentVersion before any model call when expectedVersion is stale', async () => {
       // Prepare
-      dynamo.on(QueryCommand).resolves(conversationOf(5));
+      stub.load.mockResolvedValue(pageOf(5));
       const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');
 
       // Act
@@ -353,16 +313,14 @@ describe('runTurn handler', () => {
       expect(jsonBody(response)).toEqual({
         error: { code: 'version_conflict', message: 'The conversation is at version 5.', currentVersion: 5 },
       });
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(stub.append).not.toHaveBeenCalled();
       expect(addMetric).toHaveBeenCalledWith('modelCalls', 'Count', 0);
       expect(addMetric).toHaveBeenCalledWith('conflicts', 'Count', 1);
     });
 
     it('answers 409 version_conflict when expectedVersion loses the race at commit, without regenerating', async () => {
       // Prepare
-      dynamo
-        .on(TransactWriteCommand)
-        .rejects(cancelled({ Code: 'ConditionalCheckFailed', Item: headItem(3) }, { Code: 'None' }));
+      stub.append.mockRejectedValue(new VersionConflictError(3));
 
       // Act
       const response = await turn({ message: 'hello', expectedVersion: 2 });
@@ -370,7 +328,7 @@ describe('runTurn handler', () => {
       // Assess
       expect(response.statusCode).toBe(409);
       expect(jsonBody(response).error).toMatchObject({ code: 'version_conflict', currentVersion: 3 });
-      expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      expect(stub.append).toHaveBeenCalledOnce();
     });
 
     it.each([
@@ -396,7 +354,7 @@ describe('runTurn handler', () => {
         },
         /nested deeper/,
       ],
-    ])('answers 400 invalid_request for %s, calling nothing', async (_, body, message) => {
+    ])('answers 400 invalid_request for %s, without the store', async (_, body, message) => {
       // Act
       const response = await turn(body);
 
@@ -406,79 +364,59 @@ describe('runTurn handler', () => {
         code: 'invalid_request',
         message: expect.stringMatching(message),
       });
-      expect(dynamo).not.toHaveReceivedAnyCommand();
+      expect(stub.load).not.toHaveBeenCalled();
     });
 
-    it('answers 400 invalid_request for a bad conversation id', async () => {
+    it.each([
+      ['a bad conversation id', { message: 'hi' }, { conversationId: 'bad id!' }, 400, /conversationId/],
+      [
+        'a non-ASCII Idempotency-Key',
+        { message: 'hi' },
+        { headers: { 'idempotency-key': 'clé' } },
+        400,
+        /idempotency-key/,
+      ],
+      ['no authorizer context, before reading the body', '{bad json', { authorizer: null }, 401, /identity/],
+      [
+        'a message over 256 KiB',
+        { message: 'x'.repeat(256 * 1024) },
+        {},
+        413,
+        /^message is \d+ bytes of JSON; the limit is 262144/,
+      ],
+      ['a request body over 1 MiB', { message: 'x'.repeat(1024 * 1024) }, {}, 413, /1 MiB/],
+    ])('answers %s with %i, without the store', async (_, body, options, status, message) => {
       // Act
-      const response = await turn({ message: 'hi' }, { conversationId: 'bad id!' });
+      const response = await turn(body, options);
 
       // Assess
-      expect(response.statusCode).toBe(400);
-      expect(jsonBody(response).error.message).toMatch(/conversationId/);
-      expect(dynamo).not.toHaveReceivedAnyCommand();
+      expect(response.statusCode).toBe(status);
+      expect(jsonBody(response).error.message).toMatch(message);
+      expect(stub.load).not.toHaveBeenCalled();
     });
 
-    it('answers 400 invalid_request for an Idempotency-Key that is not printable ASCII', async () => {
-      const response = await turn({ message: 'hi' }, { headers: { 'idempotency-key': 'clé' } });
-      expect(response.statusCode).toBe(400);
-      expect(jsonBody(response).error.message).toMatch(/idempotency-key/);
-      expect(dynamo).not.toHaveReceivedAnyCommand();
-    });
-
-    it('answers 401 unauthorized without an authorizer context, before reading the body', async () => {
-      // Act
-      const response = await turn('{bad json', { authorizer: null });
-
-      // Assess
-      expect(response.statusCode).toBe(401);
-      expect(jsonBody(response).error.code).toBe('unauthorized');
-      expect(dynamo).not.toHaveReceivedAnyCommand();
-    });
-
-    it('answers 413 payload_too_large for a message over 256 KiB, before loading anything', async () => {
-      // Act
-      const response = await turn({ message: 'x'.repeat(256 * 1024) });
-
-      // Assess
-      expect(response.statusCode).toBe(413);
-      expect(jsonBody(response).error).toMatchObject({
-        code: 'payload_too_large',
-        message: expect.stringMatching(/^message is \d+ bytes of JSON; the limit is 262144/),
-      });
-      expect(dynamo).not.toHaveReceivedAnyCommand();
-    });
-
-    it('answers 413 payload_too_large for a request body over 1 MiB', async () => {
-      const response = await turn({ message: 'x'.repeat(1024 * 1024) });
-      expect(response.statusCode).toBe(413);
-      expect(jsonBody(response).error.message).toMatch(/1 MiB/);
-      expect(dynamo).not.toHaveReceivedAnyCommand();
-    });
-
-    it('answers 503 unavailable with Retry-After when DynamoDB keeps throttling', async () => {
+    it('answers 503 unavailable with Retry-After when the store cannot read, calling no model', async () => {
       // Prepare
-      vi.useFakeTimers({ toFake: ['setTimeout'] });
-      dynamo
-        .on(QueryCommand)
-        .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+      stub.load.mockRejectedValue(
+        new UnavailableError('DynamoDB is throttling or unreachable. Retry shortly.'),
+      );
+      const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');
 
       // Act
-      const pending = turn({ message: 'hello' });
-      await vi.runAllTimersAsync();
-      const response = await pending;
+      const response = await turn({ message: 'hello' });
 
       // Assess
       expect(response.statusCode).toBe(503);
       expect(response.headers).toMatchObject({ 'Retry-After': '1', 'Content-Type': 'application/json' });
       expect(jsonBody(response).error.code).toBe('unavailable');
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(addMetric).toHaveBeenCalledWith('modelCalls', 'Count', 0);
     });
   });
 
   describe('with Bedrock', () => {
     const modelId = 'us.amazon.nova-lite-v1:0';
     let bedrockTurns: Awaited<ReturnType<typeof loadTurnModule>>;
+    let bedrockStore: StoreStub;
 
     beforeAll(async () => {
       bedrockTurns = await loadTurnModule({
@@ -487,9 +425,12 @@ describe('runTurn handler', () => {
         AWS_REGION: 'us-east-1',
         MODEL_TIMEOUT_MS: '1000',
       });
+      bedrockStore = stubStore(bedrockTurns.store);
     });
 
     beforeEach(() => {
+      bedrockStore.reset();
+      answering(bedrockStore);
       bedrock.on(ConverseCommand).resolves(converseAnswer('Hello from Nova.'));
     });
 
@@ -528,8 +469,8 @@ describe('runTurn handler', () => {
       // Prepare
       const headers = { 'idempotency-key': 'turn-1' };
       const first = await turn(bedrockTurns.handler, { message: 'hello' }, { headers });
-      const firstCalls = bedrock.commandCalls(ConverseCommand).length;
-      answerReplayOf(sentTransactions()[0], 'turn-1', 4);
+      const [committed] = await bedrockStore.append.mock.results.map((result) => result.value);
+      bedrockStore.findIdempotentResult.mockResolvedValue({ ...(await committed), replayed: true });
       bedrock.resetHistory();
 
       // Act
@@ -537,7 +478,6 @@ describe('runTurn handler', () => {
 
       // Assess
       expect(first.statusCode).toBe(201);
-      expect(firstCalls).toBe(1);
       expect(replay.statusCode).toBe(200);
       expect(replay.headers).toMatchObject({ 'Idempotent-Replayed': 'true' });
       expect(jsonBody(replay)).toEqual(jsonBody(first));
@@ -570,7 +510,7 @@ describe('runTurn handler', () => {
         expect(response.statusCode).toBe(502);
         expect(jsonBody(response)).toEqual({ error: { code: 'model_error', message: text } });
         expect(response.body).not.toMatch(/secret/);
-        expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+        expect(bedrockStore.append).not.toHaveBeenCalled();
         expect(addMetric).toHaveBeenCalledWith('modelErrors', 'Count', 1);
         const [, fields] = logError.mock.calls[0] as [string, { error: Error; statusCode: number }];
         expect(fields.statusCode).toBe(502);
@@ -588,7 +528,7 @@ describe('runTurn handler', () => {
       // Assess
       expect(response.statusCode).toBe(504);
       expect(jsonBody(response).error.code).toBe('model_timeout');
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(bedrockStore.append).not.toHaveBeenCalled();
     });
 
     it('answers 504 model_timeout at MODEL_TIMEOUT_MS when Bedrock never answers, storing nothing', async () => {
@@ -606,7 +546,7 @@ describe('runTurn handler', () => {
       expect(jsonBody(response)).toEqual({
         error: { code: 'model_timeout', message: 'The model did not answer within 1000 ms.' },
       });
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(bedrockStore.append).not.toHaveBeenCalled();
       expect(addMetric).toHaveBeenCalledWith('modelTimeouts', 'Count', 1);
     });
 
@@ -619,6 +559,8 @@ describe('runTurn handler', () => {
         AWS_REGION: 'us-east-1',
         MODEL_TIMEOUT_MS: '20000',
       });
+      const slowStore = stubStore(slow.store);
+      answering(slowStore);
       const started = performance.now();
 
       // Act
@@ -631,7 +573,7 @@ describe('runTurn handler', () => {
         code: 'model_timeout',
         message: 'The model did not answer in time.',
       });
-      expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(slowStore.append).not.toHaveBeenCalled();
     });
   });
 });

@@ -1,28 +1,18 @@
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { keys } from '../../../lambda/memory/table.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { store } from '../../../lambda/http/runtime/store.js';
+import type { MessageInput } from '../../../lambda/memory/message.js';
 import {
   installLambdaResponseStreaming,
   isStreamingHandler,
 } from '../../../local/lambda-response-streaming.js';
 import { invokeStreaming } from '../../support/streaming-invoke.js';
+import { appended, stored, stubStore } from './store-stub.js';
 
-vi.hoisted(() => {
-  process.env.TABLE_NAME = 'memory-test';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.MODEL_PROVIDER = 'offline';
-});
-
+// The handler module calls awslambda.streamifyResponse when it loads, as in Lambda's runtime.
 installLambdaResponseStreaming();
 const { handler } = await import('../../../lambda/http/handlers/stream-turn.js');
-const dynamo = mockClient(DynamoDBDocumentClient);
+const stub = stubStore(store);
 const invoke = (event: APIGatewayProxyEvent) => invokeStreaming(handler, event);
 
 /** A REST API proxy event (payload format 1.0) for POST .../turns, as the streaming front sends it. */
@@ -76,10 +66,16 @@ const eventsOf = (body: string) =>
 
 describe('streaming turn handler (REST API, response streaming)', () => {
   beforeEach(() => {
-    dynamo.reset();
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(QueryCommand).resolves({ Items: [] });
-    dynamo.on(TransactWriteCommand).resolves({});
+    // An empty conversation that appends whatever it is given.
+    stub.reset();
+    stub.load.mockResolvedValue({ conversationId: 'conv-1', version: 0, messages: [], consumedCapacity: 1 });
+    stub.findIdempotentResult.mockResolvedValue(undefined);
+    stub.append.mockImplementation(async (_tenant, conversationId, messages) =>
+      appended(
+        conversationId,
+        messages.map((message, index) => stored(message as MessageInput, index + 1)),
+      ),
+    );
   });
 
   it('is marked for response streaming', () => {
@@ -109,10 +105,12 @@ describe('streaming turn handler (REST API, response streaming)', () => {
       awaitingToolResults: false,
       reply: { content: text },
     });
-    const pk = keys.partition('arn:aws:sts::123456789012:assumed-role/Agents', 'conv-1');
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
-    });
+    expect(stub.append).toHaveBeenCalledWith(
+      'arn:aws:sts::123456789012:assumed-role/Agents',
+      'conv-1',
+      expect.any(Array),
+      expect.anything(),
+    );
   });
 
   it('takes the tenant of a JWT caller from the claims our authorizer verified', async () => {
@@ -124,10 +122,7 @@ describe('streaming turn handler (REST API, response streaming)', () => {
     // Assess
     expect(response.statusCode).toBe(201);
     expect(JSON.parse(response.body)).toMatchObject({ version: 2, reply: { role: 'assistant' } });
-    const pk = keys.partition('tenant-j', 'conv-1');
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.messagePrefix },
-    });
+    expect(stub.load).toHaveBeenCalledWith('tenant-j', 'conv-1', expect.anything());
   });
 
   it('answers 401 without an identity and 400 for a bad body with the contract body, never a stream', async () => {
@@ -149,7 +144,7 @@ describe('streaming turn handler (REST API, response streaming)', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.headers['Content-Type']).toBe('application/json');
     expect(JSON.parse(bad.body).error.message).toMatch(/exactly one/);
-    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(stub.append).not.toHaveBeenCalled();
   });
 
   it('answers a continuation without pending calls with 409 before streaming anything', async () => {
@@ -168,6 +163,6 @@ describe('streaming turn handler (REST API, response streaming)', () => {
       code: 'no_pending_tool_calls',
       currentVersion: 0,
     });
-    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(stub.append).not.toHaveBeenCalled();
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConversationStore } from '../../lambda/memory/conversation-store.js';
+import { ConversationStore } from '../../../lambda/memory/conversation-store.js';
 import {
   IdempotencyKeyReusedError,
   MemoryError,
@@ -26,9 +26,9 @@ import {
   UnavailableError,
   VersionConflictError,
   WriteOutcomeUnknownError,
-} from '../../lambda/memory/errors.js';
-import { keys } from '../../lambda/memory/table.js';
-import { cancelled } from '../support/dynamodb-errors.js';
+} from '../../../lambda/memory/errors.js';
+import { keys } from '../../../lambda/memory/table.js';
+import { cancelled } from '../../support/dynamodb-errors.js';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'local' }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { modeledWriteUnits } from '../../bench/capacity-model.js';
-import { itemSize, readUnits, writeUnits } from '../../bench/item-size.js';
+import { modeledWriteUnits } from '../../../bench/capacity-model.js';
+import { itemSize, readUnits, writeUnits } from '../../../bench/item-size.js';
 
 describe('bench capacity rules', () => {
   describe('itemSize', () => {

@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DataFolderInUseError, DataFolderLock, removeStaleLock } from '../../../local/data-folder-lock.js';
-import { projectRoot } from '../../../local/local-server-config.js';
+import { DataFolderInUseError, DataFolderLock, removeStaleLock } from '../../local/data-folder-lock.js';
+import { projectRoot } from '../../local/local-server-config.js';
 
 /** The pid of a process that has exited (and was reaped): what a SIGKILLed server leaves in its lock. */
 function deadPid(): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkAcceptance, checkCheckpointAcceptance } from '../../bench/acceptance.js';
-import type { CheckpointCostResults, CheckpointSample } from '../../bench/checkpoint-cost.js';
-import type { CostResults, TurnSample } from '../../bench/cost-vs-history.js';
+import { checkAcceptance, checkCheckpointAcceptance } from '../../../bench/acceptance.js';
+import type { CheckpointCostResults, CheckpointSample } from '../../../bench/checkpoint-cost.js';
+import type { CostResults, TurnSample } from '../../../bench/cost-vs-history.js';
 
 function sample(historyLength: number, totalUnits: number, calls = 2): TurnSample {
   const units = { readUnits: totalUnits - 6, writeUnits: 6, totalUnits };

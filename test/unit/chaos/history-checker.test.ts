@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Exchange, History, ReadRecord, WriteRecord } from './history.js';
-import { checkHistory } from './history-checker.js';
+import type { Exchange, History, ReadRecord, WriteRecord } from '../../chaos/history.js';
+import { checkHistory } from '../../chaos/history-checker.js';
 
 const conversation = 'c';
 const stored = (tag: string, seq: number) => ({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AgentMemoryClient } from '../../client/agent-memory-client.js';
-import { bearerAuth } from '../../client/bearer-auth.js';
+import { AgentMemoryClient } from '../../../client/agent-memory-client.js';
+import { bearerAuth } from '../../../client/bearer-auth.js';
 import {
   AbortedError,
   IdempotencyKeyReusedError,
@@ -12,12 +12,12 @@ import {
   TimeoutError,
   UnavailableError,
   VersionConflictError,
-} from '../../client/errors.js';
-import { backoffDelay, parseRetryAfter, retryPolicy } from '../../client/retry-policy.js';
-import { sigV4Auth } from '../../client/sigv4-auth.js';
-import { tenantHeaderAuth } from '../../client/tenant-header-auth.js';
-import { verifySigV4 } from './sigv4-verifier.js';
-import { StubApiServer } from './stub-api-server.js';
+} from '../../../client/errors.js';
+import { backoffDelay, parseRetryAfter, retryPolicy } from '../../../client/retry-policy.js';
+import { sigV4Auth } from '../../../client/sigv4-auth.js';
+import { tenantHeaderAuth } from '../../../client/tenant-header-auth.js';
+import { verifySigV4 } from '../../client/sigv4-verifier.js';
+import { StubApiServer } from '../../client/stub-api-server.js';
 
 const stored = (seq: number, content: string) => ({
   role: 'user' as const,
