@@ -70,6 +70,16 @@ const DEFAULT_BANNER =
   "import { createRequire as __agentMemoryCreateRequire } from 'node:module';" +
   'const require = __agentMemoryCreateRequire(import.meta.url);';
 
+/**
+ * The stack with every function it can have: JWT auth adds the streaming API's authorizer, `inspector` the
+ * inspector's page function (the route functions and the streaming turn are there in any configuration).
+ */
+const everyFunction = [
+  ...['auth=jwt', 'jwtIssuer=https://issuer.example.com', 'jwtAudience=bench', 'inspector=true'].flatMap(
+    (context) => ['-c', context],
+  ),
+];
+
 /** The baseline: a handler module holding only the DynamoDB document client, built once at module scope. */
 const BASELINE_SOURCE = `
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -94,7 +104,7 @@ export async function coldStart(options: ColdStartOptions): Promise<ColdStartRes
       const started = performance.now();
       const synth = await run(
         'npx',
-        ['cdk', 'synth', '--no-notices', '-q', '-o', cloudAssembly],
+        ['cdk', 'synth', '--no-notices', '-q', '-o', cloudAssembly, ...everyFunction],
         options.projectRoot,
         { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
       );

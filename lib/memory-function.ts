@@ -103,7 +103,7 @@ export interface MemoryFunctionProps {
   readonly timeout?: Duration;
 
   /**
-   * Environment variables, added to the ones this construct sets (`NODE_OPTIONS`, `POWERTOOLS_SERVICE_NAME`,
+   * Environment variables, added to the ones this construct sets (`POWERTOOLS_SERVICE_NAME`,
    * `POWERTOOLS_METRICS_NAMESPACE`), which it may not repeat.
    * @default - none
    */
@@ -172,8 +172,9 @@ export class MemoryFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
+    // No NODE_OPTIONS=--enable-source-maps: it reads and parses the source map at every cold start. The
+    // handlers map a logged error's stack themselves (lambda/http/runtime/source-stacks.ts).
     const ownEnvironment = {
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'agent-memory',
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'AgentMemory',
     };

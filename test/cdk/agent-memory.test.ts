@@ -189,7 +189,7 @@ describe('AgentMemory', () => {
       }
     });
 
-    it('gives every function tracing, explicit memory and timeout, source maps and Powertools settings', () => {
+    it('gives every function tracing, explicit memory and timeout and Powertools settings, and no start-up flags', () => {
       const functions = resourcesOfType(iamStack.template, 'AWS::Lambda::Function');
       const turnFunctions = turnFunctionIds.map((id) => logicalIdOf(iamStack.stack, `${id}/Function`));
       for (const [id, fn] of Object.entries(functions)) {
@@ -199,7 +199,6 @@ describe('AgentMemory', () => {
           Environment: {
             Variables: expect.objectContaining({
               TABLE_NAME: { Ref: logicalIdOf(iamStack.stack, 'AgentMemory/Table') },
-              NODE_OPTIONS: '--enable-source-maps',
               POWERTOOLS_SERVICE_NAME: 'agent-memory',
               POWERTOOLS_METRICS_NAMESPACE: 'AgentMemory',
             }),
@@ -209,7 +208,6 @@ describe('AgentMemory', () => {
         const timeout = id === logicalIdOf(iamStack.stack, `${resumeFunctionId}/Function`) ? 29 : 10;
         expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: timeout });
         expect(Object.keys((fn.Properties.Environment as { Variables: object }).Variables).sort()).toEqual([
-          'NODE_OPTIONS',
           'POWERTOOLS_METRICS_NAMESPACE',
           'POWERTOOLS_SERVICE_NAME',
           'TABLE_NAME',

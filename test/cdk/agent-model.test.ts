@@ -78,7 +78,6 @@ describe('AgentMemory: the agent turn route', () => {
         MODEL_TIMEOUT_MS: '20000',
         CONTEXT_MAX_MESSAGES: '20',
         CONTEXT_MAX_TOKENS: '8000',
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'agent-memory',
         POWERTOOLS_METRICS_NAMESPACE: 'AgentMemory',
       });

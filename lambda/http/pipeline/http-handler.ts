@@ -5,7 +5,8 @@ import type {
   StreamifyHandler,
 } from 'aws-lambda';
 import { VersionConflictError } from '../../memory/errors.js';
-import { countConflict, logger, publishMetrics, tracer } from '../runtime/observability.js';
+import { countConflict, logger, publishMetrics } from '../runtime/observability.js';
+import { withSourceStack } from '../runtime/source-stacks.js';
 import { corsHeaders, readCorsConfig } from './cors.js';
 import type { HttpEvent } from './request.js';
 import { errorResponse, type HttpResponse, isStreaming } from './responses.js';
@@ -28,7 +29,7 @@ export type HttpHandler = (event: HttpEvent, context?: Context) => Promise<APIGa
 export type StreamingHttpHandler = StreamifyHandler<APIGatewayProxyEvent, void>;
 
 /**
- * Turns an operation into a handler for API Gateway's HTTP API: traces it, maps any error through the one error
+ * Turns an operation into a handler for API Gateway's HTTP API: maps any error through the one error
  * mapper, writes one log line per request (route, requestId, the operation's fields, statusCode, durationMs; a 5xx
  * with the error) and publishes the metrics. A streamed body is collected and answered whole (an HTTP API
  * cannot stream). The fields travel with the request rather than in Logger's shared keys, and the Lambda context
@@ -92,22 +93,17 @@ function startRequest(routeId: string, event: HttpEvent, context: Context | unde
     Object.assign(fields, more);
   };
   return {
-    respond: (operation: HttpOperation) =>
-      traced(routeId, async () => {
-        try {
-          return await operation({ event, context, annotate });
-        } catch (error) {
-          if (error instanceof VersionConflictError) countConflict();
-          const failure = errorResponse(error, requestId);
-          if (failure.statusCode >= 500) {
-            if (error instanceof Error) tracer.addErrorAsMetadata(error);
-            fields.error = error;
-          } else {
-            fields.errorMessage = (error as Error).message;
-          }
-          return failure;
-        }
-      }),
+    respond: async (operation: HttpOperation): Promise<HttpResponse> => {
+      try {
+        return await operation({ event, context, annotate });
+      } catch (error) {
+        if (error instanceof VersionConflictError) countConflict();
+        const failure = errorResponse(error, requestId);
+        if (failure.statusCode >= 500) fields.error = error;
+        else fields.errorMessage = (error as Error).message;
+        return failure;
+      }
+    },
     /** One log line and the metrics, once the answer is out (a stream's last piece included). */
     finish: (statusCode: number) => {
       fields.statusCode = statusCode;
@@ -115,23 +111,12 @@ function startRequest(routeId: string, event: HttpEvent, context: Context | unde
       // The Lambda context goes on the shared logger right before the line, with no await in between: the
       // local server runs requests of every route concurrently through this one logger.
       if (context) logger.addContext(context);
-      if (statusCode >= 500 || fields.error !== undefined) logger.error('request failed', fields);
-      else logger.info('request handled', fields);
+      if (statusCode >= 500 || fields.error !== undefined) {
+        logger.error('request failed', { ...fields, error: withSourceStack(fields.error) });
+      } else {
+        logger.info('request handled', fields);
+      }
       publishMetrics();
     },
   };
-}
-
-/** Runs the operation in its own X-Ray subsegment when tracing is on (in Lambda only). */
-async function traced(routeId: string, run: () => Promise<HttpResponse>): Promise<HttpResponse> {
-  if (!tracer.isTracingEnabled()) return run();
-  return (await tracer.provider.captureAsyncFunc(`## ${routeId}`, async (subsegment) => {
-    tracer.annotateColdStart();
-    tracer.addServiceNameAnnotation();
-    try {
-      return await run();
-    } finally {
-      subsegment?.close();
-    }
-  })) as HttpResponse;
 }

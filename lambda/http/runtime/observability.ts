@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { ChatModel } from '../../agent/chat-model.js';
 import { ModelError, ModelTimeoutError } from '../../agent/model-errors.js';
 import type { TurnResult } from '../../agent/run-turn.js';
@@ -8,16 +7,17 @@ import type { AppendResult, EditResult } from '../../memory/conversation-store.j
 import type { HistoryPage } from '../../memory/store-types.js';
 
 /*
- * Powertools, set up once per process. The usual POWERTOOLS_* variables still apply (log level, namespace,
- * service name). Outside Lambda (local server, tests) the Tracer switches itself off (no AWS_EXECUTION_ENV),
- * and metrics are dropped instead of printed: nothing collects EMF from a local process's stdout.
+ * Powertools' logger and metrics, set up once per process. The usual POWERTOOLS_* variables still apply (log
+ * level, namespace, service name). Outside Lambda (local server, tests) metrics are dropped instead of printed:
+ * nothing collects EMF from a local process's stdout. Tracing is Lambda's own (active tracing: each
+ * invocation's segment, with its init and its duration); the X-Ray SDK, whose per-call subsegments cost a
+ * third of every cold start, is not loaded (README, benchmarks).
  */
 const serviceName = 'agent-memory';
 /** Set by the Lambda runtime only (the local server passes handlers a Lambda context, so that cannot tell). */
 const lambdaFunctionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
 
 export const logger = new Logger({ serviceName });
-export const tracer = new Tracer({ serviceName });
 export const metrics = new Metrics({
   serviceName,
   // An explicit option would override the stack's POWERTOOLS_METRICS_NAMESPACE, so it is only the fallback.

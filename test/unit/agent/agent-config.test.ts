@@ -127,18 +127,18 @@ describe('readAgentConfig', () => {
 });
 
 describe('createChatModel', () => {
-  it('builds the offline model by default', () => {
+  it('builds the offline model by default', async () => {
     // Act
-    const model = createChatModel(readAgentConfig({}).model);
+    const model = await createChatModel(readAgentConfig({}).model);
 
     // Assess
     expect(model).toBeInstanceOf(OfflineModel);
     expect(model.modelId).toBe('offline');
   });
 
-  it('builds the Bedrock model with the configured id', () => {
+  it('builds the Bedrock model with the configured id', async () => {
     // Act
-    const model = createChatModel(
+    const model = await createChatModel(
       { provider: 'bedrock', modelId: 'anthropic.claude-3-haiku-20240307-v1:0' },
       { bedrockClient: new BedrockRuntimeClient({ region: 'us-east-1' }) },
     );
@@ -148,9 +148,9 @@ describe('createChatModel', () => {
     expect(model.modelId).toBe('anthropic.claude-3-haiku-20240307-v1:0');
   });
 
-  it('builds the OpenAI-compatible model with the configured id', () => {
+  it('builds the OpenAI-compatible model with the configured id', async () => {
     // Act
-    const model = createChatModel({
+    const model = await createChatModel({
       provider: 'openai',
       modelId: 'gpt-4o-mini',
       baseUrl: 'http://127.0.0.1:1/v1',

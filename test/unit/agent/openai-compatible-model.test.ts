@@ -305,7 +305,7 @@ describe('OpenAiCompatibleModel', () => {
     it('reads the secret once and sends it as the bearer key on every call', async () => {
       // Prepare
       secrets.on(GetSecretValueCommand).resolves({ SecretString: 'sk-from-secret' });
-      const model = modelWithSecret();
+      const model = await modelWithSecret();
 
       // Act
       await model.reply(turn);
@@ -324,7 +324,7 @@ describe('OpenAiCompatibleModel', () => {
       secrets.on(GetSecretValueCommand).resolves({ SecretString: '{"apiKey":"sk-json"}' });
 
       // Act
-      await modelWithSecret().reply(turn);
+      await (await modelWithSecret()).reply(turn);
 
       // Assess
       expect(stub.received[0]?.headers.authorization).toBe('Bearer sk-json');
@@ -336,7 +336,7 @@ describe('OpenAiCompatibleModel', () => {
         .on(GetSecretValueCommand)
         .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }))
         .resolves({ SecretString: 'sk-second-try' });
-      const model = modelWithSecret();
+      const model = await modelWithSecret();
 
       // Act
       const first = await model.reply(turn).catch((caught: unknown) => caught);
