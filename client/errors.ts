@@ -162,6 +162,12 @@ export class IdempotencyResultGoneError extends typedErrorClass(
   'This Idempotency-Key was already applied, and a later edit removed what it wrote.',
 ) {}
 
+/**
+ * 422 invalid_upload: a message references an upload this conversation does not have (unknown, expired, never
+ * uploaded, or another size or type than declared). Nothing was stored.
+ */
+export class InvalidUploadError extends typedErrorClass('invalid_upload') {}
+
 /** 429 throttled / 503 unavailable: safe to retry after `retryAfterMs`. Thrown once the client's retries ran out. */
 export class UnavailableError extends AgentMemoryError {
   constructor(
@@ -229,6 +235,7 @@ const typedErrors: { readonly [C in ErrorCode]: (input: TypedErrorInput) => Agen
   payload_too_large: ({ message, details }) => new PayloadTooLargeError(message, details),
   idempotency_key_reused: ({ message, details }) => new IdempotencyKeyReusedError(message, details),
   tool_results_mismatch: ({ message, details }) => new ToolResultsMismatchError(message, details),
+  invalid_upload: ({ message, details }) => new InvalidUploadError(message, details),
   throttled: ({ message, details, retryAfterMs }) =>
     new UnavailableError(message, retryAfterMs, { ...details, code: 'throttled' }),
   internal: ({ message, details }) => new InternalServerError(message, details),

@@ -1,13 +1,14 @@
 import { partitionOf, requireSeq } from './arguments.js';
+import { prepareMessages } from './attachments/attachment-writes.js';
+import { presentMessages } from './attachments/presentation.js';
 import { VersionConflictError } from './errors.js';
 import { liveVersion } from './head.js';
 import { idempotencyKeyOf } from './idempotency.js';
-import { parseMessages } from './message.js';
 import { headKey } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
 import type { AppendOptions, AppendResult } from './store-types.js';
 import type { Head } from './table.js';
-import { type AttemptTarget, commitAttempt, newWrite } from './write.js';
+import { type AttemptTarget, commitAttempt, newWrite, settleAttachments } from './write.js';
 
 /**
  * ConversationStore.append. With `expectedVersion` the base is the caller's and one lost race is a
@@ -22,14 +23,33 @@ export async function append(
   options: AppendOptions = {},
 ): Promise<AppendResult> {
   const pk = partitionOf(tenant, conversationId);
-  const batch = parseMessages(messages);
+  const batch = prepareMessages(store, messages);
   const { expectedVersion } = options;
   if (expectedVersion !== undefined) requireSeq('expectedVersion', expectedVersion);
   const key = idempotencyKeyOf(options, () => ({
-    messages: batch.map(({ message }) => message),
+    messages: batch.map(({ input }) => input),
     expectedVersion,
   }));
-  const write = newWrite(store, { pk, conversationId, messages: batch, idempotency: key });
+  const write = await newWrite(store, { pk, tenant, conversationId, messages: batch, idempotency: key });
+  const result = await settleAttachments(store, write, () => commit(store, write, expectedVersion));
+  return {
+    ...result,
+    messages: await presentMessages(
+      store,
+      { tenant, conversationId },
+      result.messages,
+      options.attachments ?? 'inline',
+      write.staged?.known,
+    ),
+  };
+}
+
+async function commit(
+  store: StoreContext,
+  write: Awaited<ReturnType<typeof newWrite>>,
+  expectedVersion: number | undefined,
+): Promise<AppendResult> {
+  const { pk } = write;
   let capacity = 0;
   let target: AttemptTarget = { base: expectedVersion ?? 0, remove: [] };
   if (expectedVersion === undefined) {

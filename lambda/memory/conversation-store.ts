@@ -1,10 +1,15 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { append } from './append.js';
 import { partitionOf } from './arguments.js';
+import type { AttachmentStorage } from './attachments/attachment-storage.js';
+import { type SweepResult, sweepDueMarkers } from './attachments/markers.js';
+import { type AttachmentView, presentMessages, resolveReferences } from './attachments/presentation.js';
+import { createUpload, type UploadRequest, type UploadTicket } from './attachments/uploads.js';
 import { deleteConversation } from './delete.js';
 import { replaceSuffix } from './edit.js';
 import { findReplay, idempotencyKeyOf } from './idempotency.js';
 import { getConversation, load } from './load.js';
+import { limits, type StoredMessage } from './message.js';
 import type { StoreContext } from './store-context.js';
 import type {
   AppendOptions,
@@ -16,7 +21,39 @@ import type {
 } from './store-types.js';
 import { TableClient } from './table-client.js';
 
-export type { AppendOptions, AppendResult, ConversationInfo, EditResult, HistoryPage, LoadOptions };
+export type {
+  AppendOptions,
+  AppendResult,
+  AttachmentView,
+  ConversationInfo,
+  EditResult,
+  HistoryPage,
+  LoadOptions,
+  SweepResult,
+  UploadRequest,
+  UploadTicket,
+};
+
+/** Large content in S3: where, and from what size. */
+export interface AttachmentOptions {
+  /** The bucket (./attachments/s3-attachment-storage.ts: `new S3AttachmentStorage(storeS3Client(), bucket)`). */
+  readonly storage: AttachmentStorage;
+  /**
+   * A content part (or a message's string content) whose JSON is over this many bytes goes to S3.
+   * @default 65536 (64 KiB)
+   */
+  readonly thresholdBytes?: number;
+  /** How long presigned URLs (reads and uploads) stay valid. @default 900 (15 minutes) */
+  readonly urlExpiresSeconds?: number;
+  /**
+   * How long a write may take from its uploads to its commit; after that a sweep deletes what it uploaded and it
+   * can no longer commit. Longer than any request (Lambda runs at most 15 minutes). @default 1800
+   */
+  readonly pendingGraceSeconds?: number;
+}
+
+/** 64 KiB: see README, "Large content". */
+export const defaultAttachmentThresholdBytes = 64 * 1024;
 
 export interface ConversationStoreOptions {
   /** A document client; build it once at module scope (./dynamodb-client.ts has the one the API uses). */
@@ -30,6 +67,11 @@ export interface ConversationStoreOptions {
   readonly backoff?: { readonly baseMs: number; readonly capMs: number };
   /** The clock, in epoch milliseconds (tests move it to exercise retention). @default Date.now */
   readonly now?: () => number;
+  /**
+   * Large content parts in S3, so that a message is not limited by its item (256 KiB) but by the request.
+   * @default undefined (every message whole in its item, at most 256 KiB of JSON)
+   */
+  readonly attachments?: AttachmentOptions;
 }
 
 /**
@@ -58,6 +100,8 @@ export interface ConversationStoreOptions {
  */
 export class ConversationStore {
   readonly tableName: string;
+  /** The largest message `append` takes (bytes of JSON): one item's worth, or with attachments one request's. */
+  readonly messageLimitBytes: number;
   private readonly context: StoreContext;
 
   constructor(options: ConversationStoreOptions) {
@@ -66,13 +110,32 @@ export class ConversationStore {
       throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
     }
     this.tableName = options.tableName;
+    const attachments = options.attachments;
+    const thresholdBytes = attachments?.thresholdBytes ?? defaultAttachmentThresholdBytes;
+    if (!(Number.isInteger(thresholdBytes) && thresholdBytes >= 1024 && thresholdBytes <= limits.messageBytes)) {
+      throw new RangeError(
+        `attachments.thresholdBytes must be an integer from 1024 to ${limits.messageBytes}, got ${thresholdBytes}`,
+      );
+    }
+    this.messageLimitBytes = attachments ? limits.contentRequestBytes : limits.messageBytes;
     this.context = {
       table: new TableClient(options.client, options.tableName),
       ttlSeconds,
       now: options.now ?? Date.now,
       maxAttempts: options.maxAttempts ?? 10,
       backoff: options.backoff ?? { baseMs: 10, capMs: 400 },
+      attachments: attachments && {
+        storage: attachments.storage,
+        thresholdBytes,
+        urlExpiresSeconds: attachments.urlExpiresSeconds ?? 900,
+        pendingGraceSeconds: attachments.pendingGraceSeconds ?? 1800,
+      },
     };
+  }
+
+  /** The bucket of the attachments, if the store has them. */
+  get attachmentBucket(): string | undefined {
+    return this.context.attachments?.storage.bucket;
   }
 
   append(
@@ -109,10 +172,51 @@ export class ConversationStore {
     conversationId: string,
     idempotencyKey: string,
     fingerprint: unknown,
+    view: AttachmentView = 'inline',
   ): Promise<AppendResult | undefined> {
     const pk = partitionOf(tenant, conversationId);
     const key = idempotencyKeyOf({ idempotencyKey, idempotencyFingerprint: fingerprint }, () => fingerprint);
-    return key ? findReplay(this.context, pk, conversationId, key) : undefined;
+    const replay = key ? await findReplay(this.context, pk, conversationId, key) : undefined;
+    if (replay === undefined) return undefined;
+    const where = { tenant, conversationId };
+    return { ...replay, messages: await presentMessages(this.context, where, replay.messages, view) };
+  }
+
+  /**
+   * Hands out a presigned upload for a file too large for a request (a 20 MB PDF): PUT its bytes to `url` with
+   * `headers`, then reference `uploadId` in a message (`{"type": "attachment", "attachment": {"uploadId"}}`),
+   * whose commit checks the object is there with the declared size and type.
+   */
+  createUpload(tenant: string, conversationId: string, upload: UploadRequest): Promise<UploadTicket> {
+    return createUpload(this.context, tenant, conversationId, upload);
+  }
+
+  /**
+   * The values behind attachment parts this store gave out for this conversation, put back (for a model: a turn
+   * selects its history on references, then resolves only what it sends). Uploads of at most `uploadDataBytes`
+   * get their bytes as `attachment.data` (base64).
+   */
+  resolveAttachments(
+    tenant: string,
+    conversationId: string,
+    messages: readonly StoredMessage[],
+    options: { readonly uploadDataBytes?: number } = {},
+  ): Promise<StoredMessage[]> {
+    partitionOf(tenant, conversationId);
+    return resolveReferences(
+      this.context,
+      { tenant, conversationId },
+      messages,
+      options.uploadDataBytes ?? 0,
+    );
+  }
+
+  /**
+   * Deletes the S3 objects of writes that never committed (past their grace) and of messages that were removed
+   * but whose objects were not deleted yet (a crash in between): what the stack's scheduled sweep runs.
+   */
+  sweepAttachments(): Promise<SweepResult> {
+    return sweepDueMarkers(this.context);
   }
 
   load(tenant: string, conversationId: string, options: LoadOptions = {}): Promise<HistoryPage> {

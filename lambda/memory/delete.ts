@@ -1,4 +1,7 @@
 import { partitionOf } from './arguments.js';
+import { garbageMarker } from './attachments/attachment-writes.js';
+import { sweepSoon } from './attachments/markers.js';
+import type { AttachmentRecord } from './attachments/offload.js';
 import { UnavailableError } from './errors.js';
 import {
   headKey,
@@ -7,11 +10,14 @@ import {
   tombstoneDelete,
   tombstoneUpdate,
 } from './requests.js';
-import { retryBudget, type StoreContext } from './store-context.js';
+import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import { type Head, keys, seqOf } from './table.js';
 
-/** DynamoDB allows 100 actions per transaction: 99 deletes next to the check on the tombstone. */
-const DELETES_PER_TRANSACTION = 99;
+/**
+ * DynamoDB allows 100 actions per transaction: 99 deletes next to the check on the tombstone, or 98 with
+ * attachments, whose garbage marker may go with them.
+ */
+const deletesPerTransaction = (store: StoreContext) => (store.attachments ? 98 : 99);
 
 /**
  * ConversationStore.deleteConversation: first a tombstone on the head (one conditional write, after which the
@@ -31,7 +37,7 @@ export async function deleteConversation(store: StoreContext, tenant: string, co
     head ??= (await store.table.get<Head>(headKey(pk))).item;
     if (head === undefined || head.deleted !== true) return; // another delete finished, a new life began
   }
-  if (!(await removePastLife(store, pk, head.version))) return;
+  if (!(await removePastLife(store, { pk, tenant, conversationId }, head.version))) return;
   const outcome = await store.table.commit(tombstoneDelete(pk, head.version), retryBudget(store));
   if (outcome.status === 'unknown') throw unfinishedDelete(outcome.error);
 }
@@ -41,22 +47,44 @@ export async function deleteConversation(store: StoreContext, tenant: string, co
  * page, in transactions that each check the tombstone is still the one being cleaned up. False: it is not (a
  * new life has begun over it, or another delete finished), and what is left is not this cleanup's to touch.
  */
-export async function removePastLife(store: StoreContext, pk: string, floor: number): Promise<boolean> {
+export async function removePastLife(
+  store: StoreContext,
+  where: { readonly pk: string; readonly tenant: string; readonly conversationId: string },
+  floor: number,
+): Promise<boolean> {
+  const { pk } = where;
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await store.table.query(partitionItemsQuery(pk), { startKey });
-    const doomed = page.items
-      .filter((item) => {
-        const sk = String(item.sk);
-        if (sk === keys.head) return false;
-        return sk.startsWith(keys.messagePrefix) ? seqOf(sk) <= floor : (item.version as number) <= floor;
-      })
-      .map((item) => String(item.sk));
-    for (let i = 0; i < doomed.length; i += DELETES_PER_TRANSACTION) {
-      const batch = doomed.slice(i, i + DELETES_PER_TRANSACTION);
-      const outcome = await store.table.commit(pastLifeDeletes(pk, floor, batch), retryBudget(store));
+    const doomed = page.items.filter((item) => {
+      const sk = String(item.sk);
+      if (sk === keys.head) return false;
+      return sk.startsWith(keys.messagePrefix) ? seqOf(sk) <= floor : (item.version as number) <= floor;
+    });
+    const size = deletesPerTransaction(store);
+    for (let i = 0; i < doomed.length; i += size) {
+      const batch = doomed.slice(i, i + size);
+      // Their objects: listed in the same transaction, deleted right after (or by the next sweep).
+      const garbage = garbageMarker(
+        store,
+        where,
+        { id: `delete-${floor}-${String(batch[0]?.sk)}`, dueSeconds: nowSeconds(store) },
+        batch.map((item) =>
+          typeof item.att === 'string' ? (JSON.parse(item.att) as AttachmentRecord[]) : undefined,
+        ),
+      );
+      const outcome = await store.table.commit(
+        pastLifeDeletes(
+          pk,
+          floor,
+          batch.map((item) => String(item.sk)),
+          garbage,
+        ),
+        retryBudget(store),
+      );
       if (outcome.status === 'unknown') throw unfinishedDelete(outcome.error);
       if (outcome.status === 'rejected') return false;
+      await sweepSoon(store, garbage && { pk: garbage.pk, sk: garbage.sk });
     }
     startKey = page.nextKey;
   } while (startKey);

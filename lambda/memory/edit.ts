@@ -1,4 +1,9 @@
 import { partitionOf, requireSeq } from './arguments.js';
+import { garbageMarker, prepareMessages } from './attachments/attachment-writes.js';
+import { recordsOf } from './attachments/loaded-records.js';
+import { parseUploadId } from './attachments/attachment-keys.js';
+import { bytesOf, getAt, setAt, sha } from './attachments/offload.js';
+import { isReferencePart, presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, SuffixMismatchError, VersionConflictError } from './errors.js';
 import { liveVersion } from './head.js';
 import { canonicalJson, findReplay, idempotencyKeyOf } from './idempotency.js';
@@ -6,7 +11,7 @@ import { newest } from './load.js';
 import { limits, type MessageInput, parseMessages, type StoredMessage } from './message.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
 import type { AppendOptions, EditResult } from './store-types.js';
-import { commitAttempt, newWrite } from './write.js';
+import { commitAttempt, newWrite, settleAttachments } from './write.js';
 
 /**
  * ConversationStore.replaceSuffix: if the conversation ends with `expectedSuffix` now, removes those messages
@@ -20,8 +25,13 @@ export async function replaceSuffix(
   options: AppendOptions = {},
 ): Promise<EditResult> {
   const pk = partitionOf(tenant, conversationId);
-  const expected = parseMessages(edit.expectedSuffix, { allowEmpty: true });
-  const replacement = parseMessages(edit.replacement, { allowEmpty: true });
+  const largest = store.attachments ? limits.contentRequestBytes : limits.messageBytes;
+  const expected = parseMessages(edit.expectedSuffix, {
+    allowEmpty: true,
+    maxMessageBytes: largest,
+    maxTotalBytes: Number.POSITIVE_INFINITY,
+  });
+  const replacement = prepareMessages(store, edit.replacement, { allowEmpty: true });
   if (expected.length + replacement.length === 0) {
     throw new InvalidRequestError('An edit needs an expectedSuffix or a replacement.');
   }
@@ -33,19 +43,27 @@ export async function replaceSuffix(
   const idempotency = idempotencyKeyOf(options, () => ({
     edit: 'replace_suffix',
     expectedSuffix: expected.map(({ message }) => message),
-    replacement: replacement.map(({ message }) => message),
+    replacement: replacement.map(({ input }) => input),
     expectedVersion,
   }));
-  const write = newWrite(store, { pk, conversationId, messages: replacement, idempotency });
+  const where = { pk, tenant, conversationId };
+  const write = await newWrite(store, { ...where, messages: replacement, idempotency });
+  const view = options.attachments ?? 'inline';
+  const present = (messages: StoredMessage[]) =>
+    presentMessages(store, { tenant, conversationId }, messages, view, write.staged?.known);
   let capacity = 0;
 
+  return settleAttachments(store, write, async () => {
   for (;;) {
     const [replay, window] = await Promise.all([
       idempotency ? findReplay(store, pk, conversationId, idempotency) : undefined,
       newest(store, pk, Math.max(expected.length, 1), Number.POSITIVE_INFINITY),
     ]);
     capacity += window.capacity;
-    if (replay) return { ...replay, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
+    if (replay) {
+      const messages = await present(replay.messages);
+      return { ...replay, messages, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
+    }
     const version = liveVersion(window.head, nowSeconds(store));
     if (expectedVersion !== undefined && version !== expectedVersion) {
       throw new VersionConflictError(version);
@@ -57,6 +75,12 @@ export async function replaceSuffix(
     if (!matches) throw new SuffixMismatchError(version);
 
     const remove = suffix.map((message) => message.seq);
+    write.garbage = garbageMarker(
+      store,
+      where,
+      { id: `${write.op.id}-g`, dueSeconds: Math.floor(write.op.nowMs / 1000) },
+      suffix.map(recordsOf),
+    );
     const outcome = await commitAttempt(store, write, {
       base: version,
       remove,
@@ -66,7 +90,9 @@ export async function replaceSuffix(
       const result = outcome.result;
       return {
         ...result,
-        removed: result.replayed ? [] : suffix,
+        messages: await present(result.messages),
+        // Before the sweep of their objects, which follows.
+        removed: result.replayed ? [] : await present(suffix),
         consumedCapacity: capacity + result.consumedCapacity,
       };
     }
@@ -75,10 +101,41 @@ export async function replaceSuffix(
     }
     await write.budget.afterFailedCondition(outcome.current !== version, outcome.error);
   }
+  });
 }
 
-/** Whether a stored message is the expected one: same JSON value, ignoring what the store added. */
+/**
+ * Whether a stored message is the expected one: same JSON value, ignoring what the store added. A value the
+ * stored message moved to S3 matches by its SHA-256 (nothing is read back), or by the attachment part a read gave
+ * for it.
+ */
 function sameMessage(stored: StoredMessage, expected: MessageInput): boolean {
   const { seq: _seq, createdAt: _createdAt, id, ...rest } = stored;
-  return canonicalJson(expected.id === undefined ? rest : { ...rest, id }) === canonicalJson(expected);
+  let candidate: unknown = expected;
+  const records = recordsOf(stored);
+  if (records !== undefined) {
+    candidate = structuredClone(expected);
+    for (const record of records) {
+      const place = record.p.length === 1 ? ['content'] : record.p.slice(0, 2);
+      const given = getAt(candidate, place);
+      const reference = Array.isArray(given) && record.p.length === 1 ? given[0] : given;
+      if (
+        (isReferencePart(reference) && reference.attachment.id === record.i) ||
+        (record.e === 'upload' && isUploadOf(reference, record.i))
+      ) {
+        setAt(candidate, place, structuredClone(getAt(stored, place)));
+        continue;
+      }
+      const bytes = record.e === 'upload' ? undefined : bytesOf(record, getAt(candidate, record.p));
+      if (bytes === undefined || sha(bytes) !== record.h) return false;
+      setAt(candidate, record.p, null);
+    }
+  }
+  return canonicalJson(expected.id === undefined ? rest : { ...rest, id }) === canonicalJson(candidate);
+}
+
+/** Whether a part is the upload reference a message was sent with, for the upload that became object `id`. */
+function isUploadOf(part: unknown, id: string): boolean {
+  const uploadId = (part as { attachment?: { uploadId?: unknown } } | null)?.attachment?.uploadId;
+  return typeof uploadId === 'string' && id.endsWith(`/u-${parseUploadId(uploadId)?.nonce}`);
 }

@@ -17,6 +17,7 @@ export const errorStatus = {
   payload_too_large: 413,
   idempotency_key_reused: 422,
   tool_results_mismatch: 422,
+  invalid_upload: 422,
   throttled: 429,
   internal: 500,
   model_error: 502,

@@ -79,6 +79,15 @@ export class IdempotentResultGoneError extends MemoryError {
   }
 }
 
+/**
+ * A message references an upload (`{"type": "attachment", "attachment": {"uploadId"}}`) that this conversation
+ * does not have: unknown, expired, never uploaded, or uploaded with another size or type than declared. Nothing
+ * was stored.
+ */
+export class InvalidUploadError extends MemoryError {
+  readonly code = 'invalid_upload';
+}
+
 /** DynamoDB throttled or could not be reached, after retries. Safe to retry later. */
 export class UnavailableError extends MemoryError {
   readonly code = 'unavailable';

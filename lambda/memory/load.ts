@@ -1,4 +1,5 @@
 import { partitionOf, requireSeq } from './arguments.js';
+import { loadedMessage, presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, UnavailableError } from './errors.js';
 import { floorOf, historyShape, isLive, isLiveHead, liveVersion } from './head.js';
 import { limits, type StoredMessage } from './message.js';
@@ -19,6 +20,21 @@ export async function load(
   tenant: string,
   conversationId: string,
   options: LoadOptions = {},
+): Promise<HistoryPage> {
+  const page = await loadStored(store, tenant, conversationId, options);
+  const view = options.attachments ?? 'inline';
+  return {
+    ...page,
+    messages: await presentMessages(store, { tenant, conversationId }, page.messages, view),
+  };
+}
+
+/** The page with messages in stored form (values moved to S3 still `null`, their records beside them). */
+async function loadStored(
+  store: StoreContext,
+  tenant: string,
+  conversationId: string,
+  options: LoadOptions,
 ): Promise<HistoryPage> {
   const pk = partitionOf(tenant, conversationId);
   const limit = options.limit ?? limits.pageSize;
@@ -177,11 +193,11 @@ async function queryMessages(
       const verdict = accept(item);
       if (verdict === 'stop') return { messages, full: false, capacity };
       if (verdict === 'skip' || !isLive(item as MessageItem, nowSeconds(store))) continue;
-      const msg = (item as unknown as MessageItem).msg;
+      const { msg, att } = item as unknown as MessageItem;
       const size = Buffer.byteLength(msg);
       if (messages.length > 0 && bytes + size > maxBytes) return { messages, full: true, capacity };
       bytes += size;
-      messages.push(JSON.parse(msg) as StoredMessage);
+      messages.push(loadedMessage(msg, att));
       if (messages.length === limit) return { messages, full: true, capacity };
     }
     startKey = page.nextKey;

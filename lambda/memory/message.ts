@@ -5,7 +5,13 @@ import { InvalidRequestError, PayloadTooLargeError } from './errors.js';
 /** Limits of the HTTP contract, enforced by the store itself so that embedders get them too. */
 export const limits = {
   messagesPerAppend: 50,
+  /** A message as stored in its item (with attachments: after its large values moved to S3). */
   messageBytes: 256 * 1024,
+  /**
+   * A request body of the routes that take messages, with attachments: Lambda takes at most 6 MB (6,291,456
+   * bytes) per invocation, API Gateway's event around the body included; this leaves that envelope ~290 KB.
+   */
+  contentRequestBytes: 6_000_000,
   /** DynamoDB refuses a transaction over 4 MB; stay clearly below it with keys and attributes counted. */
   appendBytes: 4_000_000,
   jsonDepth: 32,
@@ -69,8 +75,16 @@ export function jsonDepth(value: unknown): number {
  */
 export function parseMessages(
   messages: unknown,
-  options: { allowEmpty?: boolean } = {},
+  options: {
+    allowEmpty?: boolean;
+    /** Larger messages are 413. @default limits.messageBytes */
+    maxMessageBytes?: number;
+    /** Larger batches are 413. @default limits.appendBytes */
+    maxTotalBytes?: number;
+  } = {},
 ): Array<{ message: MessageInput; bytes: number }> {
+  const maxMessageBytes = options.maxMessageBytes ?? limits.messageBytes;
+  const maxTotalBytes = options.maxTotalBytes ?? limits.appendBytes;
   const min = options.allowEmpty ? 0 : 1;
   if (!Array.isArray(messages) || messages.length < min || messages.length > limits.messagesPerAppend) {
     throw new InvalidRequestError(
@@ -85,9 +99,11 @@ export function parseMessages(
     }
     const json = JSON.stringify(input);
     const bytes = Buffer.byteLength(json ?? '');
-    if (bytes > limits.messageBytes) {
+    if (bytes > maxMessageBytes) {
       throw new PayloadTooLargeError(
-        `messages.${index} is ${bytes} bytes of JSON; the limit is ${limits.messageBytes} (256 KiB).`,
+        `messages.${index} is ${bytes} bytes of JSON; the limit is ${maxMessageBytes}${
+          maxMessageBytes === limits.messageBytes ? ' (256 KiB)' : ''
+        }.`,
       );
     }
     const message: unknown = json === undefined ? undefined : JSON.parse(json);
@@ -98,9 +114,9 @@ export function parseMessages(
     total += bytes;
     return { message: message as MessageInput, bytes };
   });
-  if (total > limits.appendBytes) {
+  if (total > maxTotalBytes) {
     throw new PayloadTooLargeError(
-      `The messages add up to ${total} bytes; one append holds at most ${limits.appendBytes} bytes.`,
+      `The messages add up to ${total} bytes; one append holds at most ${maxTotalBytes} bytes.`,
     );
   }
   return parsed;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { attachRecords } from './attachments/loaded-records.js';
+import type { AttachmentRecord } from './attachments/offload.js';
 import type { MessageInput, StoredMessage } from './message.js';
 import { newMessageId } from './message-id.js';
 import type { AppendResult } from './store-types.js';
@@ -15,8 +17,13 @@ export interface Operation {
   readonly createdAt: string;
   /** Epoch seconds after which what it writes expires (retention), if any. */
   readonly expiresAt: number | undefined;
-  /** The messages it adds, each with its id: the caller's, or one generated once for every attempt. */
+  /**
+   * The messages it adds, as stored (a value moved to S3 is `null`), each with its id: the caller's, or one
+   * generated once for every attempt.
+   */
   readonly messages: ReadonlyArray<MessageInput & { id: string }>;
+  /** Per message, the values it moved to S3 (./attachments/offload.ts), written with it as the item's `att`. */
+  readonly attachments?: ReadonlyArray<readonly AttachmentRecord[] | undefined>;
 }
 
 /** One transaction of an operation, as sent: what a lost answer may have committed. */
@@ -60,11 +67,12 @@ export function attemptOn(op: Operation, base: number, restartOver: Head | undef
 
 /** The operation's messages as stored after seq `start`: the same items on every attempt but for the seq. */
 export function storedMessages(op: Operation, start: number): StoredMessage[] {
-  return op.messages.map((message, index) => ({
-    ...message,
-    seq: start + index + 1,
-    createdAt: op.createdAt,
-  }));
+  return op.messages.map((message, index) =>
+    attachRecords(
+      { ...message, seq: start + index + 1, createdAt: op.createdAt },
+      op.attachments?.[index],
+    ),
+  );
 }
 
 /** The result of an attempt that committed (answered now, or found in the table after a lost answer). */

@@ -7,7 +7,15 @@ import type {
 } from '@aws-sdk/lib-dynamodb';
 import type { StoredMessage } from './message.js';
 import type { Attempt, Operation } from './operation.js';
-import { type Head, type IdempotencyRecord, keys, type RemovalMarker, ttlAttribute } from './table.js';
+import type { AttachmentRecord } from './attachments/offload.js';
+import {
+  type AttachmentMarker,
+  type Head,
+  type IdempotencyRecord,
+  keys,
+  type RemovalMarker,
+  ttlAttribute,
+} from './table.js';
 
 /*
  * Every request the store sends to DynamoDB: keys, conditions and update expressions, side by side so that
@@ -63,11 +71,14 @@ export const seqRangeQuery = (pk: string, lower: number, upper: number, forward:
   ScanIndexForward: forward,
 });
 
-/** Every item of the partition, by key and version only: what a delete's cleanup sorts into lives. */
+/**
+ * Every item of the partition, by key and version only (and the attachments of messages): what a delete's
+ * cleanup sorts into lives.
+ */
 export const partitionItemsQuery = (pk: string): QueryRequest => ({
   KeyConditionExpression: 'pk = :pk',
   ExpressionAttributeValues: { ':pk': pk },
-  ProjectionExpression: 'sk, version',
+  ProjectionExpression: 'sk, version, att',
 });
 
 // ---- The write of one attempt (the append algorithm's transaction) ----
@@ -80,21 +91,43 @@ export interface AttemptWrites {
   readonly remove: readonly number[];
   /** The idempotency record it writes, if the write has a key; `floor`: records at or below it are dead. */
   readonly record?: { readonly key: string; readonly hash: string; readonly floor: number };
+  /** The pending marker of the objects it uploaded, released by this transaction. */
+  readonly releases?: ItemKey;
+  /** A garbage marker for the objects of the messages it removes. */
+  readonly garbage?: MarkerItem;
 }
 
 /**
  * All or nothing: the head's condition and new version, deletes of what it removes, a put per message (or,
  * when it adds none, its removal marker), and the idempotency record, conditioned on its key being free.
  */
-export function attemptTransaction({ pk, attempt, remove, record }: AttemptWrites): WriteItem[] {
+export function attemptTransaction({
+  pk,
+  attempt,
+  remove,
+  record,
+  releases,
+  garbage,
+}: AttemptWrites): WriteItem[] {
   const { op, stored, version } = attempt;
   const ttl = expiring(op);
   return [
     headWrite(pk, attempt, stored.length - remove.length, remove.length > 0),
     ...remove.map((seq) => ({ Delete: { Key: { pk, sk: keys.message(seq) } } })),
-    ...stored.map((message: StoredMessage) => ({
-      Put: { Item: { pk, sk: keys.message(message.seq), msg: JSON.stringify(message), ...ttl } },
+    ...stored.map((message: StoredMessage, index) => ({
+      Put: {
+        Item: {
+          pk,
+          sk: keys.message(message.seq),
+          msg: JSON.stringify(message),
+          ...attachmentsOf(op.attachments?.[index]),
+          ...ttl,
+        },
+      },
     })),
+    // Before the record: a failed condition on the record is always the last reason.
+    ...(releases === undefined ? [] : [markerRelease(releases)]),
+    ...(garbage === undefined ? [] : [{ Put: { Item: garbage } }]),
     // An edit that only removes leaves no message behind to recognise it by, so it leaves this.
     ...(stored.length === 0
       ? [
@@ -213,15 +246,73 @@ const stillTombstone = (version: number) => ({
   ExpressionAttributeValues: { ':true': true, ':version': version },
 });
 
-/** Deletes items of the dead life, if the tombstone is still the one being cleaned up. */
-export const pastLifeDeletes = (pk: string, version: number, sortKeys: readonly string[]): WriteItem[] => [
+/**
+ * Deletes items of the dead life, if the tombstone is still the one being cleaned up, with a garbage marker for
+ * the objects of the messages among them.
+ */
+export const pastLifeDeletes = (
+  pk: string,
+  version: number,
+  sortKeys: readonly string[],
+  garbage?: MarkerItem,
+): WriteItem[] => [
   { ConditionCheck: { Key: headKey(pk), ...stillTombstone(version) } },
   ...sortKeys.map((sk) => ({ Delete: { Key: { pk, sk } } })),
+  ...(garbage === undefined ? [] : [markerPut(garbage)]),
 ];
 
 /** The last step: the tombstone itself, if it is still this life's. */
 export const tombstoneDelete = (pk: string, version: number): WriteItem[] => [
   { Delete: { Key: headKey(pk), ...stillTombstone(version) } },
+];
+
+function attachmentsOf(records: readonly AttachmentRecord[] | undefined): { att?: string } {
+  return records === undefined || records.length === 0 ? {} : { att: JSON.stringify(records) };
+}
+
+// ---- Attachment markers (./attachments/markers.ts) ----
+
+export type MarkerItem = AttachmentMarker & { readonly pk: string; readonly sk: string };
+
+/** A marker, written on its own (a one-item transaction) or inside the transaction that makes garbage. */
+export const markerPut = (marker: MarkerItem): WriteItem => ({ Put: { Item: marker } });
+
+/** In a write's transaction: its uploads are referenced now, unless a sweep took them (then nothing commits). */
+const markerRelease = (key: ItemKey): WriteItem => ({
+  Delete: {
+    Key: key,
+    ConditionExpression: '#state = :pending',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: { ':pending': 'pending' },
+  },
+});
+
+/** The markers of a shard that are due. */
+export const dueMarkersQuery = (shard: number, nowSec: number): QueryRequest => ({
+  KeyConditionExpression: 'pk = :pk AND sk <= :due',
+  ExpressionAttributeValues: { ':pk': keys.markerPartition(shard), ':due': keys.marker(nowSec, '~') },
+});
+
+/** A sweep takes a marker: from then on no commit releases it. The marker as it is now, or none. */
+export const markerClaim = (key: ItemKey): UpdateRequest => ({
+  Key: key,
+  UpdateExpression: 'SET #state = :sweeping',
+  ConditionExpression: 'attribute_exists(pk)',
+  ExpressionAttributeNames: { '#state': 'state' },
+  ExpressionAttributeValues: { ':sweeping': 'sweeping' },
+  ReturnValues: 'ALL_NEW',
+});
+
+/** Once its objects are deleted. */
+export const markerDelete = (key: ItemKey): WriteItem[] => [
+  {
+    Delete: {
+      Key: key,
+      ConditionExpression: '#state = :sweeping',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':sweeping': 'sweeping' },
+    },
+  },
 ];
 
 function expiring(op: Operation): { [ttlAttribute]?: number } {

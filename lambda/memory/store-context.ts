@@ -1,5 +1,17 @@
+import type { AttachmentStorage } from './attachments/attachment-storage.js';
 import { type Backoff, RetryBudget } from './retry-budget.js';
 import type { TableClient } from './table-client.js';
+
+/** Large values in S3 (./attachments/): absent, every message stays whole in its item, as before. */
+export interface AttachmentSettings {
+  readonly storage: AttachmentStorage;
+  /** A content part (or string content) over this many bytes of JSON is moved to S3. */
+  readonly thresholdBytes: number;
+  /** How long a presigned URL of a read (or an upload) stays valid. */
+  readonly urlExpiresSeconds: number;
+  /** How long after a write began its uploads may still be committed; then a sweep removes them. */
+  readonly pendingGraceSeconds: number;
+}
 
 /** What every operation of the store works with: its table, its settings and its clock. */
 export interface StoreContext {
@@ -10,6 +22,7 @@ export interface StoreContext {
   readonly now: () => number;
   readonly maxAttempts: number;
   readonly backoff: Backoff;
+  readonly attachments: AttachmentSettings | undefined;
 }
 
 /** The time as the items' expiry attributes count it (epoch seconds). */

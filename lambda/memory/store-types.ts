@@ -1,4 +1,7 @@
+import type { AttachmentView } from './attachments/presentation.js';
 import type { StoredMessage } from './message.js';
+
+export type { AttachmentView };
 
 /*
  * What the store's methods take and return (ConversationStore, ./conversation-store.ts). Kept apart from the
@@ -15,6 +18,12 @@ export interface AppendOptions {
    * @default the messages and expectedVersion (an agent turn passes its request instead of the reply)
    */
   readonly idempotencyFingerprint?: unknown;
+  /**
+   * How values moved to S3 come back in the result (with attachments configured): `inline` (the messages exactly
+   * as sent), `reference` (attachment parts with short-lived URLs), or inline while within a byte budget.
+   * @default 'inline'
+   */
+  readonly attachments?: AttachmentView;
 }
 
 export interface AppendResult {
@@ -39,6 +48,8 @@ export interface LoadOptions {
   readonly before?: number;
   /** Exclusive lower seq bound; pages go forward (oldest first) when set. */
   readonly after?: number;
+  /** How values moved to S3 come back (see AppendOptions.attachments). @default 'inline' */
+  readonly attachments?: AttachmentView;
 }
 
 export interface HistoryPage {

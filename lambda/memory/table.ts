@@ -11,6 +11,10 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *        STREAM#ACTIVE    the chat's running UI message stream (chat route): its id and start
  *        STREAM#<streamId>#000042   a batch of that stream's recorded chunks, for clients that resume it
  *
+ *   pk = ATTQ#<00-15>                                  (no conversation pk starts so: they all start with T#)
+ *   sk = <due, epoch seconds, 12 digits>#<id>  an attachment marker: S3 objects to delete unless a commit
+ *                                               releases the marker first (./attachments/markers.ts)
+ *
  * A descending Query on begins_with(sk, 'MSG#') returns the head first, then the newest messages: the
  * default window is one Query whose cost depends on the window, not on the conversation's length. The items'
  * shapes are below; every condition and expression on them is in ./requests.ts.
@@ -28,7 +32,12 @@ export const keys = {
   streamBatch: (streamId: string, index: number) => `STREAM#${streamId}#${String(index).padStart(6, '0')}`,
   /** The highest batch index the 6 digits hold. */
   lastStreamBatch: 999_999,
+  markerPartition: (shard: number) => `ATTQ#${String(shard).padStart(2, '0')}`,
+  marker: (dueSeconds: number, id: string) => `${String(dueSeconds).padStart(12, '0')}#${id}`,
 } as const;
+
+/** Markers are spread over this many partitions, so that no one partition takes every offloading write. */
+export const markerShards = 16;
 
 /** The seq of a message item, from its sort key. */
 export function seqOf(sk: string): number {
@@ -64,9 +73,27 @@ export interface Head {
   readonly op?: string;
 }
 
-/** A message item: the stored message's JSON, as written (`msg`), under its seq. */
+/**
+ * A message item: the stored message's JSON, as written (`msg`), under its seq; with attachments, `att` lists
+ * the values moved to S3 (JSON of ./attachments/offload.ts AttachmentRecord[]; each is `null` in `msg`).
+ */
 export interface MessageItem extends Expiring {
   readonly msg: string;
+  readonly att?: string;
+}
+
+/**
+ * An attachment marker: S3 objects (`keys`) to delete once `due` has passed. `pending`: written before an
+ * offloading write uploads anything; the write's transaction deletes it, so only a write that never committed
+ * leaves it behind. `garbage`: written by the transaction that removed messages (an edit, a delete), for their
+ * objects. `sweeping`: claimed by a sweep, which no commit can release any more.
+ */
+export interface AttachmentMarker {
+  readonly state: 'pending' | 'garbage' | 'sweeping';
+  readonly keys: readonly string[];
+  readonly due: number;
+  /** The conversation's partition, for the logs. */
+  readonly conversation: string;
 }
 
 /** An idempotency record: which request (hash) wrote which seq range, in which operation. */

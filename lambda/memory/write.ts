@@ -1,7 +1,21 @@
-import { StoreFailureError, UnavailableError, WriteOutcomeUnknownError } from './errors.js';
+import {
+  type PreparedMessage,
+  type StagedAttachments,
+  stageAttachments,
+} from './attachments/attachment-writes.js';
+import { sweepSoon } from './attachments/markers.js';
+import {
+  IdempotencyKeyReusedError,
+  IdempotentResultGoneError,
+  NoPendingToolCallsError,
+  StoreFailureError,
+  SuffixMismatchError,
+  UnavailableError,
+  VersionConflictError,
+  WriteOutcomeUnknownError,
+} from './errors.js';
 import { floorOf, isLiveHead, isLiveRecord, liveVersion } from './head.js';
 import { type IdempotencyKey, readRecord, replayFrom } from './idempotency.js';
-import type { MessageInput } from './message.js';
 import {
   type Attempt,
   applied,
@@ -10,7 +24,7 @@ import {
   type Operation,
   storedMessages,
 } from './operation.js';
-import { attemptTransaction, headKey } from './requests.js';
+import { attemptTransaction, headKey, type MarkerItem } from './requests.js';
 import type { RetryBudget } from './retry-budget.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import type { AppendResult } from './store-types.js';
@@ -20,21 +34,69 @@ import { conditionFailed, itemOf, unavailable } from './table-client.js';
 /** One logical write (an append or an edit) of one operation, across all its attempts. */
 export interface Write {
   readonly pk: string;
+  readonly tenant: string;
   readonly conversationId: string;
   readonly op: Operation;
   readonly idempotency: IdempotencyKey | undefined;
   readonly budget: RetryBudget;
+  /** What it uploaded to S3 before its first attempt (./attachments/). */
+  readonly staged?: StagedAttachments;
+  /** The garbage marker of the objects of messages it removes (an edit), written by its transaction. */
+  garbage?: MarkerItem;
 }
 
-/** A new write of `messages`: its operation (ids, time, op id) and retry budget, fixed for all its attempts. */
-export function newWrite(
+/**
+ * A new write of `messages`: its operation (ids, time, op id) and retry budget, fixed for all its attempts. What
+ * its messages move to S3 is uploaded now, once, under the operation's keys.
+ */
+export async function newWrite(
   store: StoreContext,
-  write: Pick<Write, 'pk' | 'conversationId' | 'idempotency'> & {
-    readonly messages: ReadonlyArray<{ message: MessageInput }>;
+  write: Pick<Write, 'pk' | 'tenant' | 'conversationId' | 'idempotency'> & {
+    readonly messages: readonly PreparedMessage[];
   },
-): Write {
+): Promise<Write> {
   const { messages, ...rest } = write;
-  return { ...rest, op: newOperation(messages, store.now(), store.ttlSeconds), budget: retryBudget(store) };
+  const op = newOperation(messages, store.now(), store.ttlSeconds);
+  const { records, staged } = await stageAttachments(store, rest, op, messages);
+  return {
+    ...rest,
+    op: records === undefined ? op : { ...op, attachments: records },
+    budget: retryBudget(store),
+    ...(staged === undefined ? {} : { staged }),
+  };
+}
+
+/**
+ * Runs a write's attempts, then tidies S3: a write that did not apply (refused, or answered by a replay) sweeps
+ * what it uploaded at once; an applied one sweeps the objects of what it removed. A write whose outcome is
+ * unknown leaves both to the periodic sweep, which can tell from the markers.
+ */
+export async function settleAttachments<T extends { readonly replayed: boolean }>(
+  store: StoreContext,
+  write: Write,
+  run: () => Promise<T>,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await run();
+  } catch (error) {
+    if (notApplied(error)) await sweepSoon(store, write.staged?.marker);
+    throw error;
+  }
+  if (result.replayed) await sweepSoon(store, write.staged?.marker);
+  else if (write.garbage) await sweepSoon(store, { pk: write.garbage.pk, sk: write.garbage.sk });
+  return result;
+}
+
+/** Errors that prove the write's transaction never committed. */
+function notApplied(error: unknown): boolean {
+  return (
+    error instanceof VersionConflictError ||
+    error instanceof SuffixMismatchError ||
+    error instanceof IdempotencyKeyReusedError ||
+    error instanceof IdempotentResultGoneError ||
+    error instanceof NoPendingToolCallsError
+  );
 }
 
 /** Where one attempt goes: on `base`, removing `remove`, with the head as last read (if read). */
@@ -83,6 +145,8 @@ export async function commitAttempt(
       attempt,
       remove,
       ...(idempotency === undefined ? {} : { record: { ...idempotency, floor } }),
+      ...(write.staged === undefined ? {} : { releases: write.staged.marker }),
+      ...(write.garbage === undefined || remove.length === 0 ? {} : { garbage: write.garbage }),
     }),
     write.budget,
   );
@@ -137,6 +201,14 @@ export async function commitAttempt(
     throw unavailable(outcome.error);
   }
   if (!conditionFailed(headReason) && !conditionFailed(keyReason)) {
+    if (write.staged !== undefined && reasons.some(conditionFailed)) {
+      // Only the marker's condition failed: a sweep took this write's uploads (it ran past its grace).
+      throw new UnavailableError(
+        'The write took too long and its attachments were cleaned up; nothing was stored. Send it again.',
+        1,
+        { cause: outcome.error },
+      );
+    }
     throw new StoreFailureError('DynamoDB cancelled the write for an unexpected reason.', {
       cause: outcome.error,
     });

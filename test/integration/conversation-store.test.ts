@@ -573,7 +573,8 @@ describe('ConversationStore on DynamoDB Local', () => {
 
       // The first delete's cleanup, stalled until now, resumes with the tombstone it made (version 3).
       const { context } = store as unknown as { context: StoreContext };
-      const resumed = await removePastLife(context, keys.partition('t', id), 3);
+      const where = { pk: keys.partition('t', id), tenant: 't', conversationId: id };
+      const resumed = await removePastLife(context, where, 3);
       const replay = await store.append('t', id, [user('new')], { idempotencyKey: 'K' });
 
       expect(resumed).toBe(false);

@@ -314,7 +314,13 @@ export const errorDescriptions: Readonly<Record<ErrorCode, string>> = {
   tool_results_mismatch:
     '`toolResults` do not answer the pending tool calls exactly: `missing` ids have no result, `unknown` ids ' +
     'name no pending call, `duplicate` ids come more than once. Nothing was stored.',
-  payload_too_large: 'A message over 256 KiB of JSON, or a request body over 1 MiB. Nothing was stored.',
+  payload_too_large:
+    'A message over 256 KiB of JSON (with attachments: after its large values moved to S3), or a request body ' +
+    'over its limit (6,000,000 bytes for routes that take messages when the deployment has attachments, 1 MiB ' +
+    'otherwise). Nothing was stored.',
+  invalid_upload:
+    'A message references an upload this conversation does not have: unknown, expired, never uploaded, or ' +
+    'uploaded with another size or type than declared. Nothing was stored.',
   idempotency_key_reused: 'This Idempotency-Key was already used in this conversation with a different body.',
   idempotency_result_gone:
     'This Idempotency-Key was applied, but a later history edit removed what it wrote, so its original result cannot be returned. Nothing was written now.',
