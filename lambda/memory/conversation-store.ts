@@ -112,7 +112,9 @@ export class ConversationStore {
     this.tableName = options.tableName;
     const attachments = options.attachments;
     const thresholdBytes = attachments?.thresholdBytes ?? defaultAttachmentThresholdBytes;
-    if (!(Number.isInteger(thresholdBytes) && thresholdBytes >= 1024 && thresholdBytes <= limits.messageBytes)) {
+    if (
+      !(Number.isInteger(thresholdBytes) && thresholdBytes >= 1024 && thresholdBytes <= limits.messageBytes)
+    ) {
       throw new RangeError(
         `attachments.thresholdBytes must be an integer from 1024 to ${limits.messageBytes}, got ${thresholdBytes}`,
       );

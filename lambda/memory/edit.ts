@@ -1,7 +1,7 @@
 import { partitionOf, requireSeq } from './arguments.js';
+import { parseUploadId } from './attachments/attachment-keys.js';
 import { garbageMarker, prepareMessages } from './attachments/attachment-writes.js';
 import { recordsOf } from './attachments/loaded-records.js';
-import { parseUploadId } from './attachments/attachment-keys.js';
 import { bytesOf, getAt, setAt, sha } from './attachments/offload.js';
 import { isReferencePart, presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, SuffixMismatchError, VersionConflictError } from './errors.js';
@@ -54,53 +54,53 @@ export async function replaceSuffix(
   let capacity = 0;
 
   return settleAttachments(store, write, async () => {
-  for (;;) {
-    const [replay, window] = await Promise.all([
-      idempotency ? findReplay(store, pk, conversationId, idempotency) : undefined,
-      newest(store, pk, Math.max(expected.length, 1), Number.POSITIVE_INFINITY),
-    ]);
-    capacity += window.capacity;
-    if (replay) {
-      const messages = await present(replay.messages);
-      return { ...replay, messages, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
-    }
-    const version = liveVersion(window.head, nowSeconds(store));
-    if (expectedVersion !== undefined && version !== expectedVersion) {
-      throw new VersionConflictError(version);
-    }
-    const suffix = expected.length === 0 ? [] : window.messages.slice().reverse();
-    const matches =
-      suffix.length === expected.length &&
-      suffix.every((stored, i) => sameMessage(stored, expected[i]?.message as MessageInput));
-    if (!matches) throw new SuffixMismatchError(version);
+    for (;;) {
+      const [replay, window] = await Promise.all([
+        idempotency ? findReplay(store, pk, conversationId, idempotency) : undefined,
+        newest(store, pk, Math.max(expected.length, 1), Number.POSITIVE_INFINITY),
+      ]);
+      capacity += window.capacity;
+      if (replay) {
+        const messages = await present(replay.messages);
+        return { ...replay, messages, removed: [], consumedCapacity: capacity + replay.consumedCapacity };
+      }
+      const version = liveVersion(window.head, nowSeconds(store));
+      if (expectedVersion !== undefined && version !== expectedVersion) {
+        throw new VersionConflictError(version);
+      }
+      const suffix = expected.length === 0 ? [] : window.messages.slice().reverse();
+      const matches =
+        suffix.length === expected.length &&
+        suffix.every((stored, i) => sameMessage(stored, expected[i]?.message as MessageInput));
+      if (!matches) throw new SuffixMismatchError(version);
 
-    const remove = suffix.map((message) => message.seq);
-    write.garbage = garbageMarker(
-      store,
-      where,
-      { id: `${write.op.id}-g`, dueSeconds: Math.floor(write.op.nowMs / 1000) },
-      suffix.map(recordsOf),
-    );
-    const outcome = await commitAttempt(store, write, {
-      base: version,
-      remove,
-      known: { head: window.head },
-    });
-    if (outcome.done) {
-      const result = outcome.result;
-      return {
-        ...result,
-        messages: await present(result.messages),
-        // Before the sweep of their objects, which follows.
-        removed: result.replayed ? [] : await present(suffix),
-        consumedCapacity: capacity + result.consumedCapacity,
-      };
+      const remove = suffix.map((message) => message.seq);
+      write.garbage = garbageMarker(
+        store,
+        where,
+        { id: `${write.op.id}-g`, dueSeconds: Math.floor(write.op.nowMs / 1000) },
+        suffix.map(recordsOf),
+      );
+      const outcome = await commitAttempt(store, write, {
+        base: version,
+        remove,
+        known: { head: window.head },
+      });
+      if (outcome.done) {
+        const result = outcome.result;
+        return {
+          ...result,
+          messages: await present(result.messages),
+          // Before the sweep of their objects, which follows.
+          removed: result.replayed ? [] : await present(suffix),
+          consumedCapacity: capacity + result.consumedCapacity,
+        };
+      }
+      if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
+        throw new VersionConflictError(outcome.current, { cause: outcome.error });
+      }
+      await write.budget.afterFailedCondition(outcome.current !== version, outcome.error);
     }
-    if (expectedVersion !== undefined && outcome.current !== expectedVersion) {
-      throw new VersionConflictError(outcome.current, { cause: outcome.error });
-    }
-    await write.budget.afterFailedCondition(outcome.current !== version, outcome.error);
-  }
   });
 }
 

@@ -68,10 +68,7 @@ export function attemptOn(op: Operation, base: number, restartOver: Head | undef
 /** The operation's messages as stored after seq `start`: the same items on every attempt but for the seq. */
 export function storedMessages(op: Operation, start: number): StoredMessage[] {
   return op.messages.map((message, index) =>
-    attachRecords(
-      { ...message, seq: start + index + 1, createdAt: op.createdAt },
-      op.attachments?.[index],
-    ),
+    attachRecords({ ...message, seq: start + index + 1, createdAt: op.createdAt }, op.attachments?.[index]),
   );
 }
 

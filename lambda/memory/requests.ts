@@ -5,9 +5,9 @@ import type {
   TransactWriteCommandInput,
   UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { AttachmentRecord } from './attachments/offload.js';
 import type { StoredMessage } from './message.js';
 import type { Attempt, Operation } from './operation.js';
-import type { AttachmentRecord } from './attachments/offload.js';
 import {
   type AttachmentMarker,
   type Head,

@@ -48,7 +48,9 @@ export interface UploadDeclaration {
  * message that uses it is checked against what was declared without a lookup: the object must exist under the
  * caller's tenant and conversation with exactly that size and type.
  */
-export function newUploadId(declaration: Omit<UploadDeclaration, 'nonce'>): UploadDeclaration & { id: string } {
+export function newUploadId(
+  declaration: Omit<UploadDeclaration, 'nonce'>,
+): UploadDeclaration & { id: string } {
   const nonce = randomBytes(16).toString('base64url');
   const encode = (text: string) => Buffer.from(text).toString('base64url');
   const parts = ['u1', nonce, String(declaration.bytes), encode(declaration.mediaType)];

@@ -10,7 +10,9 @@ export interface AttachmentStorage {
   /** The object's bytes; undefined when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** The object's size and type; undefined when there is none. */
-  head(key: string): Promise<{ readonly bytes: number; readonly contentType: string | undefined } | undefined>;
+  head(
+    key: string,
+  ): Promise<{ readonly bytes: number; readonly contentType: string | undefined } | undefined>;
   /** A server-side copy (a 20 MB upload never passes through the function). */
   copy(from: string, to: string): Promise<void>;
   /** Deletes the objects; a missing one is not an error. */

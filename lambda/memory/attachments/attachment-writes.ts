@@ -151,8 +151,16 @@ export async function stageAttachments(
   });
   await putMarker(store, marker);
   const tasks = [
-    ...[...puts].map(([key, value]) => () => storage.put(key, value.bytes, value.mediaType)),
-    ...copies.map(({ from, to }) => () => storage.copy(from, to)),
+    ...[...puts].map(
+      ([key, value]) =>
+        () =>
+          storage.put(key, value.bytes, value.mediaType),
+    ),
+    ...copies.map(
+      ({ from, to }) =>
+        () =>
+          storage.copy(from, to),
+    ),
   ];
   await runLimited(tasks, concurrentUploads).catch((error: unknown) => {
     throw storageUnavailable(error);

@@ -6,7 +6,10 @@ import type { AttachmentRecord } from './offload.js';
  */
 const recordsByMessage = new WeakMap<object, readonly AttachmentRecord[]>();
 
-export function attachRecords<T extends object>(message: T, records: readonly AttachmentRecord[] | undefined): T {
+export function attachRecords<T extends object>(
+  message: T,
+  records: readonly AttachmentRecord[] | undefined,
+): T {
   if (records !== undefined && records.length > 0) recordsByMessage.set(message, records);
   return message;
 }

@@ -155,7 +155,13 @@ function movePart(parts: Array<Record<string, unknown> | null>, index: number): 
   }
   parts[index] = null;
   const bytes = Buffer.from(JSON.stringify(part));
-  return { path: ['content', index], encoding: 'json', mediaType: 'application/json', bytes, sha256: sha(bytes) };
+  return {
+    path: ['content', index],
+    encoding: 'json',
+    mediaType: 'application/json',
+    bytes,
+    sha256: sha(bytes),
+  };
 }
 
 /**
@@ -174,7 +180,14 @@ function stringValue(
     const prefix = dataUrl[0];
     const bytes = canonicalBase64(value.slice(prefix.length));
     if (bytes) {
-      return { path, encoding: 'data_url', prefix, mediaType: dataUrl[1] as string, bytes, sha256: sha(bytes) };
+      return {
+        path,
+        encoding: 'data_url',
+        prefix,
+        mediaType: dataUrl[1] as string,
+        bytes,
+        sha256: sha(bytes),
+      };
     }
   }
   const declared = part && declaredMediaType(part);
@@ -210,7 +223,9 @@ function canonicalBase64(text: string): Buffer | undefined {
 }
 
 /** The part's largest string value and where it is (iterative: parts may nest 30 levels). */
-function largestString(part: Record<string, unknown>): { path: (string | number)[]; value: string } | undefined {
+function largestString(
+  part: Record<string, unknown>,
+): { path: (string | number)[]; value: string } | undefined {
   let best: { path: (string | number)[]; value: string } | undefined;
   const stack: Array<{ node: unknown; path: (string | number)[] }> = [{ node: part, path: [] }];
   while (stack.length > 0) {
@@ -218,7 +233,7 @@ function largestString(part: Record<string, unknown>): { path: (string | number)
     if (typeof node === 'string') {
       if (path.length > 0 && (!best || node.length > best.value.length)) best = { path, value: node };
     } else if (Array.isArray(node)) {
-      node.forEach((child, index) => stack.push({ node: child, path: [...path, index] }));
+      for (const [index, child] of node.entries()) stack.push({ node: child, path: [...path, index] });
     } else if (node !== null && typeof node === 'object') {
       for (const [key, child] of Object.entries(node)) {
         if (path.length === 0 && key === 'type') continue;
@@ -252,7 +267,7 @@ export function getAt(root: unknown, path: ValuePath): unknown {
 }
 
 /** The value a record's bytes stand for (not for uploads). */
-export function valueOf(record: Pick<AttachmentRecord, 'e' | 'x'>, bytes: Buffer): unknown {
+export function valueFromBytes(record: Pick<AttachmentRecord, 'e' | 'x'>, bytes: Buffer): unknown {
   switch (record.e) {
     case 'utf8':
       return bytes.toString('utf8');

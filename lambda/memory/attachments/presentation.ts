@@ -11,7 +11,7 @@ import {
   getAt,
   setAt,
   type ValuePath,
-  valueOf,
+  valueFromBytes,
 } from './offload.js';
 
 /*
@@ -86,7 +86,7 @@ export async function presentMessages(
         fetches.push(
           read(store, key, known).then((bytes) => {
             if (bytes === undefined) setAt(message, placeOf(record.p), missingPart(record));
-            else putBack(message, record.p, valueOf(record, Buffer.from(bytes)));
+            else putBack(message, record.p, valueFromBytes(record, Buffer.from(bytes)));
           }),
         );
       } else {
@@ -139,7 +139,7 @@ export async function resolveReferences(
             parts[index] = { ...part, attachment: { ...reference, data: buffer.toString('base64') } };
             return;
           }
-          const value = valueOf({ e: restore.encoding, ...optional('x', restore.prefix) }, buffer);
+          const value = valueFromBytes({ e: restore.encoding, ...optional('x', restore.prefix) }, buffer);
           if (restore.as === 'content') message.content = value;
           else if (restore.as === 'part') parts[index] = value;
           else {
@@ -241,7 +241,10 @@ function restoreOf(record: AttachmentRecord, original: StoredMessage): Attachmen
 
 /** A value whose object is gone (deleted or expired under a message that is still read): said, not hidden. */
 function missingPart(record: AttachmentRecord): unknown {
-  const part = { type: 'attachment_missing', attachment: { id: record.i, mediaType: record.t, bytes: record.n } };
+  const part = {
+    type: 'attachment_missing',
+    attachment: { id: record.i, mediaType: record.t, bytes: record.n },
+  };
   return record.p.length === 1 ? [part] : part;
 }
 

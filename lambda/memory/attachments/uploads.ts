@@ -46,9 +46,10 @@ export async function createUpload(
   if (typeof mediaType !== 'string' || !/^[\w.+-]{1,127}\/[\w.+-]{1,127}$/.test(mediaType)) {
     throw new InvalidRequestError('mediaType must be a media type such as application/pdf.');
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
-  if (filename !== undefined && (typeof filename !== 'string' || !/^[^\u0000-\u001f/\\]{1,255}$/.test(filename))) {
-    throw new InvalidRequestError('filename must be 1-255 characters, without control characters or slashes.');
+  if (filename !== undefined && !isFileName(filename)) {
+    throw new InvalidRequestError(
+      'filename must be 1-255 characters, without control characters or slashes.',
+    );
   }
   const declared = newUploadId({ bytes, mediaType, ...(filename === undefined ? {} : { filename }) });
   const key = uploadKey(tenant, conversationId, declared.nonce);
@@ -64,4 +65,13 @@ export async function createUpload(
     headers: signed.headers,
     expiresAt: new Date(store.now() + settings.urlExpiresSeconds * 1000).toISOString(),
   };
+}
+
+function isFileName(name: unknown): boolean {
+  return (
+    typeof name === 'string' &&
+    name.length >= 1 &&
+    name.length <= 255 &&
+    ![...name].some((char) => char.charCodeAt(0) < 32 || char === '/' || char === '\\')
+  );
 }
