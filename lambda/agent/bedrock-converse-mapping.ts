@@ -5,6 +5,7 @@ import type {
   ConverseStreamOutput,
   TokenUsage as ConverseTokenUsage,
   ToolChoice as ConverseToolChoice,
+  DocumentFormat,
   ImageFormat,
   Message,
   SystemContentBlock,
@@ -13,7 +14,7 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageInput } from '../memory/message.js';
 import { assistantReply, type ChatRequest, type ModelStreamEvent, type ToolCall } from './chat-model.js';
-import { contentText, parseImageDataUrl, understandPart } from './message-content.js';
+import { contentText, fileNote, parseImageDataUrl, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
 import { offeredTools, type ToolChoice } from './tools.js';
@@ -42,6 +43,19 @@ import { offeredTools, type ToolChoice } from './tools.js';
 type ToolInput = NonNullable<ToolUseBlock['input']>;
 
 const IMAGE_FORMATS: ReadonlySet<string> = new Set(['png', 'jpeg', 'gif', 'webp']);
+
+/** The documents Converse reads, by media type. */
+const DOCUMENT_FORMATS: Readonly<Record<string, DocumentFormat>> = {
+  'application/pdf': 'pdf',
+  'text/csv': 'csv',
+  'application/msword': 'doc',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/vnd.ms-excel': 'xls',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
+  'text/html': 'html',
+  'text/plain': 'txt',
+  'text/markdown': 'md',
+};
 const OMITTED_HISTORY = '(earlier messages of this conversation are omitted)';
 const EMPTY_TOOL_RESULT = '(empty result)';
 
@@ -153,7 +167,29 @@ function userPartBlocks(part: Exclude<MessageInput['content'], string>[number]):
     }
     return [{ text: '[image omitted: only inline png, jpeg, gif or webp data URLs are supported]' }];
   }
+  if (understood.kind === 'file') {
+    const format = DOCUMENT_FORMATS[understood.mediaType.split(';')[0] as string];
+    if (format === undefined) return [{ text: fileNote(understood, 'a type Converse does not read') }];
+    if (understood.base64 === undefined)
+      return [{ text: fileNote(understood, 'larger than Converse takes') }];
+    const bytes = new Uint8Array(Buffer.from(understood.base64, 'base64'));
+    return [{ document: { format, name: documentName(understood.filename), source: { bytes } } }];
+  }
   return [{ text: understood.note }];
+}
+
+/**
+ * Converse names documents with letters, digits, single spaces, hyphens, parentheses and square brackets; the name
+ * is also what the model may quote.
+ */
+function documentName(filename: string | undefined): string {
+  const cleaned = (filename ?? 'document')
+    .replace(/\.[A-Za-z0-9]+$/, '')
+    .replace(/[^A-Za-z0-9\s\-()[\]]/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 100);
+  return cleaned.length > 0 ? cleaned : 'document';
 }
 
 /** Converse accepts tool names and ids of [a-zA-Z0-9_-], 1-64 characters. */

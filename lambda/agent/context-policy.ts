@@ -24,13 +24,47 @@ export function validateContextPolicy(policy: ContextPolicy): void {
   }
 }
 
+/** What a model is charged for one image, roughly (a 1,000 x 1,000 picture); its bytes are not text. */
+const IMAGE_TOKENS = 1600;
+
 /**
  * A rough token count (~4 characters per token) of what a provider is sent for a message: its role,
- * content, name and tool calls as JSON. Seq, id, createdAt and metadata are not sent, so not counted.
+ * content, name and tool calls as JSON. Seq, id, createdAt and metadata are not sent, so not counted. An image
+ * (inline, or an attachment part of one) counts as IMAGE_TOKENS; any other attachment part as its text would.
  */
 export function estimateTokens(message: MessageInput): number {
   const { role, content, name, toolCalls, toolCallId } = message;
-  return Math.ceil(JSON.stringify({ role, content, name, toolCalls, toolCallId }).length / CHARS_PER_TOKEN);
+  let media = 0;
+  const text =
+    typeof content === 'string'
+      ? content
+      : content.map((part) => {
+          const cost = mediaTokens(part);
+          if (cost === undefined) return part;
+          media += cost;
+          return { type: part.type };
+        });
+  const json = JSON.stringify({ role, content: text, name, toolCalls, toolCallId });
+  return Math.ceil(json.length / CHARS_PER_TOKEN) + media;
+}
+
+/** Tokens of an image or an attachment part; undefined for a part that is counted as its JSON. */
+function mediaTokens(part: Record<string, unknown>): number | undefined {
+  const reference =
+    part.type === 'attachment' ? (part.attachment as Record<string, unknown> | undefined) : undefined;
+  if (reference !== undefined) {
+    const mediaType = typeof reference.mediaType === 'string' ? reference.mediaType : '';
+    if (mediaType.startsWith('image/')) return IMAGE_TOKENS;
+    return Math.ceil((typeof reference.bytes === 'number' ? reference.bytes : 0) / CHARS_PER_TOKEN);
+  }
+  const url = (part.image_url as { url?: unknown } | undefined)?.url ?? part.image_url ?? part.image;
+  if (
+    (part.type === 'image_url' || part.type === 'image' || part.type === 'input_image') &&
+    typeof url === 'string'
+  ) {
+    return IMAGE_TOKENS;
+  }
+  return undefined;
 }
 
 export function estimateTextTokens(text: string | undefined): number {

@@ -1,7 +1,7 @@
 import type { MessageInput } from '../memory/message.js';
 import * as z from '../validation/zod.js';
 import { assistantReply, type ChatRequest, type ModelStreamEvent, type ToolCall } from './chat-model.js';
-import { argumentsText, contentText, understandPart } from './message-content.js';
+import { argumentsText, contentText, fileNote, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
 import { offeredTools } from './tools.js';
@@ -27,7 +27,10 @@ export type ChatCompletionMessage =
   | { role: 'assistant'; content: string | null; name?: string; tool_calls?: ChatCompletionToolCall[] }
   | { role: 'tool'; content: string; tool_call_id: string };
 
-export type ChatCompletionPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: unknown };
+export type ChatCompletionPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: unknown }
+  | { type: 'file'; file: { filename: string; file_data: string } };
 
 interface ChatCompletionToolCall {
   id: string;
@@ -131,7 +134,26 @@ function chatCompletionMessage(message: MessageInput): ChatCompletionMessage {
 function userPart(part: Exclude<MessageInput['content'], string>[number]): ChatCompletionPart {
   const understood = understandPart(part);
   if (understood.kind === 'text') return { type: 'text', text: understood.text };
-  if (understood.kind === 'image') return { type: 'image_url', image_url: understood.part.image_url };
+  if (understood.kind === 'image') {
+    const { part } = understood;
+    return {
+      type: 'image_url',
+      image_url: part.type === 'image_url' ? part.image_url : { url: understood.url },
+    };
+  }
+  if (understood.kind === 'file') {
+    // Chat completions reads PDFs as `file` parts with their bytes as a data URL; other files become a note.
+    if (understood.mediaType === 'application/pdf' && understood.base64 !== undefined) {
+      return {
+        type: 'file',
+        file: {
+          filename: understood.filename ?? 'document.pdf',
+          file_data: `data:application/pdf;base64,${understood.base64}`,
+        },
+      };
+    }
+    return { type: 'text', text: fileNote(understood, 'not sent to this provider') };
+  }
   return { type: 'text', text: understood.note };
 }
 

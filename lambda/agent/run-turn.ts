@@ -1,5 +1,5 @@
 import { modelMessagesOf } from '../chat/ui-message.js';
-import type { AppendResult, ConversationStore } from '../memory/conversation-store.js';
+import type { AppendResult, AttachmentView, ConversationStore } from '../memory/conversation-store.js';
 import {
   InvalidRequestError,
   NoPendingToolCallsError,
@@ -34,8 +34,18 @@ import {
 } from './tools.js';
 import { type TurnMessage, userMessageOf } from './turn-message.js';
 
-/** The part of the store a turn uses. */
-export type TurnStore = Pick<ConversationStore, 'load' | 'append' | 'replaceSuffix' | 'findIdempotentResult'>;
+/**
+ * The part of the store a turn uses. A store with attachments also gives its message limit (so that a large
+ * message is refused before any model call) and puts back what the history moved to S3 for the model.
+ */
+export type TurnStore = Pick<
+  ConversationStore,
+  'load' | 'append' | 'replaceSuffix' | 'findIdempotentResult'
+> &
+  Partial<Pick<ConversationStore, 'messageLimitBytes' | 'resolveAttachments'>>;
+
+/** Uploads up to this size reach the model as bytes (Converse takes documents up to 4.5 MB). */
+const modelUploadBytes = 4_500_000;
 
 /**
  * What a turn writes: `append`, after the conversation's newest message; or `replaceNewest`, in place of it (a
@@ -103,6 +113,8 @@ export interface RunTurnInput {
    * depend only on its argument. @default the new messages and the reply, appended as they are
    */
   readonly commit?: (turn: TurnToCommit) => TurnCommit;
+  /** How values in S3 come back in the result's messages (AppendOptions.attachments). @default 'inline' */
+  readonly attachments?: AttachmentView;
 }
 
 export interface TurnResult {
@@ -171,7 +183,9 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     throw new InvalidRequestError('expectedVersion must be an integer >= 0.');
   }
   const { tools, toolChoice, toolResults } = checkedTools(input);
-  const message = toolResults === undefined ? userMessageOf(input.message) : undefined;
+  const messageLimit = store.messageLimitBytes;
+  const message = toolResults === undefined ? userMessageOf(input.message, messageLimit) : undefined;
+  const view = input.attachments ?? 'inline';
   // What makes a retry "the same turn". `kind` keeps it apart from an append's fingerprint under the same key.
   const fingerprint =
     message === undefined
@@ -185,14 +199,15 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
   const earlier =
     idempotencyKey === undefined
       ? undefined
-      : store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint);
+      : store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint, view);
   let deadline: Deadline | undefined;
   let reported = false;
 
   for (let attempt = 1; ; attempt++) {
     const [replay, page] = await Promise.all([
       attempt === 1 ? earlier : undefined,
-      store.load(tenant, conversationId, { limit: policy.maxMessages }),
+      // References: the context is chosen on what the messages are, and only the chosen ones are read from S3.
+      store.load(tenant, conversationId, { limit: policy.maxMessages, attachments: 'reference' }),
     ]);
     if (replay) return replayedTurn(replay, model, attempt - 1);
     if (expectedVersion !== undefined && page.version !== expectedVersion) {
@@ -202,13 +217,17 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     try {
       newMessages =
         message === undefined
-          ? toolMessagesOf(toolResults ?? [], pendingToolCalls(page.messages.at(-1), page.version))
+          ? toolMessagesOf(
+              toolResults ?? [],
+              pendingToolCalls(page.messages.at(-1), page.version),
+              messageLimit,
+            )
           : [message];
     } catch (error) {
       // A twin request with this key may have committed these results between the replay lookup and the load.
       const late =
         error instanceof NoPendingToolCallsError && idempotencyKey !== undefined
-          ? await store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint)
+          ? await store.findIdempotentResult(tenant, conversationId, idempotencyKey, fingerprint, view)
           : undefined;
       if (late) return replayedTurn(late, model, attempt - 1);
       throw error;
@@ -216,13 +235,16 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
 
     const history = selectContext(page.messages, policy, reservedTokens);
     const newest = page.messages.at(-1);
+    const modelHistory = store.resolveAttachments
+      ? await store.resolveAttachments(tenant, conversationId, history, { uploadDataBytes: modelUploadBytes })
+      : history;
     deadline ??= startDeadline(modelTimeoutMs, input.signal);
     if (reported) onEvent?.({ type: 'restart' });
     reported = false;
     const live = { open: true };
     const request: ChatRequest = {
       system,
-      history: modelMessagesOf(history),
+      history: modelMessagesOf(modelHistory),
       messages: modelMessagesOf(newMessages),
       ...(tools === undefined ? {} : { tools }),
       ...(toolChoice === undefined ? {} : { toolChoice }),
@@ -249,7 +271,12 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     const plan = input.commit?.({ newMessages, reply: stampedReply, newest, version: page.version }) ?? {
       append: [...newMessages, stampedReply],
     };
-    const options = { expectedVersion: page.version, idempotencyKey, idempotencyFingerprint: fingerprint };
+    const options = {
+      expectedVersion: page.version,
+      idempotencyKey,
+      idempotencyFingerprint: fingerprint,
+      attachments: view,
+    };
     try {
       const result =
         'append' in plan

@@ -63,7 +63,11 @@ function unansweredCalls(message: MessageInput): readonly ToolCall[] | undefined
  * `metadata: { isError: true }` for a failed tool. Each pending call must be answered exactly once, else
  * ToolResultsMismatchError; each message is checked against the store's limits (400/413) before any model call.
  */
-export function toolMessagesOf(results: readonly ToolResult[], calls: readonly ToolCall[]): MessageInput[] {
+export function toolMessagesOf(
+  results: readonly ToolResult[],
+  calls: readonly ToolCall[],
+  maxMessageBytes?: number,
+): MessageInput[] {
   const names = new Map(calls.map((call) => [call.id, call.name]));
   const seen = new Set<string>();
   const duplicate = new Set<string>();
@@ -87,7 +91,8 @@ export function toolMessagesOf(results: readonly ToolResult[], calls: readonly T
     }),
   );
   try {
-    return parseMessages(messages).map(({ message }) => message);
+    const options = maxMessageBytes === undefined ? {} : { maxMessageBytes, maxTotalBytes: Infinity };
+    return parseMessages(messages, options).map(({ message }) => message);
   } catch (error) {
     // The store names the messages `messages.N`; here they are the request's `toolResults.N`.
     const text = error instanceof Error ? error.message.replace(/^messages\./, 'toolResults.') : '';

@@ -27,11 +27,12 @@ export type TurnMessage = string | MessageInput;
  * kept exactly as given. Checked against the store's own limits (size, depth, schema) up front, so that a
  * message the store would refuse never costs a model call. Throws InvalidRequestError/PayloadTooLargeError.
  */
-export function userMessageOf(message: unknown): MessageInput {
+export function userMessageOf(message: unknown, maxMessageBytes?: number): MessageInput {
   const candidate = typeof message === 'string' ? { role: 'user', content: message } : message;
   let parsed: MessageInput;
   try {
-    parsed = (parseMessages([candidate])[0] as { message: MessageInput }).message;
+    const options = maxMessageBytes === undefined ? {} : { maxMessageBytes, maxTotalBytes: Infinity };
+    parsed = (parseMessages([candidate], options)[0] as { message: MessageInput }).message;
   } catch (error) {
     // The store names the message `messages.0`; the turn's field is `message`.
     const text = error instanceof Error ? error.message.replace(/^messages\.0:?/, 'message') : '';

@@ -8,6 +8,13 @@
  */
 export type TableAccess = 'read' | 'write' | 'edit' | 'delete' | 'none';
 
+/**
+ * What a route's function may do in the attachments bucket (when the deployment has one): `read` presigns and reads
+ * objects, `write` also writes them (and copies uploads, and deletes what a failed or editing write leaves),
+ * `delete` deletes a conversation's, `upload` presigns uploads.
+ */
+export type AttachmentAccess = 'read' | 'write' | 'delete' | 'upload';
+
 /** What every route says about itself (see RouteDefinition for its handler modules). */
 export interface RouteFields {
   /** Stable construct id and function name part. */
@@ -25,6 +32,13 @@ export interface RouteFields {
    * URL useChat fixes): the local server fences the route's writes by it.
    */
   readonly conversationIdField?: string;
+  /** What it may do in the attachments bucket. @default none */
+  readonly attachments?: AttachmentAccess;
+  /**
+   * `messages`: the body carries messages, so with attachments it may be as large as Lambda takes (6,000,000
+   * bytes, ../memory/message.ts contentRequestBytes); any other body stays within 1 MiB.
+   */
+  readonly body?: 'messages';
   /** Reachable without the authorizer (health only). */
   readonly public?: boolean;
 }
@@ -49,6 +63,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/conversations/{conversationId}/messages',
     entry: 'append-messages.ts',
     access: 'write',
+    attachments: 'write',
+    body: 'messages',
   },
   {
     id: 'AgentTurns',
@@ -58,6 +74,8 @@ export const routes: readonly RouteDefinition[] = [
     streamingEntry: 'stream-turn.ts',
     access: 'write',
     model: true,
+    attachments: 'write',
+    body: 'messages',
   },
   {
     id: 'EditHistory',
@@ -65,6 +83,16 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/conversations/{conversationId}/edits',
     entry: 'edit-history.ts',
     access: 'edit',
+    attachments: 'write',
+    body: 'messages',
+  },
+  {
+    id: 'CreateUpload',
+    method: 'POST',
+    path: '/v1/conversations/{conversationId}/uploads',
+    entry: 'create-upload.ts',
+    access: 'none',
+    attachments: 'upload',
   },
   {
     id: 'LoadMessages',
@@ -72,6 +100,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/conversations/{conversationId}/messages',
     entry: 'load-messages.ts',
     access: 'read',
+    attachments: 'read',
   },
   {
     id: 'GetConversation',
@@ -86,6 +115,7 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/conversations/{conversationId}',
     entry: 'delete-conversation.ts',
     access: 'delete',
+    attachments: 'delete',
   },
   {
     // useChat's endpoint: a chat turn in the AI SDK's UI message stream protocol. It must stream, so only the
@@ -95,6 +125,8 @@ export const routes: readonly RouteDefinition[] = [
     path: '/v1/chats',
     streamingEntry: 'chat.ts',
     access: 'edit',
+    attachments: 'write',
+    body: 'messages',
     model: true,
     conversationIdField: 'id',
   },

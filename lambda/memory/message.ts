@@ -12,6 +12,8 @@ export const limits = {
    * bytes) per invocation, API Gateway's event around the body included; this leaves that envelope ~290 KB.
    */
   contentRequestBytes: 6_000_000,
+  /** An upload (S3 takes at most 5 GiB in one PUT). */
+  uploadBytes: 5 * 1024 ** 3,
   /** DynamoDB refuses a transaction over 4 MB; stay clearly below it with keys and attributes counted. */
   appendBytes: 4_000_000,
   jsonDepth: 32,

@@ -20,7 +20,7 @@ import { tenantOf } from '../pipeline/tenancy.js';
 import { config } from '../runtime/config.js';
 import { agentConfig, model } from '../runtime/model.js';
 import { logger, timeModelCalls } from '../runtime/observability.js';
-import { chatStreams, store } from '../runtime/store.js';
+import { chatStreams, messagesBodyBytes, store } from '../runtime/store.js';
 import { functionDeadline } from '../turns/turn-deadline.js';
 import { turnRecorder } from '../turns/turn-operation.js';
 
@@ -37,7 +37,7 @@ export const chatOperation: HttpOperation = async (request) => {
   const { event, context, annotate } = request;
   const tenant = tenantOf(event, config.tenantClaim);
   annotate({ tenant });
-  const { headers, body } = parseWrite(event, requests.chat);
+  const { headers, body } = parseWrite(event, requests.chat, messagesBodyBytes);
   const idempotencyKey = headers['idempotency-key'];
   const chatId = body.id;
   annotate({ conversationId: chatId });

@@ -182,6 +182,29 @@ export const editHistoryBodySchema = z
     }, `expectedSuffix and replacement must hold 1 to ${limits.messagesPerAppend} messages together`),
   );
 
+export const createUploadBodySchema = z.strictObject({
+  bytes: z
+    .int()
+    .check(
+      z.minimum(1),
+      z.maximum(limits.uploadBytes),
+      z.describe(
+        "The file's exact size in bytes (at most 5 GiB, one S3 PUT); the PUT must send exactly this many.",
+      ),
+    ),
+  mediaType: z
+    .string()
+    .check(
+      z.regex(/^[\w.+-]{1,127}\/[\w.+-]{1,127}$/, 'must be a media type such as application/pdf'),
+      z.describe("The file's media type; the PUT must send it as Content-Type."),
+    ),
+  filename: z.optional(
+    z
+      .string()
+      .check(z.minLength(1), z.maxLength(255), z.describe('Kept with the attachment and given back.')),
+  ),
+});
+
 // ---- Chats: the AI SDK's useChat (lambda/chat/) ----
 
 export const uiMessageSchema = z.looseObject({
@@ -263,6 +286,7 @@ export const requests = {
     body: editHistoryBodySchema,
   },
   loadMessages: { path: conversationPathSchema, query: loadMessagesQuerySchema },
+  createUpload: { path: conversationPathSchema, body: createUploadBodySchema },
   chat: { headers: chatHeadersSchema, body: chatBodySchema },
 } as const;
 
@@ -366,6 +390,24 @@ export const conversationSchema = z.object({
   ),
 });
 
+export const createUploadResponseSchema = z.object({
+  uploadId: z
+    .string()
+    .check(
+      z.describe(
+        'Reference it in a message of this conversation as `{"type": "attachment", "attachment": {"uploadId"}}`.',
+      ),
+    ),
+  method: z.literal('PUT'),
+  url: z.string().check(z.describe("A presigned S3 URL: PUT the file's bytes here, before `expiresAt`.")),
+  headers: z
+    .record(z.string(), z.string())
+    .check(z.describe('Send these headers with the PUT (the URL is signed for them and for the size).')),
+  expiresAt: z.iso
+    .datetime()
+    .check(z.describe('The URL works until then; an unused upload is deleted after a day.')),
+});
+
 export const healthSchema = z.object({ status: z.literal('ok') });
 
 export const errorBodySchema = z.object({
@@ -401,4 +443,5 @@ export type EditHistoryResponse = z.infer<typeof editHistoryResponseSchema>;
 export type MessagePage = z.infer<typeof messagePageSchema>;
 export type ConversationResponse = z.infer<typeof conversationSchema>;
 export type HealthResponse = z.infer<typeof healthSchema>;
+export type CreateUploadResponse = z.infer<typeof createUploadResponseSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -3,15 +3,16 @@ import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseWrite } from '../pipeline/request.js';
 import { writeResponse } from '../pipeline/responses.js';
 import { countAppend } from '../runtime/observability.js';
-import { store } from '../runtime/store.js';
+import { answerAttachments, messagesBodyBytes, store } from '../runtime/store.js';
 
 /** POST /v1/conversations/{conversationId}/messages */
 export const handler = conversationHandler('AppendMessages', async (request) => {
   const { tenant, conversationId, annotate } = request;
-  const { headers, body } = parseWrite(request.event, requests.appendMessages);
+  const { headers, body } = parseWrite(request.event, requests.appendMessages, messagesBodyBytes);
   const result = await store.append(tenant, conversationId, body.messages, {
     expectedVersion: body.expectedVersion,
     idempotencyKey: headers['idempotency-key'],
+    attachments: answerAttachments,
   });
   countAppend(result);
   annotate({ version: result.version, replayed: result.replayed, messageCount: result.messages.length });

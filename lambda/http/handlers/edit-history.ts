@@ -3,19 +3,19 @@ import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseWrite } from '../pipeline/request.js';
 import { writeResponse } from '../pipeline/responses.js';
 import { countEdit } from '../runtime/observability.js';
-import { store } from '../runtime/store.js';
+import { answerAttachments, messagesBodyBytes, store } from '../runtime/store.js';
 
 /** POST /v1/conversations/{conversationId}/edits: replaces the newest messages (ConversationStore.replaceSuffix). */
 export const handler = conversationHandler(
   'EditHistory',
   async ({ event, tenant, conversationId, annotate }) => {
-    const { headers, body } = parseWrite(event, requests.editHistory);
+    const { headers, body } = parseWrite(event, requests.editHistory, messagesBodyBytes);
     const { expectedSuffix, replacement, expectedVersion } = body;
     const result = await store.replaceSuffix(
       tenant,
       conversationId,
       { expectedSuffix, replacement },
-      { expectedVersion, idempotencyKey: headers['idempotency-key'] },
+      { expectedVersion, idempotencyKey: headers['idempotency-key'], attachments: answerAttachments },
     );
     countEdit(result);
     const { version, removed, messages, replayed } = result;

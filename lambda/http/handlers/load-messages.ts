@@ -3,13 +3,16 @@ import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseQuery } from '../pipeline/request.js';
 import { jsonResponse } from '../pipeline/responses.js';
 import { countLoad } from '../runtime/observability.js';
-import { store } from '../runtime/store.js';
+import { answerAttachments, store } from '../runtime/store.js';
 
 /** GET /v1/conversations/{conversationId}/messages */
 export const handler = conversationHandler(
   'LoadMessages',
   async ({ event, tenant, conversationId, annotate }) => {
-    const page = await store.load(tenant, conversationId, parseQuery(event, loadMessagesQuerySchema));
+    const page = await store.load(tenant, conversationId, {
+      ...parseQuery(event, loadMessagesQuerySchema),
+      attachments: answerAttachments,
+    });
     countLoad(page);
     annotate({ version: page.version, messagesLoaded: page.messages.length });
     const { consumedCapacity, ...body } = page;

@@ -17,12 +17,17 @@ export type HttpEvent = APIGatewayProxyEventV2WithRequestContext<
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads the body as JSON, rejects it when too large (413), not JSON or nested deeper than `maxBodyDepth` (400), and
+ * Reads the body as JSON, rejects it when over `maxBytes` (413; the routes that take messages pass the store's
+ * ../runtime/store.ts messagesBodyBytes), not JSON or nested deeper than `maxBodyDepth` (400), and
  * validates it with `schema`. Returns the JSON as sent, not zod's output: zod rebuilds objects, which would
  * reorder keys and drop some (`__proto__`), and the contract stores messages exactly as sent.
  */
-export function parseJsonBody<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.input<S> {
-  const text = bodyText(event);
+export function parseJsonBody<S extends z.ZodMiniType>(
+  event: HttpEvent,
+  schema: S,
+  maxBytes = maxRequestBodyBytes,
+): z.input<S> {
+  const text = bodyText(event, maxBytes);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -59,8 +64,12 @@ export function parsePathParameters<S extends z.ZodMiniType>(event: HttpEvent, s
 export function parseWrite<H extends z.ZodMiniType, B extends z.ZodMiniType>(
   event: HttpEvent,
   request: { readonly headers: H; readonly body: B },
+  maxBodyBytes?: number,
 ): { headers: z.output<H>; body: z.input<B> } {
-  return { headers: parseHeaders(event, request.headers), body: parseJsonBody(event, request.body) };
+  return {
+    headers: parseHeaders(event, request.headers),
+    body: parseJsonBody(event, request.body, maxBodyBytes),
+  };
 }
 
 /** The query string; API Gateway joins a repeated parameter with commas, which no integer schema accepts. */
@@ -81,14 +90,14 @@ export function parseHeaders<S extends z.ZodMiniType>(event: HttpEvent, schema: 
   return result.data;
 }
 
-function bodyText(event: HttpEvent): string {
+function bodyText(event: HttpEvent, maxBytes: number): string {
   const body = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : undefined;
   const size = bytes?.byteLength ?? Buffer.byteLength(body);
-  if (size > maxRequestBodyBytes) {
+  if (size > maxBytes) {
     throw new HttpError(
       'payload_too_large',
-      `The request body is ${size} bytes; the limit is ${maxRequestBodyBytes} (1 MiB).`,
+      `The request body is ${size} bytes; the limit is ${maxBytes}${maxBytes === maxRequestBodyBytes ? ' (1 MiB)' : ''}.`,
     );
   }
   if (bytes === undefined) return body;

@@ -15,7 +15,7 @@ import {
   type ModelCallTimes,
   timeModelCalls,
 } from '../runtime/observability.js';
-import { store } from '../runtime/store.js';
+import { answerAttachments, messagesBodyBytes, store } from '../runtime/store.js';
 import { functionDeadline } from './turn-deadline.js';
 
 /**
@@ -25,7 +25,7 @@ import { functionDeadline } from './turn-deadline.js';
  */
 export const turnOperation: HttpOperation<ConversationRequest> = async (request) => {
   const { event, context, tenant, conversationId, annotate } = request;
-  const { headers, body } = parseWrite(event, requests.turn);
+  const { headers, body } = parseWrite(event, requests.turn, messagesBodyBytes);
   const { 'idempotency-key': idempotencyKey, accept } = headers;
   const timed = timeModelCalls(model);
   const input: RunTurnInput = {
@@ -43,6 +43,7 @@ export const turnOperation: HttpOperation<ConversationRequest> = async (request)
     policy: agentConfig.context,
     modelTimeoutMs: agentConfig.modelTimeoutMs,
     signal: functionDeadline(context),
+    attachments: answerAttachments,
   };
   const record = turnRecorder(timed.calls, annotate, event.requestContext?.requestId);
   if (accept?.includes('text/event-stream')) return streamedTurn(input, record);

@@ -1,5 +1,6 @@
 import { partitionOf } from '../arguments.js';
 import { InvalidRequestError } from '../errors.js';
+import { limits } from '../message.js';
 import type { StoreContext } from '../store-context.js';
 import { newUploadId, uploadKey } from './attachment-keys.js';
 import { storageUnavailable } from './markers.js';
@@ -24,8 +25,7 @@ export interface UploadTicket {
   readonly expiresAt: string;
 }
 
-/** S3 takes at most 5 GiB in one PUT. */
-export const maxUploadBytes = 5 * 1024 ** 3;
+const maxUploadBytes = limits.uploadBytes;
 
 /** ConversationStore.createUpload: validates the declaration, presigns a PUT under the tenant and conversation. */
 export async function createUpload(
