@@ -11,12 +11,18 @@ export const inspectorPath = '/inspector';
 /** How the page's requests authenticate: the local server's X-Tenant-Id header, or a JWT bearer token. */
 export type InspectorAuthMode = 'tenant-header' | 'bearer';
 
-/** The document for one server: the built page with that server's way of authenticating. */
-export function inspectorDocument(html: string, auth: InspectorAuthMode): string {
-  return html.replace(
+/**
+ * The document for one server: the built page with that server's way of authenticating, and the origin its
+ * attachments' presigned URLs point to (the bucket), from which it may show images.
+ */
+export function inspectorDocument(html: string, auth: InspectorAuthMode, attachmentsOrigin?: string): string {
+  const withAuth = html.replace(
     '<meta name="agent-memory-auth" content="tenant-header">',
     `<meta name="agent-memory-auth" content="${auth}">`,
   );
+  if (attachmentsOrigin === undefined || !/^https?:\/\/[A-Za-z0-9.:-]+$/.test(attachmentsOrigin))
+    return withAuth;
+  return withAuth.replace('img-src data: blob:', `img-src data: blob: ${attachmentsOrigin}`);
 }
 
 /**

@@ -10,6 +10,8 @@ import { inspectorDocument, inspectorFileName, inspectorHeaders } from './inspec
 const page = inspectorDocument(
   readFileSync(new URL(`./${inspectorFileName}`, import.meta.url), 'utf8'),
   'bearer',
+  // Set by the construct when the stack keeps attachments: the bucket's origin, for images by presigned URL.
+  process.env.ATTACHMENTS_ORIGIN,
 );
 
 export const handler = async (): Promise<APIGatewayProxyStructuredResultV2> => ({

@@ -6,7 +6,7 @@ import { type CorsConfig, corsHeaders } from '../lambda/http/pipeline/cors.js';
 import { HttpError } from '../lambda/http/pipeline/http-errors.js';
 import { errorResponse } from '../lambda/http/pipeline/responses.js';
 import { UnavailableError } from '../lambda/memory/errors.js';
-import { conversationIdSchema } from '../lambda/memory/message.js';
+import { conversationIdSchema, limits } from '../lambda/memory/message.js';
 import { apiGatewayEvent, lambdaContext, matchRoute, restApiEvent } from './api-gateway-event.js';
 import type { HandlerModules, LambdaHttpHandler } from './handler-modules.js';
 import { isStreamingHandler, LambdaResponseStream, type ResponseSink } from './lambda-response-streaming.js';
@@ -157,12 +157,17 @@ export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
     const rawQueryString = queryStart < 0 ? '' : url.slice(queryStart + 1);
     const match = matchRoute(method, rawPath);
 
-    // Read to the end before any answer, also for requests that are rejected.
-    const body = await readRequestBody(request, maxRequestBodyBytes);
+    // Read to the end before any answer, also for requests that are rejected. A body of messages may be as large
+    // as Lambda takes (its handler holds it to 1 MiB when the server keeps no attachments).
+    const limit =
+      match.kind === 'route' && match.route.body === 'messages'
+        ? limits.contentRequestBytes
+        : maxRequestBodyBytes;
+    const body = await readRequestBody(request, limit);
     if (body.tooLarge) {
       throw new HttpError(
         'payload_too_large',
-        `The request body is ${body.receivedBytes} bytes; the limit is ${maxRequestBodyBytes} (1 MiB).`,
+        `The request body is ${body.receivedBytes} bytes; the limit is ${limit}${limit === maxRequestBodyBytes ? ' (1 MiB)' : ''}.`,
       );
     }
     const isPublic = match.kind === 'route' && match.route.public === true;

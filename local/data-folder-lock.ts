@@ -19,6 +19,8 @@ export interface DataFolderOwner {
   /** Its DynamoDB Local, once started: it must be gone too before the folder is free. */
   readonly dynamoDbLocalPid?: number;
   readonly dynamoDbEndpoint?: string;
+  /** Its s3rver, once started (in the server's process). */
+  readonly s3Endpoint?: string;
   readonly url?: string;
 }
 
@@ -40,7 +42,7 @@ export class DataFolderInUseError extends Error {
         'To run a second server:',
         owner.dynamoDbEndpoint === undefined
           ? `  on the same data, once that one is up: DYNAMODB_ENDPOINT=<its DynamoDB Local, in ${lockFile}> PORT=3001 npm start`
-          : `  on the same data: DYNAMODB_ENDPOINT=${owner.dynamoDbEndpoint} PORT=3001 npm start`,
+          : `  on the same data: DYNAMODB_ENDPOINT=${owner.dynamoDbEndpoint}${owner.s3Endpoint === undefined ? '' : ` S3_ENDPOINT=${owner.s3Endpoint}`} PORT=3001 npm start`,
         '  on data of its own: PORT=3001 DATA_DIR=.data-2 npm start',
         `If no such process is running, delete ${lockFile}.`,
       ].join('\n'),
@@ -140,7 +142,9 @@ export class DataFolderLock {
   }
 
   /** Adds what the owner learns while it starts (its DynamoDB Local, its URL), for a second server's message. */
-  update(details: Pick<DataFolderOwner, 'dynamoDbLocalPid' | 'dynamoDbEndpoint' | 'url'>): void {
+  update(
+    details: Pick<DataFolderOwner, 'dynamoDbLocalPid' | 'dynamoDbEndpoint' | 's3Endpoint' | 'url'>,
+  ): void {
     this.owner = { ...this.owner, ...details };
     const aside = `${this.path}.${process.pid}.update`;
     writeFileSync(aside, JSON.stringify(this.owner));

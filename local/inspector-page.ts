@@ -11,6 +11,7 @@ export function withInspectorPage(
   api: RequestListener,
   log: (line: string) => void,
   logError: (line: string, error: unknown) => void,
+  attachmentsEndpoint?: string,
 ): RequestListener {
   let page: Promise<string> | undefined;
   return (request, response) => {
@@ -23,7 +24,9 @@ export function withInspectorPage(
       return;
     }
     const started = performance.now();
-    page ??= buildInspector().then(({ html }) => inspectorDocument(html, 'tenant-header'));
+    page ??= buildInspector().then(({ html }) =>
+      inspectorDocument(html, 'tenant-header', attachmentsEndpoint && new URL(attachmentsEndpoint).origin),
+    );
     page.then(
       (html) => {
         response.writeHead(200, { ...inspectorHeaders, 'Content-Length': Buffer.byteLength(html) });

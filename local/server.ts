@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readCorsConfig } from '../lambda/http/pipeline/cors.js';
 import { ConfigurationError } from '../lambda/validation/environment.js';
@@ -26,6 +27,7 @@ import {
 import { loadHandlerModules } from './handler-modules.js';
 import { withInspectorPage } from './inspector-page.js';
 import { type LocalServerConfig, readLocalServerConfig } from './local-server-config.js';
+import { type S3Local, startS3Local } from './s3-local.js';
 import { WriteFence } from './write-fence.js';
 
 /** The grace period for in-flight requests; after it, open connections are cut. */
@@ -49,9 +51,20 @@ const logError = (line: string, error?: unknown) =>
  * under the same account. With a model on AWS your own credentials and AWS_REGION apply (DynamoDB Local
  * ignores them).
  */
-function configureHandlerEnvironment(config: LocalServerConfig, endpoint: string): 'dummy' | 'yours' {
+function configureHandlerEnvironment(
+  config: LocalServerConfig,
+  endpoint: string,
+  s3Endpoint: string | undefined,
+): 'dummy' | 'yours' {
   const env = process.env;
   env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  if (s3Endpoint === undefined) {
+    delete env.ATTACHMENTS_BUCKET;
+    delete env.AWS_ENDPOINT_URL_S3;
+  } else {
+    env.ATTACHMENTS_BUCKET = config.attachmentsBucket;
+    env.AWS_ENDPOINT_URL_S3 = s3Endpoint;
+  }
   delete env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
   env.TABLE_NAME = config.tableName;
   env.TENANT_CLAIM = 'sub';
@@ -65,6 +78,26 @@ function configureHandlerEnvironment(config: LocalServerConfig, endpoint: string
   delete env.AWS_SESSION_TOKEN;
   delete env.AWS_PROFILE;
   return 'dummy';
+}
+
+/**
+ * What the stack's scheduled sweep does, run by the server at start and then every SWEEP_INTERVAL_SECONDS: deletes
+ * the S3 objects of writes that never committed (after their grace) and of removed messages (../lambda/memory/
+ * attachments/markers.ts). Through the handlers' own store, so with their configuration.
+ */
+async function attachmentSweep(
+  log: (line: string) => void,
+  logError: (line: string, error?: unknown) => void,
+) {
+  const { store } = await import('../lambda/http/runtime/store.js');
+  return async () => {
+    try {
+      const { markers, objects } = await store.sweepAttachments();
+      if (markers > 0) log(`Attachment sweep: ${objects} objects of ${markers} markers deleted.`);
+    } catch (error) {
+      logError('The attachment sweep failed; the next one tries again.', error);
+    }
+  };
 }
 
 function listen(server: Server, port: number): Promise<AddressInfo> {
@@ -91,14 +124,20 @@ function banner(
   config: LocalServerConfig,
   endpoint: string,
   dynamo: DynamoDbLocal | undefined,
+  s3: { readonly endpoint: string | undefined; readonly embedded: boolean },
   credentials: 'dummy' | 'yours',
 ) {
   const storage = dynamo
     ? `DynamoDB Local (pid ${dynamo.process.pid}) at ${endpoint}, data in ${config.dataDir}`
     : `DynamoDB at ${endpoint}`;
+  const attachments =
+    s3.endpoint === undefined
+      ? "  attachments: none (messages up to 256 KiB); share the first server's S3 with S3_ENDPOINT"
+      : `  attachments: bucket ${config.attachmentsBucket} on ${s3.embedded ? `s3rver at ${s3.endpoint}, data in ${config.dataDir}/s3` : `S3 at ${s3.endpoint}`}`;
   return [
     `agent-memory local server listening on ${url}`,
     `  table ${config.tableName} on ${storage}`,
+    attachments,
     credentials === 'dummy'
       ? '  AWS credentials: dummy ones (DynamoDB Local checks none)'
       : '  AWS credentials: yours, for the model on AWS (DynamoDB Local ignores them)',
@@ -117,6 +156,8 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const startup = new AbortController();
   let dynamo: DynamoDbLocal | undefined;
+  let s3: S3Local | undefined;
+  let sweeps: NodeJS.Timeout | undefined;
   let lock: DataFolderLock | undefined;
   let client: DynamoDBClient | undefined;
   let server: Server | undefined;
@@ -131,8 +172,9 @@ async function main(): Promise<void> {
       }, hardStopMs).unref();
       // Still starting: kill DynamoDB Local at once. Serving: first let in-flight requests finish on it.
       if (!server) startup.abort();
+      clearInterval(sweeps);
       if (server) await closeServer(server);
-      await dynamo?.stop();
+      await Promise.all([dynamo?.stop(), s3?.stop()]);
       lock?.release();
       client?.destroy();
       if (server || dynamo) log('Stopped.');
@@ -176,6 +218,10 @@ async function main(): Promise<void> {
       );
       endpoint = dynamo.endpoint;
       lock.update({ dynamoDbLocalPid: dynamo.process.pid, dynamoDbEndpoint: endpoint });
+      if (config.s3Endpoint === undefined) {
+        s3 = await startS3Local({ directory: join(config.dataDir, 's3'), bucket: config.attachmentsBucket });
+        lock.update({ s3Endpoint: s3.endpoint });
+      }
       dynamo.process.once('exit', (code, signal) => {
         if (stopping) return;
         // 130/143: the JVM's exit after SIGINT/SIGTERM, e.g. Ctrl-C reaching the whole process group.
@@ -184,7 +230,8 @@ async function main(): Promise<void> {
         void stop(stoppedBySignal ? 0 : 1);
       });
     }
-    const credentials = configureHandlerEnvironment(config, endpoint);
+    const s3Endpoint = config.s3Endpoint ?? s3?.endpoint;
+    const credentials = configureHandlerEnvironment(config, endpoint, s3Endpoint);
     // Built like the handlers' client (endpoint, region and keys from the environment): same tables.
     client = new DynamoDBClient({});
     const table = await ensureConversationTable(client, config.tableName);
@@ -197,12 +244,27 @@ async function main(): Promise<void> {
       logError,
       cors: readCorsConfig(process.env),
     });
-    server = createServer(withInspectorPage(api, log, logError));
+    server = createServer(withInspectorPage(api, log, logError, s3Endpoint));
     const address = await listen(server, config.port);
     const url = `http://127.0.0.1:${address.port}`;
     lock?.update({ url });
-    console.log(banner(url, config, endpoint, dynamo, credentials));
+    console.log(
+      banner(
+        url,
+        config,
+        endpoint,
+        dynamo,
+        { endpoint: s3Endpoint, embedded: s3 !== undefined },
+        credentials,
+      ),
+    );
     log(`Ready in ${Math.round(performance.now() - startedAt)} ms (table ${config.tableName} ${table}).`);
+    if (s3Endpoint !== undefined) {
+      const sweep = await attachmentSweep(log, logError);
+      await sweep();
+      sweeps = setInterval(() => void sweep(), config.sweepIntervalSeconds * 1000);
+      sweeps.unref();
+    }
   } catch (error) {
     if (stopping) return;
     if (
