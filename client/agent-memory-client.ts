@@ -2,6 +2,7 @@ import type { ToolCall } from '../lambda/agent/chat-model.js';
 import type { ToolResult } from '../lambda/agent/tool-results.js';
 import type { ToolChoice, ToolDefinition } from '../lambda/agent/tools.js';
 import { readServerSentEvents } from '../lambda/streaming/server-sent-events.js';
+import { restoreAttachments } from './attachment-parts.js';
 import type {
   AppendResult,
   CallOptions,
@@ -60,6 +61,13 @@ export interface AgentMemoryClientOptions {
   readonly idempotencyKey?: () => string;
   /** Sent with every request (a User-Agent, a tracing header...). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Values the API gives by reference (attachment parts with a presigned URL, when they do not fit an answer):
+   * `inline` reads each URL and puts the value back, so every message is exactly as it was sent; `reference`
+   * leaves the attachment parts as they are. Uploads stay attachment parts either way.
+   * @default 'inline'
+   */
+  readonly attachments?: 'inline' | 'reference';
 }
 
 export interface TurnOptions extends WriteOptions {
@@ -164,6 +172,7 @@ export class AgentMemoryClient implements ConversationMemory {
   private readonly retry: RetryPolicy;
   private readonly newIdempotencyKey: () => string;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly inlineAttachments: boolean;
 
   constructor(options: AgentMemoryClientOptions) {
     const base = apiBase(options.baseUrl, 'baseUrl');
@@ -182,6 +191,75 @@ export class AgentMemoryClient implements ConversationMemory {
     this.headers = Object.fromEntries(
       Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
     );
+    this.inlineAttachments = (options.attachments ?? 'inline') === 'inline';
+  }
+
+  /**
+   * Uploads a file too large for a request (POST .../uploads, then a PUT of its bytes to the presigned URL) and
+   * returns the part that references it in a message of this conversation:
+   * `memory.append(id, [{ role: 'user', content: [{ type: 'text', text: 'Summarise this' }, part] }])`.
+   */
+  async upload(
+    conversationId: string,
+    data: Uint8Array | Blob,
+    file: { readonly mediaType: string; readonly filename?: string },
+    options: CallOptions = {},
+  ): Promise<{ type: 'attachment'; attachment: { uploadId: string } }> {
+    const bytes = data instanceof Blob ? data.size : data.byteLength;
+    const ticket = (
+      await this.send({
+        method: 'POST',
+        path: `${conversationPath(conversationId)}/uploads`,
+        body: {
+          bytes,
+          mediaType: file.mediaType,
+          ...(file.filename === undefined ? {} : { filename: file.filename }),
+        },
+        signal: options.signal,
+      })
+    ).json as { uploadId: string; url: string; headers: Record<string, string> };
+    let put: globalThis.Response;
+    try {
+      put = await this.fetch(ticket.url, {
+        method: 'PUT',
+        headers: ticket.headers,
+        body: data as Blob,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (cause) {
+      throw new NetworkError(`The upload failed: ${describeCause(cause)}.`, { cause });
+    }
+    if (!put.ok) throw new NetworkError(`The upload failed: S3 answered ${put.status}.`);
+    return { type: 'attachment', attachment: { uploadId: ticket.uploadId } };
+  }
+
+  /** Puts back the values an answer gave by reference (see the `attachments` option). */
+  private async restore<
+    T extends { messages?: StoredMessage[]; reply?: StoredMessage; removed?: StoredMessage[] },
+  >(answer: T): Promise<T> {
+    if (!this.inlineAttachments) return answer;
+    const read = async (url: string) => {
+      let response: globalThis.Response;
+      try {
+        response = await this.fetch(url);
+      } catch (cause) {
+        throw new NetworkError(`Reading an attachment failed: ${describeCause(cause)}.`, { cause });
+      }
+      if (!response.ok)
+        throw new NetworkError(`Reading an attachment failed: S3 answered ${response.status}.`);
+      return new Uint8Array(await response.arrayBuffer());
+    };
+    const [messages, removed] = await Promise.all([
+      answer.messages && restoreAttachments(answer.messages, read),
+      answer.removed && restoreAttachments(answer.removed, read),
+    ]);
+    return {
+      ...answer,
+      ...(messages === undefined ? {} : { messages }),
+      ...(removed === undefined ? {} : { removed }),
+      // The reply is the last of the turn's messages.
+      ...(answer.reply === undefined ? {} : { reply: messages?.at(-1) ?? answer.reply }),
+    };
   }
 
   /** POST .../messages: appends 1-50 messages atomically. */
@@ -196,7 +274,7 @@ export class AgentMemoryClient implements ConversationMemory {
       body: { messages, ...versionField(options.expectedVersion) },
       ...this.keyed(options),
     });
-    return { ...response.json, replayed: isReplay(response) };
+    return this.restore({ ...response.json, replayed: isReplay(response) });
   }
 
   /** GET .../messages: one page. */
@@ -208,7 +286,7 @@ export class AgentMemoryClient implements ConversationMemory {
       query: { limit, before, after },
       signal: options.signal,
     });
-    return response.json;
+    return this.restore(response.json as HistoryPage);
   }
 
   /** Every page, newest first (or oldest first with `direction: 'forward'`), one request per page. */
@@ -299,7 +377,7 @@ export class AgentMemoryClient implements ConversationMemory {
       body: turnBody(input, options),
       ...this.keyed(options),
     });
-    return { ...response.json, replayed: isReplay(response) };
+    return this.restore({ ...response.json, replayed: isReplay(response) });
   }
 
   /**
@@ -328,7 +406,7 @@ export class AgentMemoryClient implements ConversationMemory {
         signal,
         reported,
       );
-      if ('result' in outcome) return outcome.result;
+      if ('result' in outcome) return this.restore(outcome.result);
       reported ||= outcome.reported;
       const { error, retryable } = outcome;
       if (!retryable || attempt >= this.retry.maxAttempts) throw error;
@@ -391,7 +469,7 @@ export class AgentMemoryClient implements ConversationMemory {
       },
       ...this.keyed(options),
     });
-    return { removed: [], ...response.json, replayed: isReplay(response) };
+    return this.restore({ removed: [], ...response.json, replayed: isReplay(response) });
   }
 
   private keyed(options: WriteOptions): Pick<Request, 'idempotencyKey' | 'retryConflict' | 'signal'> {

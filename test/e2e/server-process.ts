@@ -129,7 +129,17 @@ export async function spawnServer(options: ServerOptions = {}): Promise<ServerPr
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? temporaryDataDir();
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DYNAMODB_ENDPOINT', 'TABLE_NAME', 'TTL_SECONDS', 'POWERTOOLS_LOG_LEVEL'])
+  for (const name of [
+    'DYNAMODB_ENDPOINT',
+    'TABLE_NAME',
+    'TTL_SECONDS',
+    'POWERTOOLS_LOG_LEVEL',
+    'S3_ENDPOINT',
+    'ATTACHMENTS_BUCKET',
+    'ATTACHMENT_GRACE_SECONDS',
+    'ATTACHMENT_THRESHOLD_BYTES',
+    'SWEEP_INTERVAL_SECONDS',
+  ])
     delete env[name];
   Object.assign(env, {
     PORT: String(port),
