@@ -36,6 +36,7 @@ export class AgentMemoryStack extends Stack {
       logRetention: readLogRetention(this),
       agent: readAgentModel(this),
       inspector: readBoolean(this, contextKeys.inspector),
+      attachments: readAttachments(this),
     };
     try {
       this.memory = new AgentMemory(this, 'AgentMemory', memoryProps);
@@ -60,6 +61,12 @@ export class AgentMemoryStack extends Stack {
       new CfnOutput(this, 'InspectorUrl', {
         description: 'The memory inspector (sign in with a bearer token of the JWT issuer).',
         value: this.memory.inspectorUrl,
+      });
+    }
+    if (this.memory.attachmentsBucket !== undefined) {
+      new CfnOutput(this, 'AttachmentsBucketName', {
+        description: 'The S3 bucket holding large content parts and uploads.',
+        value: this.memory.attachmentsBucket.bucketName,
       });
     }
     new CfnOutput(this, 'TableName', {
@@ -91,6 +98,8 @@ export const contextKeys = {
   contextMaxTokens: 'contextMaxTokens',
   inspector: 'inspector',
   corsOrigins: 'corsOrigins',
+  attachments: 'attachments',
+  attachmentThresholdBytes: 'attachmentThresholdBytes',
 } as const;
 
 /** The context key that sets each construct prop, to name it when the construct rejects the prop. */
@@ -109,6 +118,7 @@ const contextKeyOfProp: Readonly<Record<string, string>> = {
   'agent.contextMaxMessages': contextKeys.contextMaxMessages,
   'agent.contextMaxTokens': contextKeys.contextMaxTokens,
   inspector: contextKeys.inspector,
+  'attachments.thresholdBytes': contextKeys.attachmentThresholdBytes,
 };
 
 /**
@@ -334,6 +344,22 @@ function readBoolean(scope: Construct, key: string): boolean {
   if (value === undefined || value === false || value === 'false') return false;
   if (value === true || value === 'true') return true;
   throw contextError(key, 'true or false', value);
+}
+
+/** `-c attachments=false` keeps no bucket; `-c attachmentThresholdBytes=131072` moves parts over 128 KiB. */
+function readAttachments(scope: Construct): AgentMemoryProps['attachments'] {
+  const on =
+    context(scope, contextKeys.attachments) === undefined || readBoolean(scope, contextKeys.attachments);
+  const thresholdBytes = readPositiveInteger(scope, contextKeys.attachmentThresholdBytes, 'bytes');
+  if (!on) {
+    if (thresholdBytes !== undefined) {
+      throw new ContextError(
+        `Context '${contextKeys.attachmentThresholdBytes}' only applies with attachments on.`,
+      );
+    }
+    return false;
+  }
+  return thresholdBytes === undefined ? {} : { thresholdBytes };
 }
 
 function readRetentionDays(scope: Construct): number | undefined {

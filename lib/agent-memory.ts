@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as rest from 'aws-cdk-lib/aws-apigateway';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
@@ -8,13 +8,22 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { fallbackRoute, type RouteDefinition, routes, type TableAccess } from '../lambda/http/routes.js';
-import { ttlAttribute } from '../lambda/memory/table.js';
+import {
+  type AttachmentAccess,
+  fallbackRoute,
+  type RouteDefinition,
+  routes,
+  type TableAccess,
+} from '../lambda/http/routes.js';
+import { keys, ttlAttribute } from '../lambda/memory/table.js';
 import {
   type AgentModelProps,
   agentModelSettings,
@@ -46,6 +55,14 @@ export type AgentMemoryAuth =
        */
       readonly jwksUri?: string;
     };
+
+export interface AgentMemoryAttachments {
+  /**
+   * A content part (or string content) whose JSON is over this many bytes goes to S3 (1024-262144).
+   * @default 65536
+   */
+  readonly thresholdBytes?: number;
+}
 
 export interface AgentMemoryThrottling {
   /** Steady-state requests per second for the whole stage. */
@@ -155,6 +172,14 @@ export interface AgentMemoryProps {
   readonly inspector?: boolean;
 
   /**
+   * Large content (images, files, big tool results) in an S3 bucket: a content part over `thresholdBytes` leaves
+   * its message's item for the bucket, so a message may be as large as a request (6 MB), and uploads past that go
+   * through presigned URLs. `false`: no bucket; every message fits its item (256 KiB).
+   * @default { thresholdBytes: 65536 }
+   */
+  readonly attachments?: false | AgentMemoryAttachments;
+
+  /**
    * The model of the agent turn route (`POST /v1/conversations/{conversationId}/turns`).
    * @default - Amazon Bedrock with Amazon Nova Lite through the inference profile of the stack's Region, the
    *   defaults of `AgentModelProps`
@@ -182,6 +207,32 @@ const tableActions: { readonly [access in TableAccess]: readonly string[] } = {
   delete: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
   none: [],
 };
+
+/**
+ * S3 actions per attachment access level, on the conversations' objects (`t/*`) and on waiting uploads
+ * (`uploads/*`): presigning needs the signer's own permission for what the URL does.
+ */
+const attachmentActions: {
+  readonly [access in AttachmentAccess]: {
+    readonly objects: readonly string[];
+    readonly uploads: readonly string[];
+  };
+} = {
+  read: { objects: ['s3:GetObject'], uploads: [] },
+  write: { objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], uploads: ['s3:GetObject'] },
+  delete: { objects: ['s3:DeleteObject'], uploads: [] },
+  upload: { objects: [], uploads: ['s3:PutObject'] },
+};
+
+/** The table actions of attachment markers, only on their partitions (lambda/memory/attachments/markers.ts). */
+const markerActions = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/** The scheduled sweep of orphaned attachments (lambda/maintenance/sweep-attachments.ts). */
+const attachmentSweep = {
+  id: 'SweepAttachments',
+  entry: '../../maintenance/sweep-attachments.ts',
+  access: 'none',
+} as const;
 
 /** The inspector page's function: public, no table access, the page built next to its bundle (inspector/). */
 const inspectorPage = {
@@ -218,8 +269,11 @@ export class AgentMemory extends Construct {
   public readonly streamingUrl: string | undefined;
   /** The memory inspector's address; undefined unless `inspector` is on. */
   public readonly inspectorUrl: string | undefined;
+  /** The attachments bucket; undefined with `attachments: false`. */
+  public readonly attachmentsBucket: s3.IBucket | undefined;
 
   private readonly conversationTable: dynamodb.Table;
+  private readonly bucket: s3.Bucket | undefined;
   private readonly httpApi: apigw.HttpApi;
   private readonly authorizer: apigw.IHttpRouteAuthorizer;
   private readonly functionEnvironment: { readonly [key: string]: string };
@@ -259,10 +313,19 @@ export class AgentMemory extends Construct {
     });
     this.table = this.conversationTable;
 
+    const attachments =
+      props.attachments === false ? undefined : validateAttachments(props.attachments ?? {});
+    this.bucket = attachments && this.addAttachmentsBucket(ttlSeconds, props.cors);
+    this.attachmentsBucket = this.bucket;
+
     this.functionEnvironment = {
       TABLE_NAME: this.conversationTable.tableName,
       ...(auth.type === 'jwt' ? { TENANT_CLAIM: auth.tenantClaim ?? 'sub' } : {}),
       ...(ttlSeconds === undefined ? {} : { TTL_SECONDS: String(ttlSeconds) }),
+      ...(this.bucket === undefined ? {} : { ATTACHMENTS_BUCKET: this.bucket.bucketName }),
+      ...(attachments?.thresholdBytes === undefined
+        ? {}
+        : { ATTACHMENT_THRESHOLD_BYTES: String(attachments.thresholdBytes) }),
     };
 
     this.authorizer =
@@ -355,6 +418,7 @@ export class AgentMemory extends Construct {
       this.addInspectorPage();
       this.inspectorUrl = `${this.url}inspector`;
     }
+    if (this.bucket !== undefined) this.addAttachmentSweep();
     if (props.streaming ?? true) {
       const streaming = this.addStreamingApi(auth, throttling, props);
       this.streamingApi = streaming;
@@ -524,11 +588,87 @@ export class AgentMemory extends Construct {
   }
 
   /**
+   * The attachments bucket: private (all public access blocked), TLS only, S3-managed encryption. Not versioned: its
+   * objects are immutable (content-addressed, written once per write), and a version kept after a delete would
+   * keep what a conversation delete must remove. Lifecycle: uploads nobody used expire after a day, unfinished
+   * multipart uploads too, and with a retention, conversation objects a day after their messages (lifecycle
+   * counts whole days). Orphans of failed writes are the hourly sweep's (markers), not a lifecycle rule's.
+   */
+  private addAttachmentsBucket(ttlSeconds: number | undefined, cors: apigw.CorsPreflightOptions | undefined) {
+    const bucket = new s3.Bucket(this, 'Attachments', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: this.removalPolicy,
+      lifecycleRules: [
+        { id: 'UnusedUploads', prefix: 'uploads/', expiration: Duration.days(1) },
+        { id: 'UnfinishedMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...(ttlSeconds === undefined
+          ? []
+          : [
+              {
+                id: 'Retention',
+                prefix: 't/',
+                expiration: Duration.days(Math.ceil(ttlSeconds / 86_400) + 1),
+              },
+            ]),
+      ],
+      // Browsers read attachments by their presigned URLs (and PUT uploads) from the API's CORS origins.
+      ...(cors?.allowOrigins === undefined
+        ? {}
+        : {
+            cors: [
+              {
+                allowedOrigins: [...cors.allowOrigins],
+                allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT],
+                allowedHeaders: ['content-type'],
+                maxAge: 3600,
+              },
+            ],
+          }),
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Server access logs need a second bucket for the logs; every read and write of this bucket goes through ' +
+        "the API's functions, whose logs and access logs record it. Turn on CloudTrail data events if you need more.",
+    });
+    return bucket;
+  }
+
+  /** The hourly sweep of attachment markers: the only function that deletes orphans. */
+  private addAttachmentSweep(): void {
+    const fn = this.addFunction(attachmentSweep, { timeout: Duration.minutes(5) }, undefined, 'delete');
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked hourly by a schedule: a failed sweep is repeated by the next one, and counted by its Errors alarm.',
+    });
+    const rule = new events.Rule(this, 'SweepAttachmentsSchedule', {
+      description: 'Agent memory: delete the S3 objects of writes that never committed.',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+    });
+    Validations.of(rule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A missed hourly sweep loses nothing: the markers it would have swept stay in the table and the next run ' +
+        'sweeps them; a dead-letter queue would only hold empty schedule events.',
+    });
+  }
+
+  /**
    * `GET /inspector`, without the authorizer: a browser's navigation carries no token. The page is code, the
    * same for everyone; what it shows, it reads through the authorized routes with the reader's token.
    */
   private addInspectorPage(): void {
-    const fn = this.addFunction(inspectorPage, {}, (outputDir) => [
+    const origin: Record<string, string> =
+      this.bucket === undefined
+        ? {}
+        : { ATTACHMENTS_ORIGIN: `https://${this.bucket.bucketRegionalDomainName}` };
+    const fn = this.addFunction(inspectorPage, { environment: origin }, (outputDir) => [
       `"${process.execPath}" --import "${import.meta.resolve('tsx')}" "${inspectorBuildScript}" "${outputDir}"`,
     ]);
     const route = new apigw.HttpRoute(this, `${inspectorPage.id}Route`, {
@@ -593,9 +733,10 @@ export class AgentMemory extends Construct {
   }
 
   private addFunction(
-    route: Pick<RouteDefinition, 'id' | 'access'> & { readonly entry: string },
+    route: Pick<RouteDefinition, 'id' | 'access' | 'attachments'> & { readonly entry: string },
     options: RouteOptions = {},
     afterBundling?: (outputDir: string) => string[],
+    attachmentAccess = route.attachments,
   ): lambda.IFunction {
     if (this.routeFunctions[route.id] !== undefined) {
       throw new Error(`A route with id '${route.id}' already exists.`);
@@ -619,6 +760,8 @@ export class AgentMemory extends Construct {
     const fn = memoryFunction.function;
     const actions = tableActions[route.access];
     if (actions.length > 0) this.conversationTable.grants.actions(fn, ...actions);
+    if (attachmentAccess !== undefined && this.bucket !== undefined)
+      this.grantAttachments(fn, attachmentAccess);
     for (const statement of options.initialPolicy ?? []) fn.addToRolePolicy(statement);
     // API Gateway invokes synchronously: failures reach the caller and the Errors alarm, never a queue.
     Validations.of(fn).acknowledge({
@@ -630,6 +773,44 @@ export class AgentMemory extends Construct {
     this.routeFunctions[route.id] = fn;
     this.addFunctionMonitoring(route.id, fn);
     return fn;
+  }
+
+  /** S3 actions on the bucket's prefixes, and for writers the markers' table actions on their partitions only. */
+  private grantAttachments(fn: lambda.IFunction, access: AttachmentAccess): void {
+    const bucket = this.bucket as s3.Bucket;
+    const { objects, uploads } = attachmentActions[access];
+    const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+    const wildcard = (prefix: string, what: string) => ({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}/*]`,
+      reason:
+        `Objects are keyed by content hash and operation under ${prefix}/ (${what}): no name is known before a ` +
+        'write, so the grant is the prefix, and only the actions this route needs on it.',
+    });
+    if (objects.length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...objects], resources: [bucket.arnForObjects('t/*')] }),
+      );
+      Validations.of(fn.role ?? fn).acknowledge(wildcard('t', "the conversations' attachments"));
+    }
+    if (uploads.length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...uploads], resources: [bucket.arnForObjects('uploads/*')] }),
+      );
+      Validations.of(fn.role ?? fn).acknowledge(wildcard('uploads', 'uploads not used by a message yet'));
+    }
+    if (access === 'write' || access === 'delete') {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: markerActions,
+          resources: [this.conversationTable.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`${keys.markerPartition(0).slice(0, -2)}*`],
+            },
+          },
+        }),
+      );
+    }
   }
 
   private addFunctionMonitoring(routeId: string, fn: lambda.Function): void {
@@ -813,6 +994,20 @@ function validateAuth(auth: AgentMemoryAuth): AgentMemoryAuth {
     );
   }
   return auth;
+}
+
+function validateAttachments(attachments: AgentMemoryAttachments): AgentMemoryAttachments {
+  const { thresholdBytes } = attachments;
+  if (
+    thresholdBytes !== undefined &&
+    !(Number.isInteger(thresholdBytes) && thresholdBytes >= 1024 && thresholdBytes <= 262_144)
+  ) {
+    throw new AgentMemoryPropsError(
+      'attachments.thresholdBytes',
+      `must be a whole number of bytes from 1024 to 262144, got ${thresholdBytes}.`,
+    );
+  }
+  return attachments;
 }
 
 function validateRetention(retention: Duration): number {

@@ -2,9 +2,10 @@
  * `agent-memory/construct`: the AgentMemory CDK construct, its props and what its methods take. aws-cdk-lib
  * and constructs are peers you install.
  */
-export type { RouteDefinition, RouteFields, TableAccess } from '../lambda/http/routes.js';
+export type { AttachmentAccess, RouteDefinition, RouteFields, TableAccess } from '../lambda/http/routes.js';
 export {
   AgentMemory,
+  type AgentMemoryAttachments,
   type AgentMemoryAuth,
   type AgentMemoryProps,
   type AgentMemoryThrottling,

@@ -41,8 +41,11 @@ const streamingFunctions = routes
   .filter((route) => route.streamingEntry !== undefined)
   .map((route) => ({ id: route.entry === undefined ? route.id : `${route.id}Stream`, access: route.access }));
 
+/** The hourly sweep of orphaned attachments (the stack keeps attachments by default): no route, no table grant. */
+const sweepFunction = { id: 'SweepAttachments', access: 'none' } as const;
+
 /** Every function of the IAM stack. */
-const allFunctions = [...httpRoutes, ...streamingFunctions];
+const allFunctions = [...httpRoutes, ...streamingFunctions, sweepFunction];
 
 /** Written out here, not imported: the test states the intended least privilege independently. */
 const expectedTableActions = {
@@ -80,10 +83,14 @@ function newestNodeMajorInCdk(): number {
   );
 }
 
+/**
+ * The table actions of a function on the whole table. The attachment markers' statements, confined to the
+ * markers' partitions by a LeadingKeys condition, are test/cdk/attachments.test.ts's.
+ */
 function dynamoActionsOfRole(synth: Synthesized, routeId: string): string[] {
   const policyId = logicalIdOf(synth.stack, `${routeId}/Role/DefaultPolicy`);
   return allPolicyStatements(synth.template)
-    .filter(({ policy }) => policy === policyId)
+    .filter(({ policy, statement }) => policy === policyId && statement.Condition === undefined)
     .flatMap(({ statement }) => actionsOf(statement))
     .filter((action) => action.startsWith('dynamodb:'))
     .sort();
@@ -170,9 +177,9 @@ describe('AgentMemory', () => {
   });
 
   describe('functions', () => {
-    it('creates one function per route plus the $default route function and the streaming turn function', () => {
+    it('creates one function per route plus the $default route function and the streaming turn function, and the attachment sweep', () => {
       iamStack.template.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
-      expect(allFunctions).toHaveLength(routes.length + 2);
+      expect(allFunctions).toHaveLength(routes.length + 3);
       for (const route of allFunctions) {
         expect(iamStack.template.toJSON().Resources).toHaveProperty(
           logicalIdOf(iamStack.stack, `${route.id}/Function`),
@@ -205,9 +212,16 @@ describe('AgentMemory', () => {
           },
         });
         if (turnFunctions.includes(id)) continue;
-        const timeout = id === logicalIdOf(iamStack.stack, `${resumeFunctionId}/Function`) ? 29 : 10;
+        // The sweep's five minutes are test/cdk/attachments.test.ts's.
+        const timeout =
+          id === logicalIdOf(iamStack.stack, `${resumeFunctionId}/Function`)
+            ? 29
+            : id === logicalIdOf(iamStack.stack, `${sweepFunction.id}/Function`)
+              ? 300
+              : 10;
         expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: timeout });
         expect(Object.keys((fn.Properties.Environment as { Variables: object }).Variables).sort()).toEqual([
+          'ATTACHMENTS_BUCKET',
           'POWERTOOLS_METRICS_NAMESPACE',
           'POWERTOOLS_SERVICE_NAME',
           'TABLE_NAME',
@@ -475,8 +489,12 @@ describe('AgentMemory', () => {
         Namespace: 'AWS/Lambda',
         MetricName: 'Duration',
         ExtendedStatistic: 'p99',
-        // 80% of the timeout: 10 s, or a turn's 29 s.
-        Threshold: [...turnFunctionIds, resumeFunctionId].includes(route.id) ? 23_200 : 8000,
+        // 80% of the timeout: 10 s, a turn's 29 s or the sweep's 5 minutes.
+        Threshold: [...turnFunctionIds, resumeFunctionId].includes(route.id)
+          ? 23_200
+          : route.id === sweepFunction.id
+            ? 240_000
+            : 8000,
         Dimensions: dimensions,
       });
     });
@@ -852,7 +870,8 @@ describe('AgentMemory', () => {
     it('is left out with streaming: false', () => {
       const { template } = synthConstruct({ streaming: false });
       template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
-      template.resourceCountIs('AWS::Lambda::Function', 8);
+      // One per route, the $default route's and the attachment sweep.
+      template.resourceCountIs('AWS::Lambda::Function', routes.length + 2);
     });
   });
 });

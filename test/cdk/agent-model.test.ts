@@ -73,6 +73,7 @@ describe('AgentMemory: the agent turn route', () => {
       expect(fn.Properties).toMatchObject({ Timeout: 29, MemorySize: 1024 });
       expect(variablesOf(fn)).toEqual({
         TABLE_NAME: { Ref: logicalIdOf(defaults.stack, 'AgentMemory/Table') },
+        ATTACHMENTS_BUCKET: { Ref: logicalIdOf(defaults.stack, 'AgentMemory/Attachments') },
         MODEL_PROVIDER: 'bedrock',
         MODEL_ID: { 'Fn::FindInMap': ['AgentMemoryDefaultModel', { Ref: 'AWS::Region' }, 'ModelId'] },
         MODEL_TIMEOUT_MS: '20000',

@@ -57,7 +57,8 @@ function environmentOf(synth: Synthesized, functionId: string): Record<string, s
   return Object.fromEntries(
     Object.entries(variables).map(([key, value]) => [
       key,
-      typeof value === 'string' ? value : `placeholder-${key}`,
+      // Lowercase with hyphens: a valid table and bucket name.
+      typeof value === 'string' ? value : `placeholder-${key.toLowerCase().replaceAll('_', '-')}`,
     ]),
   );
 }
@@ -110,11 +111,13 @@ describe('function bundles', () => {
     expect(code.length / lines.length).toBeGreaterThan(1000);
   });
 
-  it.each(allRoutes)('$id: stays under 720 KiB, so zod is tree-shaken', ({ id }) => {
+  it.each(allRoutes)('$id: stays under 900 KiB, so zod is tree-shaken', ({ id }) => {
     const { code } = bundleOf(synth, logicalIdOf(synth.stack, `${id}/Function`));
-    // The largest is ~635 KiB. Classic zod (`from 'zod'`) or `import { z } from 'zod/mini'` would add ~400 KiB
-    // to every function, and ~20 ms to every cold start: see lambda/validation/zod.ts.
-    expect(Buffer.byteLength(code)).toBeLessThan(720 * 1024);
+    // The largest is the turn function, ~855 KiB; the others ~757 KiB, of which ~175 KiB is the S3 client,
+    // evaluated only when a request first touches an attachment (lambda/memory/attachments/
+    // lazy-s3-attachment-storage.ts). Classic zod (`from 'zod'`) or `import { z } from 'zod/mini'` would add
+    // ~400 KiB to every function, and ~20 ms to every cold start: see lambda/validation/zod.ts.
+    expect(Buffer.byteLength(code)).toBeLessThan(900 * 1024);
   });
 
   it.each(allRoutes)('$id: imports nothing but Node built-ins (the AWS SDK is bundled)', ({ id }) => {

@@ -80,6 +80,7 @@ export interface PolicyStatementJson {
   readonly Effect: string;
   readonly Action: string | string[];
   readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
 }
 
 /** Every statement of every IAM policy (inline `AWS::IAM::Policy` and roles' inline policies). */
