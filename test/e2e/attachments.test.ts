@@ -107,8 +107,8 @@ describe('local server: large content in S3', () => {
     });
     await client.append(id, [{ role: 'user', content: [{ type: 'text', text: 'Summarise it.' }, part] }]);
     const { messages } = await client.loadAll(id);
-    const attachment = (messages[0]?.content as unknown as Array<{ attachment: { url: string } }>)[1]
-      ?.attachment;
+    const content = messages[0]?.content as unknown as Array<{ attachment: { url: string } }> | undefined;
+    const attachment = content?.[1]?.attachment;
     const read = Buffer.from(await (await fetch(attachment?.url ?? '')).arrayBuffer());
 
     // Assess
