@@ -44,7 +44,7 @@ const markerWriters = [
 ];
 
 const everyFunctionId = [
-  ...routes.map((route) => route.id),
+  ...routes.filter((route) => route.entry !== undefined).map((route) => route.id),
   fallbackRoute.id,
   ...routes
     .filter((route) => route.streamingEntry !== undefined)

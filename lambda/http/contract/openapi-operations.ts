@@ -4,8 +4,11 @@ import type * as z from '../../validation/zod.js';
 import {
   appendMessagesBodySchema,
   appendMessagesResponseSchema,
+  attachmentPartSchema,
   chatBodySchema,
   conversationSchema,
+  createUploadBodySchema,
+  createUploadResponseSchema,
   editHistoryBodySchema,
   editHistoryResponseSchema,
   errorBodySchema,
@@ -15,6 +18,7 @@ import {
   storedMessageSchema,
   turnBodySchema,
   turnResponseSchema,
+  uploadPartSchema,
 } from './schemas.js';
 
 /*
@@ -59,10 +63,22 @@ export const namedSchemas: ReadonlyArray<readonly [string, z.ZodMiniType]> = [
   ['EditHistoryRequest', editHistoryBodySchema],
   ['EditHistoryResponse', editHistoryResponseSchema],
   ['MessagePage', messagePageSchema],
+  ['AttachmentPart', attachmentPartSchema],
+  ['UploadPart', uploadPartSchema],
+  ['CreateUploadRequest', createUploadBodySchema],
+  ['CreateUploadResponse', createUploadResponseSchema],
   ['Conversation', conversationSchema],
   ['Health', healthSchema],
   ['Error', errorBodySchema],
 ];
+
+/** What the routes that take messages say about large content. */
+const attachmentsWords =
+  '**Large content** (a deployment with attachments, the default): a content part (or a string content) over ' +
+  '64 KiB of JSON moves to S3, so a message may be as large as the request, whose body may then be 6,000,000 ' +
+  'bytes (Lambda takes 6 MB per invocation). A base64 data URL or base64 field is stored as its bytes. Files ' +
+  'past that go through `POST .../uploads`. The answer gives values inline within 1 MiB, else as ' +
+  '`AttachmentPart`s (see Load messages).';
 
 /** Errors of every route behind the authorizer. */
 const authenticatedErrors = ['unauthorized', 'forbidden', 'internal', 'unavailable'] as const;
@@ -80,7 +96,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description:
       'Appends 1 to 50 messages atomically (all or none), at the end or, with `expectedVersion`, only if the ' +
       'conversation is at that version. A message is at most 256 KiB of JSON nested at most 32 levels; the ' +
-      'request body at most 1 MiB.',
+      'request body at most 1 MiB.\n\n' +
+      attachmentsWords,
     request: requests.appendMessages,
     responses: {
       201: { description: 'The messages were appended.', schema: appendMessagesResponseSchema },
@@ -90,12 +107,18 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         schema: appendMessagesResponseSchema,
         headers: replayHeaders,
       },
+      422: {
+        description:
+          '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. `422 ' +
+          'invalid_upload`: a message references an upload this conversation does not have, or one of another ' +
+          'size or type than declared. Nothing was stored.',
+        schema: errorBodySchema,
+      },
     },
     errors: [
       'invalid_request',
       'version_conflict',
       'payload_too_large',
-      'idempotency_key_reused',
       'idempotency_result_gone',
       ...authenticatedErrors,
     ],
@@ -122,7 +145,11 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'exactly one `done` (data: the JSON this operation answers otherwise) or `error` (data: the error body). A ' +
       'failure before the first event is an ordinary error response. A replay streams the stored reply as one ' +
       'delta. The turn completes and commits even if the client goes away. Deployed, the HTTP API answers the ' +
-      'stream whole at the end; the streaming REST API (`StreamingApiUrl`) streams it.',
+      'stream whole at the end; the streaming REST API (`StreamingApiUrl`) streams it.\n\n' +
+      '**Images and files** (content parts: `image_url` data URLs, `image`, `file`, uploads) reach the model: ' +
+      'Bedrock as image and document blocks, the OpenAI-compatible provider as image URLs and PDF file parts; ' +
+      'the history is chosen on references and only what the model gets is read from S3. ' +
+      attachmentsWords,
     request: requests.turn,
     responses: {
       201: { description: 'The turn was committed.', schema: turnResponseSchema },
@@ -145,7 +172,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         description:
           '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. ' +
           '`422 tool_results_mismatch`: `toolResults` do not answer the pending calls exactly (see `missing`, ' +
-          '`unknown`, `duplicate`). Nothing was stored.',
+          '`unknown`, `duplicate`). `422 invalid_upload`: the message references an upload this conversation ' +
+          'does not have, or one of another size or type than declared. Nothing was stored.',
         schema: errorBodySchema,
       },
     },
@@ -192,21 +220,25 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
           'changed; `currentVersion` is the version now.',
         schema: errorBodySchema,
       },
+      422: {
+        description:
+          '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. `422 ' +
+          'invalid_upload`: a message references an upload this conversation does not have, or one of another ' +
+          'size or type than declared. Nothing was stored.',
+        schema: errorBodySchema,
+      },
     },
-    errors: [
-      'invalid_request',
-      'payload_too_large',
-      'idempotency_key_reused',
-      'idempotency_result_gone',
-      ...authenticatedErrors,
-    ],
+    errors: ['invalid_request', 'payload_too_large', 'idempotency_result_gone', ...authenticatedErrors],
   },
   LoadMessages: {
     summary: 'Load messages',
     description:
       'A page of the conversation, ascending by seq, strongly consistent. Without `after` pages go backward ' +
       '(the newest `limit` below `before`, with `nextBefore`); with `after` they go forward (with `nextAfter`). ' +
-      'An unknown conversation is version 0 with no messages.',
+      'An unknown conversation is version 0 with no messages.\n\n' +
+      'With attachments, values the store moved to S3 come back inline (the messages exactly as sent) while they ' +
+      'add at most 1 MiB to the page, in order; the rest as `AttachmentPart`s with a presigned URL (15 minutes). ' +
+      'An upload always comes back as an `AttachmentPart`.',
     request: requests.loadMessages,
     responses: { 200: { description: 'A page of messages.', schema: messagePageSchema } },
     errors: ['invalid_request', ...authenticatedErrors],
@@ -221,9 +253,25 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     summary: 'Delete a conversation',
     description:
       'Removes every message, idempotency record and the metadata; afterwards the conversation reads as unknown ' +
-      '(version 0). Succeeds also when nothing existed.',
+      '(version 0). Succeeds also when nothing existed. With attachments, its objects in S3 are deleted too ' +
+      '(whatever a cut-short delete leaves, the hourly sweep deletes).',
     request: requests.conversation,
     responses: { 204: { description: 'Deleted (or never existed).' } },
+    errors: ['invalid_request', ...authenticatedErrors],
+  },
+  CreateUpload: {
+    summary: 'Upload a file past the request limit',
+    description:
+      'With attachments: hands out a presigned S3 PUT for one file of the declared size and media type (up to ' +
+      "5 GiB), under the caller's tenant and this conversation. PUT the bytes with the returned headers, then " +
+      'send a message whose content has the part `{"type": "attachment", "attachment": {"uploadId"}}` ' +
+      '(`UploadPart`): the commit checks that the object exists with exactly the declared size and type (else ' +
+      '422 invalid_upload) and keeps a copy for the message. Reads give it back as an `AttachmentPart`. An upload ' +
+      'no message used is deleted after a day. Without attachments: 400.',
+    request: requests.createUpload,
+    responses: {
+      201: { description: 'Where and how to PUT the file.', schema: createUploadResponseSchema },
+    },
     errors: ['invalid_request', ...authenticatedErrors],
   },
   Chat: {

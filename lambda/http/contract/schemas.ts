@@ -408,6 +408,45 @@ export const createUploadResponseSchema = z.object({
     .check(z.describe('The URL works until then; an unused upload is deleted after a day.')),
 });
 
+/**
+ * An attachment part as reads give it (documentation: messages' content parts are open objects): a value the
+ * store moved to S3, by reference (lambda/memory/attachments/presentation.ts).
+ */
+export const attachmentPartSchema = z.object({
+  type: z.literal('attachment'),
+  attachment: z.object({
+    id: z.string().check(z.describe("The object's id within the conversation.")),
+    mediaType: z.string(),
+    bytes: z.int().check(z.describe("The object's size in bytes.")),
+    sha256: z.optional(z.string().check(z.describe('SHA-256 of the bytes, hex (not for uploads).'))),
+    filename: z.optional(z.string().check(z.describe('Uploads: the file name declared with the upload.'))),
+    url: z.string().check(z.describe('A presigned GET of the bytes, valid until `urlExpiresAt`.')),
+    urlExpiresAt: z.iso.datetime(),
+    restore: z.optional(
+      z
+        .looseObject({
+          as: z.enum(['content', 'part', 'field']),
+          encoding: z.enum(['utf8', 'json', 'base64', 'data_url']),
+        })
+        .check(
+          z.describe(
+            'How the bytes become the value as it was sent: `content` (the whole string content), `part` (this ' +
+              'part is the value, JSON), `field` (`part` with the value at `path`; `prefix`: a data URL up to its ' +
+              'comma). Absent for uploads: they have no inline form. The clients do this for you.',
+          ),
+        ),
+    ),
+  }),
+});
+
+/** What a message sends to use an upload (POST .../uploads) as a content part. */
+export const uploadPartSchema = z.object({
+  type: z.literal('attachment'),
+  attachment: z.object({
+    uploadId: z.string().check(z.describe('The `uploadId` of a finished upload of this conversation.')),
+  }),
+});
+
 export const healthSchema = z.object({ status: z.literal('ok') });
 
 export const errorBodySchema = z.object({

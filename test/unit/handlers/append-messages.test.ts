@@ -60,7 +60,11 @@ describe('appendMessages handler', () => {
       'tenant-a',
       'conv-1',
       [hello, { role: 'assistant', content: 'hi' }],
-      { expectedVersion: undefined, idempotencyKey: undefined },
+      {
+        expectedVersion: undefined,
+        idempotencyKey: undefined,
+        attachments: { inlineBudgetBytes: 1024 * 1024 },
+      },
     );
   });
 
@@ -72,6 +76,8 @@ describe('appendMessages handler', () => {
     expect(stub.append).toHaveBeenCalledWith('tenant-a', 'conv-1', [hello], {
       expectedVersion: 4,
       idempotencyKey: 'key-1',
+      // Values in S3 come back inline within 1 MiB, then as attachment parts.
+      attachments: { inlineBudgetBytes: 1024 * 1024 },
     });
   });
 

@@ -67,7 +67,11 @@ describe('editHistory handler', () => {
       'tenant-a',
       'conv-1',
       { expectedSuffix: [draft], replacement: [final] },
-      { expectedVersion: undefined, idempotencyKey: undefined },
+      {
+        expectedVersion: undefined,
+        idempotencyKey: undefined,
+        attachments: { inlineBudgetBytes: 1024 * 1024 },
+      },
     );
   });
 
@@ -88,7 +92,11 @@ describe('editHistory handler', () => {
     expect(replay.statusCode).toBe(200);
     expect(replay.headers).toMatchObject({ 'Idempotent-Replayed': 'true' });
     expect(jsonBody(replay).removed).toEqual([]);
-    expect(stub.replaceSuffix.mock.calls[0]?.[3]).toEqual({ expectedVersion: 3, idempotencyKey: 'edit-1' });
+    expect(stub.replaceSuffix.mock.calls[0]?.[3]).toEqual({
+      expectedVersion: 3,
+      idempotencyKey: 'edit-1',
+      attachments: { inlineBudgetBytes: 1024 * 1024 },
+    });
   });
 
   it.each([

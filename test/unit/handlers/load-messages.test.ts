@@ -34,7 +34,10 @@ describe('loadMessages handler', () => {
     // Assess
     expect(response.statusCode).toBe(200);
     expect(jsonBody(response)).toEqual({ conversationId: 'conv-1', version: 3, messages, nextBefore: 2 });
-    expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 50 });
+    expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', {
+      limit: 50,
+      attachments: { inlineBudgetBytes: 1024 * 1024 },
+    });
   });
 
   it.each([
@@ -50,7 +53,10 @@ describe('loadMessages handler', () => {
     await load(query);
 
     // Assess
-    expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', options);
+    expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', {
+      ...options,
+      attachments: { inlineBudgetBytes: 1024 * 1024 },
+    });
   });
 
   it('answers a forward page with nextAfter', async () => {

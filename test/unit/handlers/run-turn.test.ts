@@ -135,11 +135,13 @@ describe('runTurn handler', () => {
         metadata: { model: 'offline', contextMessages: 2 },
       });
       expect(body.reply).toEqual(body.messages[1]);
-      expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20 });
+      // References: the context is chosen without reading S3; only what the model gets is read.
+      expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20, attachments: 'reference' });
       expect(stub.append).toHaveBeenCalledWith('tenant-a', 'conv-1', expect.any(Array), {
         expectedVersion: 2,
         idempotencyKey: undefined,
         idempotencyFingerprint: expect.objectContaining({ kind: 'turn' }),
+        attachments: { inlineBudgetBytes: 1024 * 1024 },
       });
     });
 
@@ -278,6 +280,7 @@ describe('runTurn handler', () => {
         'conv-1',
         'turn-1',
         expect.objectContaining({ kind: 'turn' }),
+        { inlineBudgetBytes: 1024 * 1024 },
       );
       expect(stub.append).not.toHaveBeenCalled();
       expect(addMetric).toHaveBeenCalledWith('turnReplays', 'Count', 1);
