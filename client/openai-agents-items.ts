@@ -12,6 +12,10 @@ import type { Message, StoredMessage } from './conversation-memory.js';
  *   anything else (reasoning, hosted
  *   tool calls, compaction, ...)        -> assistant, a one-line text summary such as `[reasoning] ...`
  *
+ * The copy does not repeat the large strings the readable form already holds (an image's data URL, a long tool
+ * output): each is a `{ "$agentMemoryContent": path }` pointing into `content`, so a screenshot is stored once
+ * and a store with attachments moves it to S3 like any content part.
+ *
  * The mapping is a pure function of the item, so the same item always becomes the same message: that is
  * what lets a history edit name its expected suffix by items (the store compares what it stored).
  *
@@ -26,14 +30,58 @@ type JsonObject = Record<string, unknown>;
 
 export function itemToMessage(item: AgentInputItem): Message {
   const stored = toJson(item, 'item') as JsonObject;
-  return { ...readableForm(stored), metadata: { [openaiAgentsItemKey]: stored } };
+  const readable = readableForm(stored);
+  return { ...readable, metadata: { [openaiAgentsItemKey]: pointingInto(stored, readable.content) } };
 }
 
 /** The items a stored message stands for: its original item, or what its role implies. */
 export function messageToItems(message: StoredMessage | Message): AgentInputItem[] {
   const original = message.metadata?.[openaiAgentsItemKey];
-  if (isObject(original)) return [structuredClone(original) as AgentInputItem];
+  if (isObject(original)) return [resolvedFrom(original, message.content) as AgentInputItem];
   return derivedItems(message);
+}
+
+/** Strings from this long on are stored once, in `content`, when the readable form holds them. */
+const sharedStringChars = 1024;
+const contentPointer = '$agentMemoryContent';
+type Path = readonly (string | number)[];
+
+/** The item with every long string that `content` also holds replaced by a pointer to it. */
+function pointingInto(item: JsonObject, content: Message['content']): JsonObject {
+  const places = new Map<string, Path>();
+  const collect = (value: unknown, path: Path): void => {
+    if (typeof value === 'string') {
+      if (value.length >= sharedStringChars && !places.has(value)) places.set(value, path);
+    } else if (Array.isArray(value)) value.forEach((child, i) => collect(child, [...path, i]));
+    else if (isObject(value))
+      for (const [key, child] of Object.entries(value)) collect(child, [...path, key]);
+  };
+  collect(content, []);
+  if (places.size === 0) return item;
+  const replace = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      const path = places.get(value);
+      return path === undefined ? value : { [contentPointer]: path };
+    }
+    if (Array.isArray(value)) return value.map(replace);
+    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replace(v)]));
+    return value;
+  };
+  return replace(item) as JsonObject;
+}
+
+/** The item as it was added: each pointer replaced by the string `content` holds there. */
+function resolvedFrom(stored: JsonObject, content: unknown): unknown {
+  const resolve = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (!isObject(value)) return value;
+    const path = value[contentPointer];
+    if (Array.isArray(path) && Object.keys(value).length === 1) {
+      return path.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)?.[key], content);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+  };
+  return resolve(stored);
 }
 
 function readableForm(item: JsonObject): Omit<Message, 'metadata'> {

@@ -53,6 +53,9 @@ export class InspectorApi {
       auth: this.auth,
       timeoutMs: 15_000,
       retry: { maxAttempts: 2 },
+      // Values kept in S3 stay attachment parts past the page's inline budget: the page shows images from the
+      // bucket by their presigned URLs, and never downloads a file to show a conversation.
+      attachments: 'reference',
     });
   }
 

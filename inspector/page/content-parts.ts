@@ -8,15 +8,18 @@ import { bytesText, type Child, h, prettyJson } from './element.js';
  *   image, input_image                     { image: url | base64, mediaType? } (AI SDK, OpenAI Agents)
  *                                          { source: { type: 'base64', media_type, data } | { type: 'url', url } }
  *   file, input_file, document             { data | url | file: { file_data, filename }, mediaType, filename }
+ *   attachment                             { attachment: { url, mediaType, bytes, filename? } }
  *   anything else                          shown as its JSON, labelled with its type
- * Large parts kept in S3 (issue 17) arrive as a reference with a short-lived URL: `partSource` is where such a
- * reference becomes a source (see docs/inspector.md).
+ * `attachment` parts are values the store keeps in S3 (a page answers them by reference past its inline budget),
+ * with a short-lived presigned URL of the deployment's own bucket: images are shown from it (the document's CSP
+ * allows that one origin), other files are links.
  */
 
 /** Where a part's bytes are: inline (a data: URL we may show) or behind a URL (shown as a link). */
 export type PartSource =
   | { readonly kind: 'inline'; readonly dataUrl: string; readonly mediaType: string; readonly bytes: number }
-  | { readonly kind: 'remote'; readonly url: string; readonly mediaType: string | undefined };
+  | { readonly kind: 'remote'; readonly url: string; readonly mediaType: string | undefined }
+  | { readonly kind: 'stored'; readonly url: string; readonly mediaType: string; readonly bytes: number };
 
 /** Longer texts are cut here until the reader asks for the rest: one message may hold 256 KiB. */
 export const textPreviewChars = 4000;
@@ -56,6 +59,12 @@ export function renderPart(part: unknown): HTMLElement {
       const source = partSource(record, '');
       return partFrame(type, file(record, source));
     }
+    case 'attachment': {
+      const source = partSource(record, '');
+      if (source?.kind !== 'stored') return unknownPart(type, part);
+      const reference = record.attachment as Part;
+      return partFrame(type, source.mediaType.startsWith('image/') ? image(source) : file(reference, source));
+    }
     default:
       return unknownPart(type ?? 'untyped part', part);
   }
@@ -63,6 +72,7 @@ export function renderPart(part: unknown): HTMLElement {
 
 /** The bytes of an image or file part, from whichever shape it is stored in. */
 export function partSource(part: Part, mediaTypePrefix: string): PartSource | undefined {
+  if (part.type === 'attachment') return storedSource(part.attachment);
   const declared =
     stringField(part, 'mediaType') ?? stringField(part, 'media_type') ?? stringField(part, 'mimeType');
   const imageUrl = part.image_url;
@@ -96,6 +106,16 @@ export function partSource(part: Part, mediaTypePrefix: string): PartSource | un
   return undefined;
 }
 
+/** An attachment part's reference: the store's presigned URL, its media type and size. */
+function storedSource(reference: unknown): PartSource | undefined {
+  if (!isRecord(reference)) return undefined;
+  const url = stringField(reference, 'url');
+  const mediaType = stringField(reference, 'mediaType') ?? 'application/octet-stream';
+  const bytes = typeof reference.bytes === 'number' ? reference.bytes : 0;
+  if (url === undefined || !/^https?:\/\//i.test(url)) return undefined;
+  return { kind: 'stored', url, mediaType, bytes };
+}
+
 function fromBase64(data: string, mediaType: string | undefined, prefix: string): PartSource | undefined {
   const type = mediaType ?? (prefix === 'image/' ? 'image/png' : 'application/octet-stream');
   const clean = data.replace(/\s+/g, '');
@@ -113,17 +133,25 @@ function base64Bytes(base64: string): number {
   return Math.max(0, Math.floor((clean.length * 3) / 4) - padding);
 }
 
-/** Inline raster images are shown; a remote URL is a link, so viewing history never calls out to a stored URL. */
+/**
+ * Inline raster images are shown, and those in the store's bucket; any other URL is a link, so viewing history
+ * never calls out to a URL someone stored.
+ */
 function image(source: PartSource): Child {
   if (source.kind === 'remote') return remoteLink(source, 'image');
-  const caption = `${source.mediaType}, ${bytesText(source.bytes)}`;
+  const stored = source.kind === 'stored';
+  const caption = `${source.mediaType}, ${bytesText(source.bytes)}${stored ? ', kept in S3' : ''}`;
   if (!/^image\/(png|jpeg|gif|webp|avif|bmp)$/i.test(source.mediaType)) {
     return h('p', {}, `An image part (${caption}) of a type not shown here.`);
   }
   return h(
     'figure',
     { class: 'image' },
-    h('img', { src: source.dataUrl, alt: `Image part (${caption})`, loading: 'lazy' }),
+    h('img', {
+      src: stored ? source.url : source.dataUrl,
+      alt: `Image part (${caption})`,
+      loading: 'lazy',
+    }),
     h('figcaption', {}, caption),
   );
 }
@@ -136,11 +164,18 @@ function file(part: Part, source: PartSource | undefined): Child {
     (fileRecord && stringField(fileRecord, 'filename'));
   if (source === undefined) return h('p', {}, `File ${name ?? '(no name)'}: no content or URL in the part.`);
   if (source.kind === 'remote') return remoteLink(source, `file ${name ?? ''}`.trim());
+  const stored = source.kind === 'stored';
   return h(
     'p',
     { class: 'file' },
-    h('a', { href: source.dataUrl, download: name ?? 'attachment' }, name ?? 'Download file'),
-    ` (${source.mediaType}, ${bytesText(source.bytes)})`,
+    h(
+      'a',
+      stored
+        ? { href: source.url, target: '_blank', rel: 'noopener noreferrer' }
+        : { href: source.dataUrl, download: name ?? 'attachment' },
+      name ?? 'Download file',
+    ),
+    ` (${source.mediaType}, ${bytesText(source.bytes)}${stored ? ', kept in S3' : ''})`,
   );
 }
 

@@ -16,7 +16,7 @@ import { AgentMemoryChatStore, type ChatHistory } from '../../client/ai-sdk-chat
 import type { ConversationMemory } from '../../client/conversation-memory.js';
 import { NetworkError, VersionConflictError } from '../../client/errors.js';
 import { mockModel, promptOf } from '../support/ai-sdk-models.js';
-import { memoryBackends } from './memory-backends.js';
+import { largeDataUrl, memoryBackends } from './memory-backends.js';
 
 const weather = tool({ description: 'The weather in a city.', inputSchema: z.object({ city: z.string() }) });
 
@@ -199,6 +199,43 @@ describe.each(memoryBackends)('AgentMemoryChatStore (agent-memory/ai-sdk) on $na
         { type: 'custom', kind: 'openai.compaction', providerMetadata: { openai: { id: 'x' } } },
       ],
     } as unknown as UIMessage;
+    const chat = await chats.openChat(chatId);
+
+    // Act
+    await chat.save({ messages: [user, reply], responseMessage: reply, isContinuation: false });
+    const loaded = await chats.loadChat(chatId);
+
+    // Assess
+    expect(loaded).toEqual([user, reply]);
+  });
+
+  it('round-trips file parts of a 1.5 MB image and a 2 MB PDF, which the store keeps in S3', async () => {
+    // Prepare
+    const chatId = newChat();
+    const user = {
+      id: 'u-files',
+      role: 'user',
+      parts: [
+        { type: 'text', text: 'Compare the screenshot with the report.' },
+        {
+          type: 'file',
+          mediaType: 'image/png',
+          filename: 'screen.png',
+          url: largeDataUrl('image/png', 1_500_000),
+        },
+        {
+          type: 'file',
+          mediaType: 'application/pdf',
+          filename: 'report.pdf',
+          url: largeDataUrl('application/pdf', 2_000_000),
+        },
+      ],
+    } as UIMessage;
+    const reply = {
+      id: 'a-files',
+      role: 'assistant',
+      parts: [{ type: 'text', text: 'They match.' }],
+    } as UIMessage;
     const chat = await chats.openChat(chatId);
 
     // Act

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationMemory } from '../../client/conversation-memory.js';
 import { AgentMemoryChatMessageHistory } from '../../client/langchain-chat-history.js';
 import { AgentMemorySession } from '../../client/openai-agents-session.js';
-import { memoryBackends } from './memory-backends.js';
+import { largeDataUrl, memoryBackends } from './memory-backends.js';
 
 /** The fields a LangChain message is made of, for comparing what went in with what came out. */
 function fieldsOf(message: BaseMessage) {
@@ -90,6 +90,31 @@ describe.each(memoryBackends)('AgentMemoryChatMessageHistory on $name', (backend
     // Assess
     expect(restored.map(fieldsOf)).toEqual(messages.map(fieldsOf));
     expect(restored.every((message) => typeof message.id === 'string')).toBe(true);
+  });
+
+  it('round-trips a 2 MB image part and a 1 MB tool result, which the store keeps in S3', async () => {
+    // Prepare
+    const conversationId = `lc-${randomUUID()}`;
+    const messages = [
+      new HumanMessage({
+        content: [
+          { type: 'text', text: 'What is on my screen?' },
+          { type: 'image_url', image_url: { url: largeDataUrl('image/png', 2_000_000) } },
+        ],
+      }),
+      new AIMessage({
+        content: '',
+        tool_calls: [{ id: 'call_9', name: 'read_log', args: {}, type: 'tool_call' }],
+      }),
+      new ToolMessage({ content: 'log line\n'.repeat(111_112), tool_call_id: 'call_9' }),
+    ];
+
+    // Act
+    await historyOn(conversationId).addMessages(messages);
+    const restored = await historyOn(conversationId).getMessages();
+
+    // Assess
+    expect(restored.map(fieldsOf)).toEqual(messages.map(fieldsOf));
   });
 
   it('stores tool calls and tool call ids in the contract’s fields, content parts as they are', async () => {

@@ -7,6 +7,17 @@ import { tenantHeaderAuth } from '../../client/tenant-header-auth.js';
 import { ConversationStore } from '../../lambda/memory/conversation-store.js';
 import { type ServerProcess, startServer, stopAllServers } from '../e2e/server-process.js';
 import { createTestTable } from '../support/dynamodb.js';
+import { testAttachmentStorage } from '../support/s3.js';
+
+/**
+ * A base64 data URL of `bytes` bytes of `mediaType`: content as large as a screenshot or a PDF, which both backends
+ * keep in S3 (the test run's s3rver) and give back inline.
+ */
+export function largeDataUrl(mediaType: string, bytes: number): string {
+  const data = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) data[i] = (i * 31 + 7) % 251;
+  return `data:${mediaType};base64,${data.toString('base64')}`;
+}
 
 /** Where a ConversationMemory keeps its data, so tests can reach it from another process too. */
 export interface MemoryLocation {
@@ -24,7 +35,10 @@ export interface MemoryBackend {
   stop(): Promise<void>;
 }
 
-/** The two ConversationMemory implementations the adapters are tested on: same tests, both transports. */
+/**
+ * The two ConversationMemory implementations the adapters are tested on: same tests, both transports, both with
+ * attachments on the test run's s3rver (as deployed: large values go to S3 and come back inline).
+ */
 export const memoryBackends: MemoryBackend[] = [
   {
     name: 'the in-process store on DynamoDB Local',
@@ -32,7 +46,11 @@ export const memoryBackends: MemoryBackend[] = [
       const { client, tableName, endpoint } = await createTestTable('client');
       const tenant = `tenant-${randomUUID()}`;
       const memory = new StoreConversationMemory({
-        store: new ConversationStore({ client, tableName }),
+        store: new ConversationStore({
+          client,
+          tableName,
+          attachments: { storage: testAttachmentStorage() },
+        }),
         tenant,
       });
       return { memory, location: { kind: 'store', tenant, dynamoDbEndpoint: endpoint, tableName } };
@@ -47,6 +65,7 @@ export const memoryBackends: MemoryBackend[] = [
         server = await startServer({
           dynamoDbEndpoint: inject('dynamoDbEndpoint'),
           tableName: `client-http-${randomUUID()}`,
+          env: { S3_ENDPOINT: inject('s3Endpoint'), ATTACHMENTS_BUCKET: inject('s3Bucket') },
         });
         const tenant = `tenant-${randomUUID()}`;
         const memory = new AgentMemoryClient({ baseUrl: server.url, auth: tenantHeaderAuth(tenant) });

@@ -5,7 +5,7 @@ import type { ConversationMemory } from '../../client/conversation-memory.js';
 import { IdempotencyKeyReusedError, SuffixMismatchError } from '../../client/errors.js';
 import { itemToMessage, messageToItems } from '../../client/openai-agents-items.js';
 import { AgentMemorySession } from '../../client/openai-agents-session.js';
-import { memoryBackends } from './memory-backends.js';
+import { largeDataUrl, memoryBackends } from './memory-backends.js';
 
 const user: AgentInputItem = { type: 'message', role: 'user', content: 'What is the weather in Paris?' };
 const userWithImage: AgentInputItem = {
@@ -175,6 +175,29 @@ describe.each(memoryBackends)('AgentMemorySession on $name', (backend) => {
       expect(lastTwo).toEqual([result, reply]);
       expect(none).toEqual([]);
       expect(await session.getSessionId()).toMatch(/^session-/);
+    });
+
+    it('round-trips a 2 MB screenshot and a 1 MB tool output, which the store keeps in S3', async () => {
+      // Prepare
+      const session = sessionOn();
+      const screenshot: AgentInputItem = {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'What is on my screen?' },
+          { type: 'input_image', image: largeDataUrl('image/png', 2_000_000), detail: 'auto' },
+        ],
+      };
+      const bigResult: AgentInputItem = {
+        ...result,
+        output: { type: 'text' as const, text: 'x'.repeat(1_000_000) },
+      } as AgentInputItem;
+
+      // Act
+      await session.addItems([screenshot, call, bigResult]);
+      const restored = await session.getItems();
+
+      // Assess
+      expect(restored).toEqual([screenshot, call, bigResult]);
     });
 
     it('stores tool calls and results in the contract’s fields', async () => {

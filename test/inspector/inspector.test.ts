@@ -3,7 +3,7 @@ import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ServerProcess, startServer, stopAllServers } from '../e2e/server-process.js';
 import { launchChromium } from './chromium.js';
-import { append, seedMessages, seedToolConversation } from './seed.js';
+import { append, largePngBase64, seedMessages, seedToolConversation } from './seed.js';
 
 /*
  * The memory inspector in a real browser (Debian's Chromium through playwright-core) against a real `npm start`
@@ -22,6 +22,8 @@ describe('memory inspector (Chromium against npm start)', () => {
       startServer({
         dynamoDbEndpoint: inject('dynamoDbEndpoint'),
         tableName: `e2e-inspector-${randomUUID()}`,
+        // The test run's s3rver: large parts go there, and the page shows images from it.
+        env: { S3_ENDPOINT: inject('s3Endpoint'), ATTACHMENTS_BUCKET: inject('s3Bucket') },
       }),
       launchChromium(),
     ]);
@@ -95,6 +97,41 @@ describe('memory inspector (Chromium against npm start)', () => {
     ).toEqual([true, 16]);
     expect(await user.locator('.metadata pre').innerText()).toContain('"userId": "user-42"');
     expect(await page.getByRole('feed').getAttribute('aria-busy')).not.toBe('true');
+  });
+
+  it("shows an image the store keeps in S3 from its presigned URL, which the page's CSP allows", async () => {
+    // Prepare: a 2 MiB screenshot, over the page's 1 MiB inline budget, so the page gets it by reference
+    const conversation = `screenshot-${randomUUID()}`;
+    const screenshot = `data:image/png;base64,${largePngBase64(2 * 1024 * 1024)}`;
+    await append(server, tenant, conversation, [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is on my screen?' },
+          { type: 'image_url', image_url: { url: screenshot } },
+        ],
+      },
+    ]);
+
+    // Act
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+
+    // Assess
+    const image = article(1).locator('[data-part-type="attachment"] img');
+    await expect.poll(() => image.count()).toBe(1);
+    expect(await image.getAttribute('src')).toMatch(new RegExp(`^${inject('s3Endpoint')}/`));
+    expect(await image.getAttribute('alt')).toMatch(/^Image part \(image\/png, .+, kept in S3\)$/);
+    // Loaded and decoded by the browser from s3rver: a CSP without the bucket's origin would leave it empty.
+    await expect
+      .poll(() =>
+        image.evaluate((img) => {
+          const decoded = img as unknown as { complete: boolean; naturalWidth: number };
+          return [decoded.complete, decoded.naturalWidth];
+        }),
+      )
+      .toEqual([true, 16]);
+    const html = await (await fetch(`${server.url}/inspector`)).text();
+    expect(html).toContain(`img-src data: blob: ${inject('s3Endpoint')};`);
   });
 
   it('shows each tool call next to its result, and each result with the call it answers', async () => {

@@ -1,8 +1,27 @@
+import { crc32 } from 'node:zlib';
 import type { ServerProcess } from '../e2e/server-process.js';
 
 /** A 16x16 PNG of four coloured squares (96 bytes), as an inline image part carries it. */
 export const smallPngBase64 =
   'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAJ0lEQVR4nGO4o6aGFakmv8aKGEY10ETDrzOiWJHYYi+saFQDTTQAAHATXlCkALpJAAAAAElFTkSuQmCC';
+
+/**
+ * The 16x16 PNG grown to `bytes` by a private ancillary chunk (`prVt`, which decoders skip): a real image as
+ * large as a screenshot, so the store keeps it in S3 and a page answers it by reference.
+ */
+export function largePngBase64(bytes: number): string {
+  const png = Buffer.from(smallPngBase64, 'base64');
+  const iend = png.length - 12;
+  const data = Buffer.alloc(bytes - png.length - 12, 7);
+  const type = Buffer.from('prVt');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([type, data])));
+  return Buffer.concat([png.subarray(0, iend), length, type, data, crc, png.subarray(iend)]).toString(
+    'base64',
+  );
+}
 
 /** Appends through the API as any client would; fails loudly on anything but 201. */
 export async function append(

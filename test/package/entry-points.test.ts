@@ -29,9 +29,10 @@ const peersLoadedBy: Record<string, readonly string[]> = {
   './ai-sdk': ['ai'],
 };
 
-/** Packages an entry point may import on first use of a function only (SigV4 signing). */
+/** Packages an entry point may import on first use of a function only (SigV4 signing, S3 for attachments). */
 const loadedOnUse: Record<string, readonly string[]> = {
   './client': ['@aws-crypto/sha256-js', '@aws-sdk/credential-provider-node', '@smithy/signature-v4'],
+  './store': ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner'],
 };
 
 const packageName = (specifier: string) =>
@@ -63,20 +64,25 @@ function runtimeImports(file: ts.SourceFile): { static: string[]; dynamic: strin
 /** The packages an entry point's module graph imports: statically, and dynamically (on use). */
 function packagesLoadedBy(source: string): { static: Set<string>; dynamic: Set<string> } {
   const loaded = { static: new Set<string>(), dynamic: new Set<string>() };
-  const seen = new Set<string>();
-  const queue = [join(projectRoot, source)];
-  for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
-    if (seen.has(path)) continue;
-    seen.add(path);
+  // A module reached only through a dynamic import loads its packages on use too (lazy).
+  const seen = new Map<string, boolean>();
+  const queue: Array<[string, boolean]> = [[join(projectRoot, source), false]];
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    const [path, lazy] = next;
+    if (seen.has(path) && (lazy || seen.get(path) === false)) continue;
+    seen.set(path, lazy);
     const file = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
     const imports = runtimeImports(file);
     for (const [kind, specifiers] of Object.entries(imports) as Array<['static' | 'dynamic', string[]]>) {
+      const onUse = lazy || kind === 'dynamic';
       for (const specifier of specifiers) {
-        if (specifier.startsWith('.')) queue.push(join(path, '..', specifier.replace(/\.js$/, '.ts')));
-        else if (!isBuiltin(specifier)) loaded[kind].add(packageName(specifier));
+        if (specifier.startsWith('.'))
+          queue.push([join(path, '..', specifier.replace(/\.js$/, '.ts')), onUse]);
+        else if (!isBuiltin(specifier)) loaded[onUse ? 'dynamic' : 'static'].add(packageName(specifier));
       }
     }
   }
+  for (const name of loaded.static) loaded.dynamic.delete(name);
   return loaded;
 }
 
