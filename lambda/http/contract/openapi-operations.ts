@@ -80,6 +80,15 @@ const attachmentsWords =
   'past that go through `POST .../uploads`. The answer gives values inline within 1 MiB, else as ' +
   '`AttachmentPart`s (see Load messages).';
 
+/** The 422s of a write that takes messages (a turn has a third, tool_results_mismatch). */
+const keyReusedOrInvalidUpload: SuccessResponse = {
+  description:
+    '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. `422 invalid_upload`: a ' +
+    'message references an upload this conversation does not have, or one of another size or type than ' +
+    'declared. Nothing was stored.',
+  schema: errorBodySchema,
+};
+
 /** Errors of every route behind the authorizer. */
 const authenticatedErrors = ['unauthorized', 'forbidden', 'internal', 'unavailable'] as const;
 
@@ -107,13 +116,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         schema: appendMessagesResponseSchema,
         headers: replayHeaders,
       },
-      422: {
-        description:
-          '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. `422 ' +
-          'invalid_upload`: a message references an upload this conversation does not have, or one of another ' +
-          'size or type than declared. Nothing was stored.',
-        schema: errorBodySchema,
-      },
+      422: keyReusedOrInvalidUpload,
     },
     errors: [
       'invalid_request',
@@ -220,13 +223,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
           'changed; `currentVersion` is the version now.',
         schema: errorBodySchema,
       },
-      422: {
-        description:
-          '`422 idempotency_key_reused`: this Idempotency-Key was used with a different body. `422 ' +
-          'invalid_upload`: a message references an upload this conversation does not have, or one of another ' +
-          'size or type than declared. Nothing was stored.',
-        schema: errorBodySchema,
-      },
+      422: keyReusedOrInvalidUpload,
     },
     errors: ['invalid_request', 'payload_too_large', 'idempotency_result_gone', ...authenticatedErrors],
   },
