@@ -52,9 +52,11 @@ function pointingInto(item: JsonObject, content: Message['content']): JsonObject
   const collect = (value: unknown, path: Path): void => {
     if (typeof value === 'string') {
       if (value.length >= sharedStringChars && !places.has(value)) places.set(value, path);
-    } else if (Array.isArray(value)) value.forEach((child, i) => collect(child, [...path, i]));
-    else if (isObject(value))
+    } else if (Array.isArray(value)) {
+      for (const [i, child] of value.entries()) collect(child, [...path, i]);
+    } else if (isObject(value)) {
       for (const [key, child] of Object.entries(value)) collect(child, [...path, key]);
+    }
   };
   collect(content, []);
   if (places.size === 0) return item;

@@ -3,7 +3,7 @@ import { append } from './append.js';
 import { partitionOf } from './arguments.js';
 import type { AttachmentStorage } from './attachments/attachment-storage.js';
 import { type SweepResult, sweepDueMarkers } from './attachments/markers.js';
-import { type AttachmentView, presentMessages, resolveReferences } from './attachments/presentation.js';
+import { presentMessages, resolveReferences } from './attachments/presentation.js';
 import { createUpload, type UploadRequest, type UploadTicket } from './attachments/uploads.js';
 import { deleteConversation } from './delete.js';
 import { replaceSuffix } from './edit.js';
@@ -14,6 +14,7 @@ import type { StoreContext } from './store-context.js';
 import type {
   AppendOptions,
   AppendResult,
+  AttachmentView,
   ConversationInfo,
   EditResult,
   HistoryPage,

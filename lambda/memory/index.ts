@@ -9,8 +9,6 @@
 export type { AttachmentStorage } from './attachments/attachment-storage.js';
 export { LazyS3AttachmentStorage } from './attachments/lazy-s3-attachment-storage.js';
 export type { SweepResult } from './attachments/markers.js';
-export type { Encoding, ValuePath } from './attachments/offload.js';
-export type { AttachmentReference, AttachmentView } from './attachments/presentation.js';
 export type { UploadRequest, UploadTicket } from './attachments/uploads.js';
 export {
   type AttachmentOptions,

@@ -1,7 +1,4 @@
-import type { AttachmentView } from './attachments/presentation.js';
 import type { StoredMessage } from './message.js';
-
-export type { AttachmentView };
 
 /*
  * What the store's methods take and return (ConversationStore, ./conversation-store.ts). Kept apart from the
@@ -71,4 +68,39 @@ export interface ConversationInfo {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly expiresAt?: string;
+}
+
+// ---- Attachments: values the store keeps in S3 (./attachments/), as reads give them ----
+
+/** Where a value sits in a message: `['content']`, `['content', i]` or `['content', i, ...path in the part]`. */
+export type ValuePath = readonly (string | number)[];
+
+/**
+ * How bytes become the value again: `utf8` text; `json` (a part, or a string JSON cannot hold as UTF-8);
+ * `base64` the bytes re-encoded; `data_url` the record's prefix and the bytes re-encoded; `upload` a file
+ * the caller uploaded (no inline form: it is always given by reference).
+ */
+export type Encoding = 'utf8' | 'json' | 'base64' | 'data_url' | 'upload';
+
+/** How the values moved to S3 come back: all inline, all by reference, or inline while within a byte budget. */
+export type AttachmentView = 'inline' | 'reference' | { readonly inlineBudgetBytes: number };
+
+/** The reference to a value in S3, as reads give it. */
+export interface AttachmentReference {
+  readonly id: string;
+  readonly mediaType: string;
+  readonly bytes: number;
+  readonly sha256?: string;
+  readonly filename?: string;
+  readonly url: string;
+  readonly urlExpiresAt: string;
+  readonly restore?: {
+    readonly as: 'content' | 'part' | 'field';
+    readonly encoding: Exclude<Encoding, 'upload'>;
+    readonly part?: unknown;
+    readonly path?: ValuePath;
+    readonly prefix?: string;
+  };
+  /** Uploads, for a model: the bytes, base64 (only what a turn resolves for its model). */
+  readonly data?: string;
 }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AttachmentStorage } from '../../lambda/memory/attachments/attachment-storage.js';
-import type { AttachmentReference } from '../../lambda/memory/attachments/presentation.js';
 import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
 import {
   InvalidRequestError,
@@ -11,6 +10,7 @@ import {
   UnavailableError,
 } from '../../lambda/memory/errors.js';
 import type { MessageInput, StoredMessage } from '../../lambda/memory/message.js';
+import type { AttachmentReference } from '../../lambda/memory/store-types.js';
 import { keys, markerShards } from '../../lambda/memory/table.js';
 import { createTestTable } from '../support/dynamodb.js';
 import { listKeys, testAttachmentStorage, testS3Client } from '../support/s3.js';

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../errors.js';
 import type { MessageInput } from '../message.js';
+import type { Encoding, ValuePath } from '../store-types.js';
+
+export type { Encoding, ValuePath };
 
 /*
  * Which values of a message leave the item for S3, and how each comes back byte for byte. Pure functions: the
@@ -17,16 +20,6 @@ import type { MessageInput } from '../message.js';
  * Then, while the message's JSON is still over the per-message limit, its largest remaining part goes as well.
  * A moved value is `null` in the stored JSON; its record says where it goes and how to turn bytes into it.
  */
-
-/** Where a value sits in a message: `['content']`, `['content', i]` or `['content', i, ...path in the part]`. */
-export type ValuePath = readonly (string | number)[];
-
-/**
- * How bytes become the value again: `utf8` text; `json` (a part, or a string JSON cannot hold as UTF-8);
- * `base64` the bytes re-encoded; `data_url` the record's prefix and the bytes re-encoded; `upload` a file
- * the caller uploaded (no inline form: it is always given by reference).
- */
-export type Encoding = 'utf8' | 'json' | 'base64' | 'data_url' | 'upload';
 
 /** One moved value, as the message item keeps it (the item's `att`, JSON). Short names: it is in every read. */
 export interface AttachmentRecord {

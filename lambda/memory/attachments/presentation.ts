@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../errors.js';
 import type { StoredMessage } from '../message.js';
 import type { StoreContext } from '../store-context.js';
+import type { AttachmentReference, AttachmentView } from '../store-types.js';
 import { conversationFolder, objectKey } from './attachment-keys.js';
 import { attachRecords, recordsOf } from './loaded-records.js';
 import { storageUnavailable } from './markers.js';
@@ -26,29 +27,6 @@ import {
  * `restore` is absent for uploads (they have no inline form). `as: 'content'`: the message's content was this one
  * string; `part`: this part is the value (JSON); `field`: this part is `restore.part` with the value at `path`.
  */
-
-/** How the values moved to S3 come back: all inline, all by reference, or inline while within a byte budget. */
-export type AttachmentView = 'inline' | 'reference' | { readonly inlineBudgetBytes: number };
-
-/** The reference to a value in S3, as reads give it. */
-export interface AttachmentReference {
-  readonly id: string;
-  readonly mediaType: string;
-  readonly bytes: number;
-  readonly sha256?: string;
-  readonly filename?: string;
-  readonly url: string;
-  readonly urlExpiresAt: string;
-  readonly restore?: {
-    readonly as: 'content' | 'part' | 'field';
-    readonly encoding: Exclude<Encoding, 'upload'>;
-    readonly part?: unknown;
-    readonly path?: ValuePath;
-    readonly prefix?: string;
-  };
-  /** Uploads, for a model: the bytes, base64 (only what a turn resolves for its model). */
-  readonly data?: string;
-}
 
 /** A message parsed from its item, with the item's records kept beside it (never part of its JSON). */
 export function loadedMessage(msg: string, att: string | undefined): StoredMessage {
