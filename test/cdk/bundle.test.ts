@@ -113,10 +113,10 @@ describe('function bundles', () => {
 
   it.each(allRoutes)('$id: stays under 900 KiB, so zod is tree-shaken', ({ id }) => {
     const { code } = bundleOf(synth, logicalIdOf(synth.stack, `${id}/Function`));
-    // The largest is the turn function, ~855 KiB; the others ~757 KiB, of which ~175 KiB is the S3 client,
-    // evaluated only when a request first touches an attachment (lambda/memory/attachments/
-    // lazy-s3-attachment-storage.ts). Classic zod (`from 'zod'`) or `import { z } from 'zod/mini'` would add
-    // ~400 KiB to every function, and ~20 ms to every cold start: see lambda/validation/zod.ts.
+    // ~175 KiB of each is the S3 client (attachments), evaluated only when a request first touches an attachment
+    // (lambda/memory/attachments/lazy-s3-attachment-storage.ts). Classic zod (`from 'zod'`) or
+    // `import { z } from 'zod/mini'` would add ~400 KiB to every function, and ~20 ms to every cold start: see
+    // lambda/validation/zod.ts.
     expect(Buffer.byteLength(code)).toBeLessThan(900 * 1024);
   });
 
