@@ -29,13 +29,16 @@ describe('local server: one server per data folder', () => {
     );
     expect(message).toContain('PORT=3001 DATA_DIR=.data-2 npm start');
     expect(message).not.toContain('DynamoDB Local (pid');
-    const endpoint = /DYNAMODB_ENDPOINT=(\S+) PORT=3001 npm start/.exec(message)?.[1];
+    const [, endpoint, s3Endpoint] =
+      /DYNAMODB_ENDPOINT=(\S+) S3_ENDPOINT=(\S+) PORT=3001 npm start/.exec(message) ?? [];
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // The first server's s3rver too: attachments are shared like the table.
+    expect(s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // The first server is untouched.
     expect((await first.request('GET', path)).json.version).toBe(1);
 
-    // Act: as the message says, on the first one's DynamoDB Local.
-    const third = await startServer({ dynamoDbEndpoint: endpoint });
+    // Act: as the message says, on the first one's DynamoDB Local and s3rver.
+    const third = await startServer({ dynamoDbEndpoint: endpoint, env: { S3_ENDPOINT: s3Endpoint } });
 
     // Assess: the same data, and writes through either are seen by both.
     expect((await third.request('GET', path)).json.messages).toEqual(appended.json.messages);
