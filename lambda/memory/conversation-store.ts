@@ -10,26 +10,45 @@ import { replaceSuffix } from './edit.js';
 import { findReplay, idempotencyKeyOf } from './idempotency.js';
 import { getConversation, load } from './load.js';
 import { limits, type StoredMessage } from './message.js';
+import type { SummaryBasis } from './requests.js';
 import type { StoreContext } from './store-context.js';
 import type {
   AppendOptions,
   AppendResult,
   AttachmentView,
+  ContextOptions,
+  ConversationContext,
   ConversationInfo,
+  ConversationSummary,
   EditResult,
   HistoryPage,
   LoadOptions,
 } from './store-types.js';
+import {
+  loadContext,
+  readSummaryState,
+  type SummaryDraft,
+  type SummaryOutcome,
+  type SummaryState,
+  storeSummary,
+} from './summaries.js';
 import { TableClient } from './table-client.js';
 
 export type {
   AppendOptions,
   AppendResult,
   AttachmentView,
+  ContextOptions,
+  ConversationContext,
   ConversationInfo,
+  ConversationSummary,
   EditResult,
   HistoryPage,
   LoadOptions,
+  SummaryBasis,
+  SummaryDraft,
+  SummaryOutcome,
+  SummaryState,
   SweepResult,
   UploadRequest,
   UploadTicket,
@@ -95,8 +114,12 @@ export interface ConversationStoreOptions {
  * Until then it is never reported as not applied and never sent on another base; when the evidence is gone
  * (edited away, deleted), the answer is WriteOutcomeUnknownError, not a guess.
  *
+ * Summaries (./summaries.ts): one `MSG#SUMMARY` item per conversation, between the head and the messages, so
+ * a turn's context (summary and newest messages) is still one Query; storing one is conditional on the life and
+ * edits it was made on, and on the summary it replaces.
+ *
  * One file per operation: ./append.ts, ./edit.ts, ./load.ts (and getConversation), ./delete.ts,
- * ./idempotency.ts; the head's life rules in ./head.ts, every condition and expression in ./requests.ts, and
+ * ./idempotency.ts, ./summaries.ts; the head's life rules in ./head.ts, every condition and expression in ./requests.ts, and
  * the one door to DynamoDB, with its retries and error translation, in ./table-client.ts.
  */
 export class ConversationStore {
@@ -224,6 +247,41 @@ export class ConversationStore {
 
   load(tenant: string, conversationId: string, options: LoadOptions = {}): Promise<HistoryPage> {
     return load(this.context, tenant, conversationId, options);
+  }
+
+  /**
+   * What an agent is given: the conversation's valid summary and the newest `limit` messages after it, from one
+   * strongly consistent Query. `limit` 0 reads the summary alone.
+   */
+  loadContext(
+    tenant: string,
+    conversationId: string,
+    options: ContextOptions = {},
+  ): Promise<ConversationContext> {
+    return loadContext(this.context, tenant, conversationId, options);
+  }
+
+  /** A compaction's read: the context, and the summary item as stored with what a new one is stored on. */
+  readSummaryState(
+    tenant: string,
+    conversationId: string,
+    options: ContextOptions = {},
+  ): Promise<SummaryState> {
+    return readSummaryState(this.context, tenant, conversationId, options);
+  }
+
+  /**
+   * Stores a summary made from `readSummaryState`'s state, on its `basis`: only if the conversation is still that
+   * life with no removing edit since, and its summary item still the one read. Idempotent and exactly-once under
+   * lost answers; `stale` or `superseded` store nothing.
+   */
+  storeSummary(
+    tenant: string,
+    conversationId: string,
+    draft: SummaryDraft,
+    basis: SummaryBasis,
+  ): Promise<SummaryOutcome> {
+    return storeSummary(this.context, tenant, conversationId, draft, basis);
   }
 
   getConversation(tenant: string, conversationId: string): Promise<ConversationInfo | undefined> {

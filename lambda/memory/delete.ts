@@ -11,7 +11,7 @@ import {
   tombstoneUpdate,
 } from './requests.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
-import { type Head, keys, seqOf } from './table.js';
+import { type Head, isMessageKey, keys, seqOf } from './table.js';
 
 /**
  * DynamoDB allows 100 actions per transaction: 99 deletes next to the check on the tombstone, or 98 with
@@ -43,7 +43,7 @@ export async function deleteConversation(store: StoreContext, tenant: string, co
 }
 
 /**
- * Deletes the messages, markers and idempotency records of a dead life (seq or version <= floor), page by
+ * Deletes the messages, summary, markers and idempotency records of a dead life (seq or version <= floor), page by
  * page, in transactions that each check the tombstone is still the one being cleaned up. False: it is not (a
  * new life has begun over it, or another delete finished), and what is left is not this cleanup's to touch.
  */
@@ -59,7 +59,8 @@ export async function removePastLife(
     const doomed = page.items.filter((item) => {
       const sk = String(item.sk);
       if (sk === keys.head) return false;
-      return sk.startsWith(keys.messagePrefix) ? seqOf(sk) <= floor : (item.version as number) <= floor;
+      if (isMessageKey(sk)) return seqOf(sk) <= floor;
+      return ((sk === keys.summary ? item.throughSeq : item.version) as number) <= floor;
     });
     const size = deletesPerTransaction(store);
     for (let i = 0; i < doomed.length; i += size) {

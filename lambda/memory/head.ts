@@ -1,4 +1,4 @@
-import { type Expiring, type Head, type IdempotencyRecord, ttlAttribute } from './table.js';
+import { type Expiring, type Head, type IdempotencyRecord, type SummaryItem, ttlAttribute } from './table.js';
 
 /*
  * The life of a conversation id, as pure functions of what is stored and the time (epoch seconds). A live
@@ -36,6 +36,28 @@ export function historyShape(head: Head | undefined, nowSec: number): string {
 /** A record of this life that has not expired: its key is taken. Any other record's key is free again. */
 export function isLiveRecord(record: IdempotencyRecord, head: Head | undefined, nowSec: number): boolean {
   return isLive(record, nowSec) && record.version > floorOf(head, nowSec);
+}
+
+/**
+ * A summary a reader may use: of the head's live life (its `createdAt`), made before any edit that removed messages
+ * since (`rewrites`: such an edit may have removed some it covers; the compactor re-validates it then), unexpired,
+ * and covering seqs of this life only.
+ */
+export function isValidSummary(
+  summary: SummaryItem | undefined,
+  head: Head | undefined,
+  nowSec: number,
+): boolean {
+  return (
+    summary !== undefined &&
+    head !== undefined &&
+    isLiveHead(head, nowSec) &&
+    isLive(summary, nowSec) &&
+    summary.lifeCreatedAt === head.createdAt &&
+    summary.rewrites === (head.rewrites ?? 0) &&
+    summary.throughSeq <= head.version &&
+    summary.fromSeq > floorOf(head, nowSec)
+  );
 }
 
 /** Epoch seconds of a clock in epoch milliseconds. */

@@ -1,12 +1,12 @@
 import { partitionOf, requireSeq } from './arguments.js';
 import { loadedMessage, presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, UnavailableError } from './errors.js';
-import { floorOf, historyShape, isLive, isLiveHead, liveVersion } from './head.js';
+import { floorOf, historyShape, isLive, isLiveHead, isValidSummary, liveVersion } from './head.js';
 import { limits, type StoredMessage } from './message.js';
 import { headKey, newestQuery, type QueryRequest, seqRangeQuery } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
 import type { ConversationInfo, HistoryPage, LoadOptions } from './store-types.js';
-import { type Head, keys, type MessageItem, seqOf } from './table.js';
+import { type Head, keys, type MessageItem, type SummaryItem, seqOf } from './table.js';
 
 /**
  * A page stops before this many UTF-8 bytes of messages. Lambda's response limit is 6 MB of the JSON
@@ -124,31 +124,46 @@ export async function getConversation(
 }
 
 /**
- * The head and the newest messages of its life, from one descending Query (the head sorts first). Items
- * above the head's version (committed after the head was read) are passed over, not counted; the past
- * life below the floor ends the read; no live head ends it at once.
+ * The head, the summary and the newest messages of its life, from one descending Query (the head sorts first, the
+ * summary next). Items above the head's version (committed after the head was read) are passed over, not counted;
+ * the past life below the floor ends the read, and so, with `afterSummary`, does a valid summary's last seq (what
+ * it covers is not needed); no live head ends it at once.
  */
-export async function newest(store: StoreContext, pk: string, limit: number, maxBytes: number) {
+export async function newest(
+  store: StoreContext,
+  pk: string,
+  limit: number,
+  maxBytes: number,
+  options: { readonly afterSummary?: boolean } = {},
+) {
   let head: Head | undefined;
+  let summary: SummaryItem | undefined;
+  let stopAt = 0;
   let first = true;
   const page = await queryMessages(store, newestQuery(pk), {
     limit,
     maxBytes,
-    headFirst: true,
+    leadingItems: 2,
     accept: (item) => {
       const nowSec = nowSeconds(store);
       if (first) {
         first = false;
         if (item.sk !== keys.head) return 'stop';
         head = item as unknown as Head;
+        stopAt = floorOf(head, nowSec);
         return isLiveHead(head, nowSec) ? 'skip' : 'stop';
       }
+      if (item.sk === keys.summary) {
+        summary = item as unknown as SummaryItem;
+        if (options.afterSummary && isValidSummary(summary, head, nowSec)) stopAt = summary.throughSeq;
+        return 'skip';
+      }
       const seq = seqOf(String(item.sk));
-      if (seq <= floorOf(head, nowSec)) return 'stop';
+      if (seq <= stopAt || limit === 0) return 'stop';
       return seq > liveVersion(head, nowSec) ? 'skip' : 'take';
     },
   });
-  return { ...page, head };
+  return { ...page, head, summary };
 }
 
 /** The messages from `first` to `last` seq, as far as they exist. */
@@ -163,8 +178,8 @@ interface MessageQueryOptions {
   readonly limit: number;
   /** A page stops before these many bytes of message JSON (one message at least). */
   readonly maxBytes: number;
-  /** The first item of the first page is the head, not a message: that page asks for one item more. */
-  readonly headFirst?: boolean;
+  /** The first page starts with this many items that are not messages (the head, the summary): it asks for more. */
+  readonly leadingItems?: number;
   /** What to do with each item: take it, pass over it, or end the read. */
   readonly accept?: (item: Record<string, unknown>) => 'take' | 'skip' | 'stop';
 }
@@ -184,10 +199,10 @@ async function queryMessages(
   let capacity = 0;
   let bytes = 0;
   let startKey: Record<string, unknown> | undefined;
-  let headItem = options.headFirst === true ? 1 : 0;
+  let leading = options.leadingItems ?? 0;
   do {
-    const page = await store.table.query(request, { limit: limit - messages.length + headItem, startKey });
-    headItem = 0;
+    const page = await store.table.query(request, { limit: limit - messages.length + leading, startKey });
+    leading = 0;
     capacity += page.capacity;
     for (const item of page.items) {
       const verdict = accept(item);
@@ -201,6 +216,6 @@ async function queryMessages(
       if (messages.length === limit) return { messages, full: true, capacity };
     }
     startKey = page.nextKey;
-  } while (startKey);
+  } while (startKey && messages.length < limit);
   return { messages, full: false, capacity };
 }

@@ -21,6 +21,8 @@ export const limits = {
   /** Messages per page of a load: the default and the maximum. */
   pageSize: 50,
   maxPageSize: 1000,
+  /** A summary's text: it is read with every turn, so it stays small. */
+  summaryBytes: 32 * 1024,
 } as const;
 
 export const conversationIdSchema = z

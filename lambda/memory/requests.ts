@@ -14,6 +14,8 @@ import {
   type IdempotencyRecord,
   keys,
   type RemovalMarker,
+  type SummaryItem,
+  summaryCheckInterval,
   ttlAttribute,
 } from './table.js';
 
@@ -26,7 +28,8 @@ import {
  * - a write commits only on the head it was computed for (`version = base` on a live head, no head at all, or
  *   the same dead head a new life starts over), so seqs are contiguous per life and never reused;
  * - an idempotency key is written once per life of the id (a record of a past life, or an expired one, is free);
- * - a delete's cleanup touches only the life it tombstoned.
+ * - a delete's cleanup touches only the life it tombstoned;
+ * - a summary is stored only on the life and the messages it was made from, in place of the summary it read.
  */
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -78,7 +81,7 @@ export const seqRangeQuery = (pk: string, lower: number, upper: number, forward:
 export const partitionItemsQuery = (pk: string): QueryRequest => ({
   KeyConditionExpression: 'pk = :pk',
   ExpressionAttributeValues: { ':pk': pk },
-  ProjectionExpression: 'sk, version, att',
+  ProjectionExpression: 'sk, version, att, throughSeq',
 });
 
 // ---- The write of one attempt (the append algorithm's transaction) ----
@@ -174,6 +177,8 @@ export function attemptTransaction({
 function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: boolean): WriteItem {
   const { op, base, restartOver, version } = attempt;
   const live = op.expiresAt === undefined ? {} : { liveUntil: op.expiresAt };
+  const summaryDue =
+    rewrite || Math.floor(version / summaryCheckInterval) > Math.floor(attempt.start / summaryCheckInterval);
   if (base === 0) {
     const head: Head & { pk: string; sk: string } = {
       pk,
@@ -185,6 +190,7 @@ function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: bo
       ...(restartOver ? { floor: restartOver.version } : {}),
       ...live,
       op: op.id,
+      ...(summaryDue ? { summaryDue } : {}),
     };
     const condition = restartOver
       ? {
@@ -197,6 +203,8 @@ function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: bo
   const set = ['version = :version', 'updatedAt = :now', 'op = :op'];
   const add = ['messageCount :count'];
   const removed: string[] = [];
+  if (summaryDue) set.push('summaryDue = :true');
+  else removed.push('summaryDue');
   // Without retention, REMOVE clears an expiry left from when it was on: it would kill a live head.
   if (op.expiresAt === undefined) removed.push('liveUntil');
   else set.push('liveUntil = :expiresAt');
@@ -219,6 +227,7 @@ function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: bo
         ':base': base,
         ':nowSec': nowSec(op),
         ...(rewrite ? { ':one': 1 } : {}),
+        ...(summaryDue ? { ':true': true } : {}),
         ...(op.expiresAt === undefined ? {} : { ':expiresAt': op.expiresAt }),
       },
       ...returnOld,
@@ -234,7 +243,8 @@ function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: bo
  */
 export const tombstoneUpdate = (pk: string): UpdateRequest => ({
   Key: headKey(pk),
-  UpdateExpression: 'SET deleted = :true REMOVE messageCount, createdAt, updatedAt, liveUntil, floor',
+  UpdateExpression:
+    'SET deleted = :true REMOVE messageCount, createdAt, updatedAt, liveUntil, floor, summaryDue',
   ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleted)',
   ExpressionAttributeValues: { ':true': true },
   ReturnValues: 'ALL_NEW',
@@ -314,6 +324,59 @@ export const markerDelete = (key: ItemKey): WriteItem[] => [
     },
   },
 ];
+
+// ---- Summaries (./summaries.ts) ----
+
+/** What a summary is stored on: the life and the edits it was made on, and the summary it replaces. */
+export interface SummaryBasis {
+  /** The head's `createdAt`: a new life of the id has another. */
+  readonly lifeCreatedAt: string;
+  /** The head's `rewrites`: an edit that removed messages raises it. */
+  readonly rewrites: number;
+  /** The `op` of the summary item it replaces; undefined when there was none. */
+  readonly replacesOp: string | undefined;
+}
+
+/**
+ * A summary, all or nothing: a check that the head is still the life, and has seen no removing edit, the summary
+ * was made from (appends since do not matter: they add after what it covers), and a Put that replaces the summary
+ * item only if it is still the one the compaction read. Two compactions of the same state: one is stored.
+ */
+export function summaryTransaction(
+  pk: string,
+  summary: SummaryItem,
+  basis: SummaryBasis,
+  nowSec: number,
+): WriteItem[] {
+  const rewrites = basis.rewrites === 0 ? 'attribute_not_exists(rewrites)' : 'rewrites = :rewrites';
+  return [
+    {
+      ConditionCheck: {
+        Key: headKey(pk),
+        ConditionExpression: `createdAt = :life AND attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec) AND version >= :through AND ${rewrites}`,
+        ExpressionAttributeValues: {
+          ':life': basis.lifeCreatedAt,
+          ':nowSec': nowSec,
+          ':through': summary.throughSeq,
+          ...(basis.rewrites === 0 ? {} : { ':rewrites': basis.rewrites }),
+        },
+        ...returnOld,
+      },
+    },
+    {
+      Put: {
+        Item: { pk, sk: keys.summary, ...summary },
+        ...(basis.replacesOp === undefined
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: 'op = :replaces',
+              ExpressionAttributeValues: { ':replaces': basis.replacesOp },
+            }),
+        ...returnOld,
+      },
+    },
+  ];
+}
 
 function expiring(op: Operation): { [ttlAttribute]?: number } {
   return op.expiresAt === undefined ? {} : { [ttlAttribute]: op.expiresAt };

@@ -104,3 +104,42 @@ export interface AttachmentReference {
   /** Uploads, for a model: the bytes, base64 (only what a turn resolves for its model). */
   readonly data?: string;
 }
+
+/** A conversation's summary: what its messages from `fromSeq` through `throughSeq` said, in a model's words. */
+export interface ConversationSummary {
+  readonly fromSeq: number;
+  readonly throughSeq: number;
+  /** How many messages it covers (seqs have gaps after edits). */
+  readonly messageCount: number;
+  readonly text: string;
+  /** When it was made (ISO-8601 UTC). */
+  readonly createdAt: string;
+  /** The model that wrote it. */
+  readonly model: string;
+  /** The `throughSeq` of the summary it folded in; 0 when it was made from the messages alone. */
+  readonly basedOn: number;
+  /** The model's token usage for it, as far as the provider reported it. */
+  readonly usage?: {
+    readonly inputTokens?: number;
+    readonly outputTokens?: number;
+    readonly totalTokens?: number;
+  };
+}
+
+export interface ContextOptions {
+  /** The newest messages after the summary to read with it, 0-1000. @default 20 */
+  readonly limit?: number;
+}
+
+/** What an agent is given: the conversation's summary and the newest messages after it (one strongly consistent read). */
+export interface ConversationContext {
+  readonly conversationId: string;
+  readonly version: number;
+  /** Messages in the conversation (the head's count). */
+  readonly messageCount: number;
+  /** The newest valid summary; undefined when there is none (yet), or an edit or a new life made it stale. */
+  readonly summary?: ConversationSummary;
+  /** The newest `limit` messages after the summary's `throughSeq`, ascending. */
+  readonly messages: StoredMessage[];
+  readonly consumedCapacity: number;
+}

@@ -6,6 +6,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   pk = T#<tenant, URI-encoded>#C#<conversationId>    (ids cannot contain '#', encoded tenants neither)
  *   sk = MSG#0000000042      a message, seq zero-padded to 10 digits so string order is seq order
  *        MSG#~HEAD           the head: version, messageCount, times, op ('~' sorts after every digit)
+ *        MSG#SUMMARY         the summary of the conversation up to a seq ('S' sorts between the digits and '~')
  *        IDEM#<key>          an idempotency record: the request's hash and the seq range it wrote
  *        REMOVAL#0000000042  an edit that only removed messages wrote version 42 (its operation id)
  *        STREAM#ACTIVE    the chat's running UI message stream (chat route): its id and start
@@ -15,14 +16,17 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   sk = <due, epoch seconds, 12 digits>#<id>  an attachment marker: S3 objects to delete unless a commit
  *                                               releases the marker first (./attachments/markers.ts)
  *
- * A descending Query on begins_with(sk, 'MSG#') returns the head first, then the newest messages: the
- * default window is one Query whose cost depends on the window, not on the conversation's length. The items'
- * shapes are below; every condition and expression on them is in ./requests.ts.
+ * A descending Query on begins_with(sk, 'MSG#') returns the head first, then the summary, then the newest
+ * messages: a turn's context (summary and window) is one Query whose cost depends on the window and the
+ * summary's size, not on the conversation's length. A summary never replaces a message: there is one summary
+ * item per conversation, which each new summary replaces. The items' shapes are below; every condition and
+ * expression on them is in ./requests.ts.
  */
 export const keys = {
   partition: (tenant: string, conversationId: string) =>
     `T#${encodeURIComponent(tenant)}#C#${conversationId}`,
   head: 'MSG#~HEAD',
+  summary: 'MSG#SUMMARY',
   messagePrefix: 'MSG#',
   message: (seq: number) => `MSG#${String(seq).padStart(10, '0')}`,
   idempotency: (key: string) => `IDEM#${key}`,
@@ -43,6 +47,17 @@ export const markerShards = 16;
 export function seqOf(sk: string): number {
   return Number(sk.slice(keys.messagePrefix.length));
 }
+
+/** Whether a sort key is a message's (not the head's or the summary's, which share the prefix). */
+export function isMessageKey(sk: string): boolean {
+  return sk.startsWith(keys.messagePrefix) && sk !== keys.head && sk !== keys.summary;
+}
+
+/**
+ * A write that carries the version across a multiple of this many seqs (or that removes messages) marks the head
+ * `summaryDue`: the compactor looks at the conversation then, and only then (lambda/summaries/).
+ */
+export const summaryCheckInterval = 10;
 
 /** The attribute DynamoDB's TTL deletes items by (epoch seconds). */
 export const ttlAttribute = 'expiresAt';
@@ -71,6 +86,11 @@ export interface Head {
   readonly rewrites?: number;
   /** The operation that wrote this version: tells a write whose answer was lost that it was the last one. */
   readonly op?: string;
+  /**
+   * Set by the write that crossed a multiple of `summaryCheckInterval` or removed messages, removed by the next
+   * one: the compactor's trigger (the stack's stream filter wakes it on a head image that carries it).
+   */
+  readonly summaryDue?: boolean;
 }
 
 /**
@@ -104,6 +124,32 @@ export interface IdempotencyRecord extends Expiring {
   readonly lastSeq: number;
   /** The operation that wrote it: its own retry is answered as applied, not as a replay. */
   readonly op?: string;
+}
+
+/**
+ * The summary item: the conversation from `fromSeq` through `throughSeq` (`messageCount` messages), summarized.
+ * It is valid while its life and its messages are as they were: the head's `createdAt` (a new life has another)
+ * and `rewrites` (an edit that removed messages may have removed some it covers) are the ones it was made on.
+ * `op` identifies the compaction that wrote it: the next one replaces it only if it is still that one, and one
+ * whose answer was lost finds itself by it.
+ */
+export interface SummaryItem extends Expiring {
+  readonly text: string;
+  readonly fromSeq: number;
+  readonly throughSeq: number;
+  readonly messageCount: number;
+  /** The summary it folded in (its `throughSeq`), 0 when it was made from the messages alone. */
+  readonly basedOn: number;
+  readonly createdAt: string;
+  readonly model: string;
+  readonly usage?: {
+    readonly inputTokens?: number;
+    readonly outputTokens?: number;
+    readonly totalTokens?: number;
+  };
+  readonly lifeCreatedAt: string;
+  readonly rewrites: number;
+  readonly op: string;
 }
 
 /** The marker of an edit that only removed messages: nothing else in the table would show it was applied. */

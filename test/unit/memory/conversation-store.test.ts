@@ -485,7 +485,7 @@ describe('ConversationStore', () => {
       expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
         ConsistentRead: true,
         ScanIndexForward: false,
-        Limit: 3,
+        Limit: 4, // the head and the summary, which sort before the messages
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       });
       expect(page).toMatchObject({ version: 3, nextBefore: 2 });

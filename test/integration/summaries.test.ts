@@ -1,0 +1,301 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
+import type { MessageInput, StoredMessage } from '../../lambda/memory/message.js';
+import { keys } from '../../lambda/memory/table.js';
+import { compactConversation } from '../../lambda/summaries/compaction.js';
+import { OfflineSummarizer } from '../../lambda/summaries/offline-summarizer.js';
+import type { Summarizer, SummaryRequest } from '../../lambda/summaries/summarizer.js';
+import { createTestTable } from '../support/dynamodb.js';
+
+type Table = Awaited<ReturnType<typeof createTestTable>>;
+
+const tenant = 't';
+const policy = { maxMessages: 20, maxTokens: 8000 };
+const fact = 'My name is Ada Lovelace and my cat is called Euclid.';
+const user = (content: string): MessageInput => ({ role: 'user', content });
+const assistant = (content: string): MessageInput => ({ role: 'assistant', content });
+let counter = 0;
+const newId = () => `summary-${++counter}`;
+
+/** `count` messages, user and assistant in turn; the user's third message states the fact. */
+function conversation(count: number): MessageInput[] {
+  return Array.from({ length: count }, (_, i) =>
+    i % 2 === 0
+      ? user(i === 2 ? fact : `Note ${i + 1}: the weather was fine.`)
+      : assistant(`Reply ${i + 1}.`),
+  );
+}
+
+async function fill(store: ConversationStore, id: string, messages: readonly MessageInput[]) {
+  for (let start = 0; start < messages.length; start += 50) {
+    await store.append(tenant, id, messages.slice(start, start + 50));
+  }
+}
+
+/** A summarizer that waits until `release` before answering: lets two compactions read the same state. */
+function gatedSummarizer() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const offline = new OfflineSummarizer();
+  let calls = 0;
+  const summarizer: Summarizer = {
+    modelId: 'gated',
+    async summarize(request: SummaryRequest) {
+      calls++;
+      await gate;
+      return offline.summarize(request);
+    },
+  };
+  return { summarizer, release, calls: () => calls };
+}
+
+describe('summaries on DynamoDB Local', () => {
+  let table: Table;
+  let store: ConversationStore;
+  const makeStore = (options: Partial<ConversationStoreOptions> = {}) =>
+    new ConversationStore({ client: table.client, tableName: table.tableName, ...options });
+  const compact = (id: string, summarizer: Summarizer = new OfflineSummarizer()) =>
+    compactConversation({ store, summarizer, tenant, conversationId: id, settings: { policy } });
+  const everything = async (id: string): Promise<StoredMessage[]> =>
+    (await store.load(tenant, id, { limit: 1000 })).messages;
+  const summaryItems = async (id: string) => {
+    const output = await table.client.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk = :sk',
+        ExpressionAttributeValues: { ':pk': keys.partition(tenant, id), ':sk': keys.summary },
+        ConsistentRead: true,
+      }),
+    );
+    return output.Items ?? [];
+  };
+  const head = async (id: string) =>
+    (
+      await table.client.send(
+        new GetCommand({
+          TableName: table.tableName,
+          Key: { pk: keys.partition(tenant, id), sk: keys.head },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+
+  beforeAll(async () => {
+    table = await createTestTable('summaries');
+    store = makeStore();
+  });
+
+  it('summarizes all but the newest half window, keeps the fact of message 3, and changes no message', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(300));
+    const before = await everything(id);
+
+    // Act
+    const result = await compact(id);
+
+    // Assess: a summary through the message before the newest 10 (folded in two steps: 200 messages, then 90),
+    // with the fact...
+    expect(result).toMatchObject({ status: 'compacted', stored: 2, modelCalls: 2, complete: true });
+    const context = await store.loadContext(tenant, id, { limit: 20 });
+    expect(context.summary).toMatchObject({ fromSeq: 1, throughSeq: 290, messageCount: 290, basedOn: 200 });
+    expect(context.summary?.text).toContain(`- [3] ${fact}`);
+    // ...next to the messages after it, in the same read...
+    expect(context.messages.map((message) => message.seq)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 291 + i),
+    );
+    expect(context).toMatchObject({ version: 300, messageCount: 300 });
+    // ...and every stored message as it was.
+    expect(await everything(id)).toEqual(before);
+  });
+
+  it('is not due while the messages after the summary fit in half a window', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(10));
+
+    // Act
+    const result = await compact(id);
+
+    // Assess
+    expect(result).toEqual({ status: 'not due' });
+    expect(await summaryItems(id)).toEqual([]);
+  });
+
+  it('folds the previous summary into the next one as the conversation grows', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(40));
+    await compact(id);
+    await fill(store, id, [user('I moved to Porto last week.'), ...conversation(19)]);
+
+    // Act
+    const result = await compact(id);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'compacted', stored: 1, modelCalls: 1 });
+    const { summary } = await store.loadContext(tenant, id, { limit: 0 });
+    expect(summary).toMatchObject({ fromSeq: 1, throughSeq: 50, messageCount: 50, basedOn: 30 });
+    expect(summary?.text).toContain(`- [3] ${fact}`);
+    expect(summary?.text).toContain('- [41] I moved to Porto last week.');
+  });
+
+  it('stores one summary when two compactions of the same state race, and the loser leaves nothing', async () => {
+    // Prepare: both read the same state and hold their summary until both have one.
+    const id = newId();
+    await fill(store, id, conversation(60));
+    const one = gatedSummarizer();
+    const two = gatedSummarizer();
+
+    // Act
+    const racing = Promise.all([compact(id, one.summarizer), compact(id, two.summarizer)]);
+    while (one.calls() === 0 || two.calls() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    one.release();
+    two.release();
+    const results = await racing;
+
+    // Assess: one stored, one lost the race; one summary item, whole.
+    expect(results.map((result) => result.status).sort()).toEqual(['compacted', 'lost']);
+    expect(results.find((result) => result.status === 'lost')).toEqual({
+      status: 'lost',
+      reason: 'superseded',
+      stored: 0,
+    });
+    const items = await summaryItems(id);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ throughSeq: 50, messageCount: 50, model: 'gated' });
+    expect(items[0]?.text).toContain(fact);
+  });
+
+  it('makes a summary stale when an edit removes messages, and stores it again unchanged when they were newer', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(40));
+    await compact(id);
+    const messages = await everything(id);
+    const last = messages.at(-1) as StoredMessage;
+
+    // Act: an edit of the newest message, which the summary does not cover.
+    await store.replaceSuffix(tenant, id, {
+      expectedSuffix: [{ role: last.role, content: last.content }],
+      replacement: [assistant('Reply 40, edited.')],
+    });
+    const whileStale = await store.loadContext(tenant, id, { limit: 20 });
+    const counting: Summarizer & { calls: number } = {
+      modelId: 'offline',
+      calls: 0,
+      summarize(request) {
+        this.calls++;
+        return new OfflineSummarizer().summarize(request);
+      },
+    };
+    const result = await compact(id, counting);
+
+    // Assess: unused while stale, then the same summary again, without a model call.
+    expect(whileStale.summary).toBeUndefined();
+    expect(result).toMatchObject({ status: 'not due', summary: { throughSeq: 30 } });
+    expect(counting.calls).toBe(0);
+    expect((await store.loadContext(tenant, id, { limit: 20 })).summary?.throughSeq).toBe(30);
+  });
+
+  it('makes a new summary, without the removed messages, when an edit removed messages it covered', async () => {
+    // Prepare: a summary through 30; then an edit removes the newest 15 messages (26-40).
+    const id = newId();
+    await fill(store, id, [...conversation(26), user('I am allergic to peanuts.'), ...conversation(13)]);
+    await compact(id);
+    const before = await store.loadContext(tenant, id, { limit: 0 });
+    const suffix = (await everything(id)).slice(-15);
+
+    // Act
+    await store.replaceSuffix(tenant, id, {
+      expectedSuffix: suffix.map(({ role, content }) => ({ role, content }) as MessageInput),
+      replacement: [],
+    });
+    await fill(store, id, conversation(30));
+    const result = await compact(id);
+
+    // Assess: the old summary had the statement; the new one, made from scratch, does not.
+    expect(before.summary?.text).toContain('- [27] I am allergic to peanuts.');
+    expect(result.status).toBe('compacted');
+    const { summary } = await store.loadContext(tenant, id, { limit: 0 });
+    expect(summary).toMatchObject({ fromSeq: 1, basedOn: 0 });
+    expect(summary?.text).not.toContain('peanuts');
+    expect(summary?.text).toContain(fact);
+  });
+
+  it('removes the summary with the conversation, and a compaction after the delete stores nothing', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(40));
+    await compact(id);
+    const gated = gatedSummarizer();
+    await fill(store, id, conversation(20));
+    const late = compact(id, gated.summarizer);
+    while (gated.calls() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    // Act: deleted while the compaction's model call runs.
+    await store.deleteConversation(tenant, id);
+    gated.release();
+    const result = await late;
+
+    // Assess
+    expect(result).toEqual({ status: 'lost', reason: 'stale', stored: 0 });
+    expect(await summaryItems(id)).toEqual([]);
+    expect(await head(id)).toBeUndefined();
+  });
+
+  it('gives summaries the retention of every item, and ignores one that expired', async () => {
+    // Prepare
+    const id = newId();
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const expiring = makeStore({ ttlSeconds: 3600, now: () => now });
+    await fill(expiring, id, conversation(40));
+    await compactConversation({
+      store: expiring,
+      summarizer: new OfflineSummarizer(),
+      tenant,
+      conversationId: id,
+      settings: { policy },
+    });
+    const [item] = await summaryItems(id);
+
+    // Act: the conversation lives on (a write), the summary expires.
+    now += 3000_000;
+    await expiring.append(tenant, id, [user('still here')]);
+    now += 700_000;
+    const context = await expiring.loadContext(tenant, id, { limit: 5 });
+
+    // Assess
+    expect(item?.expiresAt).toBe(Date.parse('2026-01-01T00:00:00Z') / 1000 + 3600);
+    expect(context.version).toBe(41);
+    expect(context.summary).toBeUndefined();
+  });
+
+  it('marks the head summaryDue on a write that crosses a multiple of 10 or removes messages, and only then', async () => {
+    // Prepare
+    const id = newId();
+    const marks: Array<boolean | undefined> = [];
+    const mark = async () => marks.push((await head(id))?.summaryDue);
+
+    // Act
+    await store.append(tenant, id, conversation(8));
+    await mark(); // 8
+    await store.append(tenant, id, conversation(3));
+    await mark(); // 11: crossed 10
+    await store.append(tenant, id, conversation(2));
+    await mark(); // 13
+    await store.append(tenant, id, conversation(27));
+    await mark(); // 40: crossed 20 and 30 and 40
+    await store.replaceSuffix(tenant, id, {
+      expectedSuffix: [conversation(27).at(-1) as MessageInput],
+      replacement: [],
+    });
+    await mark(); // 41: removed one
+
+    // Assess
+    expect(marks).toEqual([undefined, true, undefined, true, true]);
+  });
+});
