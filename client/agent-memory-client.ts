@@ -1,6 +1,7 @@
 import type { ToolCall } from '../lambda/agent/chat-model.js';
 import type { ToolResult } from '../lambda/agent/tool-results.js';
 import type { ToolChoice, ToolDefinition } from '../lambda/agent/tools.js';
+import type { TurnContext } from '../lambda/agent/turn-context.js';
 import { readServerSentEvents } from '../lambda/streaming/server-sent-events.js';
 import { restoreAttachments } from './attachment-parts.js';
 import type {
@@ -79,7 +80,7 @@ export interface TurnOptions extends WriteOptions {
   readonly toolChoice?: ToolChoice;
 }
 
-export type { ToolCall, ToolChoice, ToolDefinition, ToolResult };
+export type { ToolCall, ToolChoice, ToolDefinition, ToolResult, TurnContext };
 
 export interface TurnResult extends AppendResult {
   /** The stored assistant reply (also the last of `messages`). */
@@ -88,6 +89,8 @@ export interface TurnResult extends AppendResult {
   readonly awaitingToolResults: boolean;
   /** How many stored messages the model was given as history. */
   readonly contextMessages: number;
+  /** What the model was given: the summary (what it covers), the messages after it, what it missed. */
+  readonly context: TurnContext;
   /** The model that answered. */
   readonly model: string;
 }

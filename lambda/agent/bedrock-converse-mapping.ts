@@ -13,7 +13,13 @@ import type {
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageInput } from '../memory/message.js';
-import { assistantReply, type ChatRequest, type ModelStreamEvent, type ToolCall } from './chat-model.js';
+import {
+  assistantReply,
+  type ChatRequest,
+  type ModelStreamEvent,
+  summarySystemText,
+  type ToolCall,
+} from './chat-model.js';
 import { contentText, fileNote, parseImageDataUrl, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
@@ -21,7 +27,8 @@ import { offeredTools, type ToolChoice } from './tools.js';
 
 /*
  * Our messages -> a Converse request:
- *   system, developer       -> `system` text blocks (the turn's system prompt first), wherever they stand
+ *   system, developer       -> `system` text blocks (the turn's system prompt, then the conversation's summary,
+ *                              first), wherever they stand
  *   user                    -> user text blocks; `image_url` parts with inline png/jpeg/gif/webp data URLs
  *                              -> image blocks; other parts -> text notes; `name` is dropped (no field)
  *   assistant               -> text block + one toolUse block per tool call (string arguments parsed; a
@@ -61,10 +68,11 @@ const EMPTY_TOOL_RESULT = '(empty result)';
 
 export function toConverseInput(
   modelId: string,
-  request: Pick<ChatRequest, 'system' | 'history' | 'messages' | 'tools' | 'toolChoice'>,
+  request: Pick<ChatRequest, 'system' | 'summary' | 'history' | 'messages' | 'tools' | 'toolChoice'>,
 ): ConverseCommandInput {
   const system: SystemContentBlock[] = [];
   if (request.system?.trim()) system.push({ text: request.system });
+  if (request.summary) system.push({ text: summarySystemText(request.summary) });
   const messages: Message[] = [];
 
   for (const message of pairToolMessages([...request.history, ...request.messages])) {

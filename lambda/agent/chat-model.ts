@@ -1,4 +1,5 @@
 import type { MessageInput, StoredMessage } from '../memory/message.js';
+import type { ConversationSummary } from '../memory/store-types.js';
 import type { ToolChoice, ToolDefinition } from './tools.js';
 
 /** A tool call as messages carry it (`toolCalls` of an assistant message). */
@@ -15,6 +16,8 @@ export type ModelStreamEvent =
 export interface ChatRequest {
   /** The turn's system prompt, sent before any system or developer message of the history. */
   readonly system?: string;
+  /** The summary of the conversation before `history`, if it has one (a provider adds it after `system`). */
+  readonly summary?: ConversationSummary;
   /** The selected history, oldest first, as stored. */
   readonly history: readonly StoredMessage[];
   /** The turn's new messages, not stored yet: the user message, or the tool results of a continuation. */
@@ -42,6 +45,15 @@ export interface ChatModel {
   readonly modelId: string;
   /** The assistant's reply: role `assistant`, text content and/or `toolCalls`. */
   reply(request: ChatRequest): Promise<MessageInput>;
+}
+
+/**
+ * The summary as the model reads it: a system text after the turn's system prompt, saying what it stands for.
+ * Its estimated tokens count against the turn's budget (lambda/agent/run-turn.ts).
+ */
+export function summarySystemText(summary: ConversationSummary): string {
+  const range = `${summary.messageCount} messages, seq ${summary.fromSeq}-${summary.throughSeq}`;
+  return `Summary of the earlier conversation (${range}; those messages are not repeated below):\n${summary.text}`;
 }
 
 /** The reply metadata every provider fills in. */

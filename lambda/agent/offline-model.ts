@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { MessageInput } from '../memory/message.js';
-import { assistantReply, type ChatModel, type ChatRequest, type ToolCall } from './chat-model.js';
+import type { ConversationSummary } from '../memory/store-types.js';
+import {
+  assistantReply,
+  type ChatModel,
+  type ChatRequest,
+  summarySystemText,
+  type ToolCall,
+} from './chat-model.js';
 import { estimateTextTokens, estimateTokens } from './context-policy.js';
 import { contentText } from './message-content.js';
 import { offeredTools } from './tools.js';
@@ -14,7 +21,8 @@ import { offeredTools } from './tools.js';
  *    such tool once, in order of appearance, with the message's `key=value` words as arguments (values as
  *    strings, `{}` when there are none), and no text. "use weather city=Paris" calls weather {"city":"Paris"}.
  * 3. Otherwise it says what it was given, e.g. `[offline] history: 4 messages, you said: hello` (with a system
- *    prompt: `[offline] system: "Be brief.", history: ...`).
+ *    prompt: `[offline] system: "Be brief.", history: ...`; with the conversation's summary, what it covers and
+ *    how it begins: `[offline] summary of messages 1-290: "The user said: / - [3] My name is Ada…", history: ...`).
  *
  * Streaming, it reports its text word by word. Its token usage is the context policy's estimate.
  */
@@ -36,6 +44,7 @@ export class OfflineModel implements ChatModel {
       const userText = messages.map((message) => contentText(message.content)).join('\n');
       const parts = [
         ...(system === undefined ? [] : [`system: ${JSON.stringify(system)}`]),
+        ...(request.summary === undefined ? [] : [summaryNote(request.summary)]),
         `history: ${count} ${count === 1 ? 'message' : 'messages'}`,
         `you said: ${userText}`,
       ];
@@ -46,7 +55,9 @@ export class OfflineModel implements ChatModel {
     for (const toolCall of toolCalls) request.onEvent?.({ type: 'tool_call', toolCall });
 
     const inputTokens =
-      estimateTextTokens(system) + conversation.reduce((sum, message) => sum + estimateTokens(message), 0);
+      estimateTextTokens(system) +
+      (request.summary === undefined ? 0 : estimateTextTokens(summarySystemText(request.summary))) +
+      conversation.reduce((sum, message) => sum + estimateTokens(message), 0);
     const outputTokens =
       estimateTextTokens(content) +
       toolCalls.reduce((sum, call) => sum + estimateTextTokens(JSON.stringify(call)), 0);
@@ -57,6 +68,13 @@ export class OfflineModel implements ChatModel {
       usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
     });
   }
+}
+
+/** What the offline model says about a summary: its range and its first 160 characters, lines joined by " / ". */
+function summaryNote(summary: ConversationSummary): string {
+  const text = summary.text.split('\n').join(' / ');
+  const start = text.length > 160 ? `${text.slice(0, 159)}…` : text;
+  return `summary of messages ${summary.fromSeq}-${summary.throughSeq}: ${JSON.stringify(start)}`;
 }
 
 /**

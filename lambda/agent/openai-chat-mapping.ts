@@ -1,13 +1,20 @@
 import type { MessageInput } from '../memory/message.js';
 import * as z from '../validation/zod.js';
-import { assistantReply, type ChatRequest, type ModelStreamEvent, type ToolCall } from './chat-model.js';
+import {
+  assistantReply,
+  type ChatRequest,
+  type ModelStreamEvent,
+  summarySystemText,
+  type ToolCall,
+} from './chat-model.js';
 import { argumentsText, contentText, fileNote, understandPart } from './message-content.js';
 import { ModelError } from './model-errors.js';
 import { pairToolMessages } from './tool-pairing.js';
 import { offeredTools } from './tools.js';
 
 /*
- * Our messages -> chat-completions messages:
+ * Our messages -> chat-completions messages, after the turn's system prompt and the conversation's summary (each a
+ * `system` message):
  *   system, developer  -> `system` (many OpenAI-compatible servers do not know `developer`), in place
  *   user               -> `user`; content parts: `text` and `image_url` as they are, others -> text notes
  *   assistant          -> `assistant` with text content and `tool_calls` (arguments as a JSON string)
@@ -60,10 +67,11 @@ export interface ChatCompletionRequest {
 
 export function toChatCompletionRequest(
   model: string,
-  request: Pick<ChatRequest, 'system' | 'history' | 'messages' | 'tools' | 'toolChoice'>,
+  request: Pick<ChatRequest, 'system' | 'summary' | 'history' | 'messages' | 'tools' | 'toolChoice'>,
 ): ChatCompletionRequest {
   const messages: ChatCompletionMessage[] = [];
   if (request.system?.trim()) messages.push({ role: 'system', content: request.system });
+  if (request.summary) messages.push({ role: 'system', content: summarySystemText(request.summary) });
   for (const message of pairToolMessages([...request.history, ...request.messages])) {
     messages.push(chatCompletionMessage(message));
   }

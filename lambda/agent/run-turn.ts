@@ -8,7 +8,7 @@ import {
 } from '../memory/errors.js';
 import { type MessageInput, parseMessages, type StoredMessage } from '../memory/message.js';
 import { abortable } from './abortable.js';
-import type { ChatModel, ChatRequest, ModelStreamEvent } from './chat-model.js';
+import { type ChatModel, type ChatRequest, type ModelStreamEvent, summarySystemText } from './chat-model.js';
 import {
   type ContextPolicy,
   defaultContextPolicy,
@@ -32,7 +32,10 @@ import {
   toolChoiceSchema,
   toolsSchema,
 } from './tools.js';
+import type { TurnContext } from './turn-context.js';
 import { type TurnMessage, userMessageOf } from './turn-message.js';
+
+export type { TurnContext };
 
 /**
  * The part of the store a turn uses. A store with attachments also gives its message limit (so that a large
@@ -40,7 +43,7 @@ import { type TurnMessage, userMessageOf } from './turn-message.js';
  */
 export type TurnStore = Pick<
   ConversationStore,
-  'load' | 'append' | 'replaceSuffix' | 'findIdempotentResult'
+  'loadContext' | 'append' | 'replaceSuffix' | 'findIdempotentResult'
 > &
   Partial<Pick<ConversationStore, 'messageLimitBytes' | 'resolveAttachments'>>;
 
@@ -128,8 +131,10 @@ export interface TurnResult {
   readonly reply: StoredMessage;
   /** True when the reply calls tools: the caller runs them and continues the turn with their results. */
   readonly awaitingToolResults: boolean;
-  /** How many stored messages the model was given as history. */
+  /** How many stored messages the model was given as history (context.messages). */
   readonly contextMessages: number;
+  /** What the model was given of the conversation: the summary, the messages after it, what it missed. */
+  readonly context: TurnContext;
   /** The model id that wrote the reply. */
   readonly model: string;
   /** True when this is the stored result of an earlier request with the same idempotency key. */
@@ -142,8 +147,9 @@ export const defaultModelTimeoutMs = 20_000;
 export const defaultTurnAttempts = 3;
 
 /**
- * One agent turn: load the recent history (strongly consistent), ask the model, then commit the new messages
- * and the reply in one conditional, idempotent append on the version that was read. Nothing is stored unless
+ * One agent turn: load the conversation's summary and the recent history after it (one strongly consistent Query),
+ * ask the model, then commit the new messages and the reply in one conditional, idempotent append on the version
+ * that was read. Nothing is stored unless
  * the model answered, so a model error or timeout leaves the conversation unchanged.
  *
  * - A turn's new message is the user's `message`, or, continuing a reply that called tools, `toolResults`:
@@ -159,8 +165,8 @@ export const defaultTurnAttempts = 3;
  *   history, up to `maxAttempts` model calls, then throws the VersionConflictError. A continuation whose tool
  *   calls are no longer the end of the conversation then fails with NoPendingToolCallsError.
  *
- * The reply is stored with `metadata.model`, `metadata.contextMessages` and the provider's `stopReason` and
- * `usage`, so a replay reports what the original turn did.
+ * The reply is stored with `metadata.model`, `metadata.contextMessages`, `metadata.context` and the provider's
+ * `stopReason` and `usage`, so a replay reports what the original turn did.
  *
  * Throws the store's MemoryErrors, ModelError (502) and ModelTimeoutError (504).
  */
@@ -207,7 +213,7 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     const [replay, page] = await Promise.all([
       attempt === 1 ? earlier : undefined,
       // References: the context is chosen on what the messages are, and only the chosen ones are read from S3.
-      store.load(tenant, conversationId, { limit: policy.maxMessages, attachments: 'reference' }),
+      store.loadContext(tenant, conversationId, { limit: policy.maxMessages, attachments: 'reference' }),
     ]);
     if (replay) return replayedTurn(replay, model, attempt - 1);
     if (expectedVersion !== undefined && page.version !== expectedVersion) {
@@ -233,7 +239,17 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
       throw error;
     }
 
-    const history = selectContext(page.messages, policy, reservedTokens);
+    const { summary } = page;
+    const summaryTokens = summary === undefined ? 0 : estimateTextTokens(summarySystemText(summary));
+    const history = selectContext(page.messages, policy, reservedTokens + summaryTokens);
+    const context: TurnContext = {
+      messages: history.length,
+      summary:
+        summary === undefined
+          ? null
+          : { fromSeq: summary.fromSeq, throughSeq: summary.throughSeq, messageCount: summary.messageCount },
+      omitted: Math.max(0, page.messageCount - (summary?.messageCount ?? 0) - history.length),
+    };
     const newest = page.messages.at(-1);
     const modelHistory = store.resolveAttachments
       ? await store.resolveAttachments(tenant, conversationId, history, { uploadDataBytes: modelUploadBytes })
@@ -244,6 +260,7 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     const live = { open: true };
     const request: ChatRequest = {
       system,
+      ...(summary === undefined ? {} : { summary }),
       history: modelMessagesOf(modelHistory),
       messages: modelMessagesOf(newMessages),
       ...(tools === undefined ? {} : { tools }),
@@ -266,7 +283,11 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     } finally {
       live.open = false;
     }
-    const stampedReply = storableReply(reply, { model: model.modelId, contextMessages: history.length });
+    const stampedReply = storableReply(reply, {
+      model: model.modelId,
+      contextMessages: history.length,
+      context,
+    });
 
     const plan = input.commit?.({ newMessages, reply: stampedReply, newest, version: page.version }) ?? {
       append: [...newMessages, stampedReply],
@@ -291,7 +312,7 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
               options,
             );
       if (result.replayed) return replayedTurn(result, model, attempt);
-      return turnResult(result, model.modelId, history.length, false, attempt);
+      return turnResult(result, model.modelId, context, false, attempt);
     } catch (error) {
       const retry = error instanceof VersionConflictError && expectedVersion === undefined;
       if (!retry || attempt >= maxAttempts) throw error;
@@ -362,7 +383,10 @@ async function generateReply(
  * The reply with the turn's facts added to its metadata. A reply the store would refuse (not an assistant
  * message, too large, malformed) is the model's failure, not the client's: a ModelError, nothing stored.
  */
-function storableReply(reply: MessageInput, facts: { model: string; contextMessages: number }): MessageInput {
+function storableReply(
+  reply: MessageInput,
+  facts: { model: string; contextMessages: number; context: TurnContext },
+): MessageInput {
   if (reply?.role !== 'assistant') {
     throw new ModelError('The model returned an invalid reply.', {
       cause: new Error(`The reply has role ${JSON.stringify(reply?.role)}, not "assistant".`),
@@ -386,7 +410,7 @@ function expectedFormOf(message: StoredMessage): MessageInput {
 function turnResult(
   result: AppendResult,
   modelId: string,
-  contextMessages: number,
+  context: TurnContext,
   replayed: boolean,
   modelCalls: number,
 ): TurnResult {
@@ -401,17 +425,24 @@ function turnResult(
     messages: result.messages,
     reply,
     awaitingToolResults: awaitsToolResults(reply),
-    contextMessages,
+    contextMessages: context.messages,
+    context,
     model: modelId,
     replayed,
     modelCalls,
   };
 }
 
-/** An earlier turn's result, reported as it was: model and context size come from the stored reply. */
+/** An earlier turn's result, reported as it was: model and context come from the stored reply. */
 function replayedTurn(result: AppendResult, model: ChatModel, modelCalls: number): TurnResult {
   const metadata = result.messages.at(-1)?.metadata ?? {};
   const modelId = typeof metadata.model === 'string' ? metadata.model : model.modelId;
   const contextMessages = typeof metadata.contextMessages === 'number' ? metadata.contextMessages : 0;
-  return turnResult(result, modelId, contextMessages, true, modelCalls);
+  // A reply stored before turns reported their context says only how many messages it was given.
+  const context = (metadata.context as TurnContext | undefined) ?? {
+    messages: contextMessages,
+    summary: null,
+    omitted: 0,
+  };
+  return turnResult(result, modelId, context, true, modelCalls);
 }

@@ -712,10 +712,10 @@ describe('runTurn on DynamoDB Local', () => {
         findIdempotentResult: (...args) => store.findIdempotentResult(...args),
         append: (...args) => store.append(...args),
         replaceSuffix: (...args) => store.replaceSuffix(...args),
-        load: async (...args) => {
+        loadContext: async (...args) => {
           twin ??= turn({ ...request, model: new OfflineModel() });
           await twin;
-          return store.load(...args);
+          return store.loadContext(...args);
         },
       };
       const model = new RecordingModel();

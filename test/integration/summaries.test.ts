@@ -1,5 +1,8 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChatModel, ChatRequest } from '../../lambda/agent/chat-model.js';
+import { OfflineModel } from '../../lambda/agent/offline-model.js';
+import { runTurn } from '../../lambda/agent/run-turn.js';
 import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
 import type { MessageInput, StoredMessage } from '../../lambda/memory/message.js';
 import { keys } from '../../lambda/memory/table.js';
@@ -110,6 +113,67 @@ describe('summaries on DynamoDB Local', () => {
     expect(context).toMatchObject({ version: 300, messageCount: 300 });
     // ...and every stored message as it was.
     expect(await everything(id)).toEqual(before);
+  });
+
+  it('gives a turn the summary and the messages after it, from one Query, and reports what they cover', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(299));
+    await compact(id);
+    const requests: ChatRequest[] = [];
+    const offline = new OfflineModel();
+    const model: ChatModel = {
+      modelId: 'offline',
+      reply: (request) => {
+        requests.push(request);
+        return offline.reply(request);
+      },
+    };
+
+    // Act
+    const result = await runTurn({
+      store,
+      model,
+      tenant,
+      conversationId: id,
+      message: 'What is my name?',
+      policy,
+    });
+
+    // Assess: the model got the summary (with the fact) and the 10 messages after it; nothing left out.
+    const [request] = requests;
+    expect(request?.summary).toMatchObject({ fromSeq: 1, throughSeq: 289, messageCount: 289 });
+    expect(request?.summary?.text).toContain(fact);
+    expect(request?.history.map((message) => message.seq)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 290 + i),
+    );
+    expect(result.context).toEqual({
+      messages: 10,
+      summary: { fromSeq: 1, throughSeq: 289, messageCount: 289 },
+      omitted: 0,
+    });
+    expect(result.reply.metadata?.context).toEqual(result.context);
+    expect(result.reply.content).toContain('summary of messages 1-289');
+    expect(result.reply.content).toContain('Ada Lovelace');
+  });
+
+  it('reports the messages a turn left out when there is no summary', async () => {
+    // Prepare
+    const id = newId();
+    await fill(store, id, conversation(45));
+
+    // Act
+    const result = await runTurn({
+      store,
+      model: new OfflineModel(),
+      tenant,
+      conversationId: id,
+      message: 'Hello again.',
+      policy,
+    });
+
+    // Assess
+    expect(result.context).toEqual({ messages: 20, summary: null, omitted: 25 });
   });
 
   it('is not due while the messages after the summary fit in half a window', async () => {

@@ -319,6 +319,39 @@ export const appendMessagesResponseSchema = z.object({
   messages: z.array(storedMessageSchema).check(z.describe('The appended messages, in order.')),
 });
 
+const seq = z.int().check(z.minimum(1));
+
+export const turnContextSchema = z
+  .object({
+    messages: z
+      .int()
+      .check(z.minimum(0), z.describe('Stored messages given to the model as they are (after the summary).')),
+    summary: z.nullable(
+      z
+        .object({
+          fromSeq: seq,
+          throughSeq: seq,
+          messageCount: z.int().check(z.minimum(1), z.describe('How many messages the summary covers.')),
+        })
+        .check(
+          z.describe(
+            "The conversation's summary the model was given in place of the messages it covers (seq fromSeq through " +
+              'throughSeq); null when there was none.',
+          ),
+        ),
+    ),
+    omitted: z
+      .int()
+      .check(
+        z.minimum(0),
+        z.describe(
+          'Stored messages the model saw neither in the summary nor as messages: newer than the summary, older ' +
+            'than the window (0 while the summaries keep up).',
+        ),
+      ),
+  })
+  .check(z.describe('What the model was given of the stored conversation.'));
+
 export const turnResponseSchema = z.object({
   conversationId: z.string(),
   version,
@@ -329,7 +362,7 @@ export const turnResponseSchema = z.object({
     ),
   reply: storedMessageSchema.check(
     z.describe(
-      "The assistant's reply as stored (the last of `messages`); `metadata` holds `model`, `contextMessages`, " +
+      "The assistant's reply as stored (the last of `messages`); `metadata` holds `model`, `contextMessages`, `context`, " +
         "and the provider's `stopReason` and token `usage`.",
     ),
   ),
@@ -343,6 +376,7 @@ export const turnResponseSchema = z.object({
   contextMessages: z
     .int()
     .check(z.minimum(0), z.describe('How many stored messages the model was given as history.')),
+  context: turnContextSchema,
   model: z.string().check(z.describe('The model id that wrote the reply.')),
 });
 

@@ -60,6 +60,8 @@ export function countTurn(result: TurnResult, modelCalls: ModelCallTimes): void 
   } else {
     metrics.addMetric('turns', MetricUnit.Count, 1);
     metrics.addMetric('contextMessages', MetricUnit.Count, result.contextMessages);
+    // Messages the model saw neither as messages nor in the summary: above 0, the compactor is behind.
+    metrics.addMetric('contextOmitted', MetricUnit.Count, result.context.omitted);
   }
   countModelCalls(modelCalls);
 }

@@ -104,6 +104,7 @@ export function turnResponse(result: TurnResult): TurnResponse {
     reply: result.reply,
     awaitingToolResults: result.awaitingToolResults,
     contextMessages: result.contextMessages,
+    context: result.context,
     model: result.model,
   };
 }
@@ -131,6 +132,8 @@ export function turnRecorder(
         modelCalls: result.modelCalls,
         modelDurationsMs: calls.durationsMs,
         contextMessages: result.contextMessages,
+        summaryThroughSeq: result.context.summary?.throughSeq,
+        contextOmitted: result.context.omitted,
       });
     },
     /** A failure the handler throws: the one error mapper answers it. */

@@ -241,12 +241,14 @@ describe('runTurn handler', () => {
         modelCalls: 1,
         modelDurationsMs: [expect.any(Number)],
         contextMessages: 2,
+        contextOmitted: 0,
         statusCode: 201,
         durationMs: expect.any(Number),
       });
       expect(addMetric.mock.calls).toEqual([
         ['turns', 'Count', 1],
         ['contextMessages', 'Count', 2],
+        ['contextOmitted', 'Count', 0],
         ['modelCalls', 'Count', 1],
         ['modelLatency', 'Milliseconds', expect.any(Number)],
       ]);
