@@ -7,6 +7,7 @@ import { restoreAttachments } from './attachment-parts.js';
 import type {
   AppendResult,
   CallOptions,
+  ConversationContext,
   ConversationInfo,
   ConversationMemory,
   EditResult,
@@ -326,6 +327,22 @@ export class AgentMemoryClient implements ConversationMemory {
       (page) => this.load(conversationId, { ...page, ...options }),
       undefined,
     );
+  }
+
+  /** GET .../summaries?recent=limit: the conversation's summary and the newest `limit` messages after it. */
+  async loadContext(
+    conversationId: string,
+    limit: number,
+    options: CallOptions = {},
+  ): Promise<ConversationContext> {
+    const response = await this.send({
+      method: 'GET',
+      path: `${conversationPath(conversationId)}/summaries`,
+      query: { recent: limit },
+      signal: options.signal,
+    });
+    const { version, summaries, messages } = response.json;
+    return { conversationId, version, ...(summaries[0] ? { summary: summaries[0] } : {}), messages };
   }
 
   /** GET /v1/conversations/{id}; undefined for a conversation never written (or deleted). */

@@ -1,6 +1,7 @@
 import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
 import type {
   ConversationInfo,
+  ConversationSummary,
   LoadOptions,
   HistoryPage as StoreHistoryPage,
 } from '../lambda/memory/store-types.js';
@@ -67,7 +68,18 @@ export interface HistorySnapshot {
 }
 
 /** The head of a conversation, as the API answers it. */
-export type { ConversationInfo };
+/** A conversation's summary: what its messages from `fromSeq` through `throughSeq` said. */
+export type { ConversationInfo, ConversationSummary };
+
+/** "Summary + recent": the conversation's summary and the newest messages after it, from one read. */
+export interface ConversationContext {
+  readonly conversationId: string;
+  readonly version: number;
+  /** The summary turns use; undefined while there is none (or an edit made it stale). */
+  readonly summary?: ConversationSummary;
+  /** The newest messages after the summary's `throughSeq`, ascending. */
+  readonly messages: StoredMessage[];
+}
 
 export interface ConversationMemory {
   /** Appends 1-50 messages atomically. */
@@ -78,6 +90,11 @@ export interface ConversationMemory {
   loadRecent(conversationId: string, limit: number, options?: CallOptions): Promise<HistorySnapshot>;
   /** Every message, ascending, all of one version. */
   loadAll(conversationId: string, options?: CallOptions): Promise<HistorySnapshot>;
+  /**
+   * The conversation's summary and the newest `limit` messages after it (0-1000; 0: the summary alone), from one
+   * strongly consistent read: what an agent turn is given, instead of everything.
+   */
+  loadContext(conversationId: string, limit: number, options?: CallOptions): Promise<ConversationContext>;
   /** Replaces the conversation's ending atomically; SuffixMismatchError (nothing changed) when it ends otherwise. */
   replaceSuffix(conversationId: string, edit: SuffixEdit, options?: WriteOptions): Promise<EditResult>;
   /** The conversation's metadata; undefined when it was never written (or was deleted). */

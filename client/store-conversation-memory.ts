@@ -74,6 +74,21 @@ export class StoreConversationMemory implements memory.ConversationMemory {
     );
   }
 
+  loadContext(
+    conversationId: string,
+    limit: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<memory.ConversationContext> {
+    return this.call(options.signal, async () => {
+      const {
+        consumedCapacity: _,
+        messageCount: __,
+        ...context
+      } = await this.store.loadContext(this.tenant, conversationId, { limit });
+      return context;
+    });
+  }
+
   replaceSuffix(
     conversationId: string,
     edit: memory.SuffixEdit,

@@ -20,6 +20,8 @@ export interface ApiGatewayServerOptions {
   readonly handlers: HandlerModules;
   /** Awaited after every successful POST/DELETE, before the answer leaves. */
   readonly writeFence: WriteFence;
+  /** Called when a write left the conversation's head marked `summaryDue` (the compactor's wake). */
+  readonly onSummaryDue?: (tenant: string, conversationId: string) => void;
   readonly log: (line: string) => void;
   readonly logError: (line: string, error: unknown) => void;
   /** CORS for browsers on other origins (a page of `next dev` calling the chat route), as API Gateway adds it. */
@@ -141,7 +143,7 @@ function streamingSink(
  * route's handler module and writes its result back. One log line per request.
  */
 export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
-  const { handlers, writeFence, log, logError, cors } = options;
+  const { handlers, writeFence, onSummaryDue, log, logError, cors } = options;
 
   async function answer(
     request: IncomingMessage,
@@ -208,7 +210,8 @@ export function apiGateway(options: ApiGatewayServerOptions): RequestListener {
         ? undefined
         : async () => {
             try {
-              await writeFence.awaitDurable(tenant, conversationId);
+              const head = await writeFence.awaitDurable(tenant, conversationId);
+              if (head.summaryDue) onSummaryDue?.(tenant, conversationId);
             } catch (error) {
               if (retrySafe) {
                 throw new UnavailableError(

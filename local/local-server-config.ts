@@ -22,6 +22,8 @@ export interface LocalServerConfig {
   readonly attachmentsBucket: string;
   /** How often the server sweeps orphaned attachments (what the stack's scheduled sweep does). */
   readonly sweepIntervalSeconds: number;
+  /** Keep conversations' summaries in the background (the stack's compactor). */
+  readonly summaries: boolean;
 }
 
 const portError = 'must be a port number from 0 to 65535';
@@ -55,6 +57,7 @@ const environmentSchema = z.object({
     ),
     60,
   ),
+  SUMMARIES: z._default(z.enum(['on', 'off'], { error: 'must be on or off' }), 'on'),
 });
 
 /** Reads and validates the environment once; empty variables count as unset. */
@@ -68,5 +71,6 @@ export function readLocalServerConfig(environment: NodeJS.ProcessEnv): LocalServ
     s3Endpoint: env.S3_ENDPOINT?.replace(/\/+$/, ''),
     attachmentsBucket: env.ATTACHMENTS_BUCKET,
     sweepIntervalSeconds: env.SWEEP_INTERVAL_SECONDS,
+    summaries: env.SUMMARIES === 'on',
   };
 }

@@ -16,6 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readCorsConfig } from '../lambda/http/pipeline/cors.js';
 import { ConfigurationError } from '../lambda/validation/environment.js';
 import { apiGateway } from './api-gateway.js';
+import { BackgroundCompactor } from './background-compactor.js';
 import { ensureConversationTable } from './conversation-table.js';
 import { DataFolderInUseError, DataFolderLock } from './data-folder-lock.js';
 import {
@@ -142,6 +143,9 @@ function banner(
       ? '  AWS credentials: dummy ones (DynamoDB Local checks none)'
       : '  AWS credentials: yours, for the model on AWS (DynamoDB Local ignores them)',
     '  tenant: the X-Tenant-Id header, "local" without it. Ctrl-C stops the server; the data stays.',
+    config.summaries
+      ? "  summaries: made in the background by the turns' model (SUMMARIES=off to turn them off)"
+      : '  summaries: off (SUMMARIES=off)',
     '',
     'Try it:',
     `  curl -s -X POST ${url}/v1/conversations/demo/messages -H 'content-type: application/json' \\`,
@@ -161,6 +165,7 @@ async function main(): Promise<void> {
   let lock: DataFolderLock | undefined;
   let client: DynamoDBClient | undefined;
   let server: Server | undefined;
+  let compactor: BackgroundCompactor | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (exitCode: number): Promise<void> => {
@@ -174,6 +179,7 @@ async function main(): Promise<void> {
       if (!server) startup.abort();
       clearInterval(sweeps);
       if (server) await closeServer(server);
+      await compactor?.stop();
       await Promise.all([dynamo?.stop(), s3?.stop()]);
       lock?.release();
       client?.destroy();
@@ -236,10 +242,16 @@ async function main(): Promise<void> {
     client = new DynamoDBClient({});
     const table = await ensureConversationTable(client, config.tableName);
     const handlers = await loadHandlerModules();
+    if (config.summaries) {
+      // Loaded like a handler module: after the environment points at our DynamoDB.
+      const { compact } = await import('../lambda/summaries/compactor.js');
+      compactor = new BackgroundCompactor((tenant, id) => compact(tenant, id), log, logError);
+    }
     if (stopping) return;
     const api = apiGateway({
       handlers,
       writeFence: new WriteFence(client, config.tableName),
+      ...(compactor === undefined ? {} : { onSummaryDue: compactor.wake.bind(compactor) }),
       log,
       logError,
       cors: readCorsConfig(process.env),

@@ -19,22 +19,23 @@ export class WriteFence {
   ) {}
 
   /**
-   * Resolves once every write acknowledged so far for this conversation is on disk. Rejects (with the last
-   * error) only when DynamoDB Local could not be read after several tries: then the write is applied but its
-   * durability is not confirmed.
+   * Resolves once every write acknowledged so far for this conversation is on disk, with whether the head it read
+   * is marked `summaryDue` (what the stack's compactor is woken by). Rejects (with the last error) only when
+   * DynamoDB Local could not be read after several tries: then the write is applied but its durability is not
+   * confirmed.
    */
-  async awaitDurable(tenant: string, conversationId: string): Promise<void> {
+  async awaitDurable(tenant: string, conversationId: string): Promise<{ summaryDue: boolean }> {
     for (let read = 1; ; read++) {
       try {
-        await this.client.send(
+        const { Item } = await this.client.send(
           new GetItemCommand({
             TableName: this.tableName,
             Key: { pk: { S: keys.partition(tenant, conversationId) }, sk: { S: keys.head } },
             ConsistentRead: true,
-            ProjectionExpression: 'pk',
+            ProjectionExpression: 'pk, summaryDue',
           }),
         );
-        return;
+        return { summaryDue: Item?.summaryDue?.BOOL === true };
       } catch (error) {
         if (read >= fenceReads) throw error;
         await new Promise((resolve) => setTimeout(resolve, this.pauseMs * read));

@@ -19,6 +19,8 @@ export interface AgentConfig {
   /** Deadline for a turn's model calls, below API Gateway's 30 s. */
   readonly modelTimeoutMs: number;
   readonly context: ContextPolicy;
+  /** The size of a conversation's summary, in estimated tokens (the compactor's; at most half of the context). */
+  readonly summaryMaxTokens: number;
 }
 
 const integer = (min: number, max: number, unit = '') =>
@@ -59,9 +61,17 @@ const environmentSchema = z
     MODEL_TIMEOUT_MS: z._default(integer(1, 29_000, ' (milliseconds, below API Gateway 30 s)'), 20_000),
     CONTEXT_MAX_MESSAGES: z._default(integer(1, 1000), 20),
     CONTEXT_MAX_TOKENS: z._default(integer(1, 10_000_000), 8000),
+    SUMMARY_MAX_TOKENS: z.optional(integer(50, 100_000)),
   })
   .check(
     z.superRefine((env, context) => {
+      if (env.SUMMARY_MAX_TOKENS !== undefined && env.SUMMARY_MAX_TOKENS * 2 > env.CONTEXT_MAX_TOKENS) {
+        context.addIssue({
+          code: 'custom',
+          path: ['SUMMARY_MAX_TOKENS'],
+          message: `must be at most half of CONTEXT_MAX_TOKENS (${env.CONTEXT_MAX_TOKENS}): the summary shares a turn's budget`,
+        });
+      }
       if (env.MODEL_PROVIDER !== 'offline' && env.MODEL_ID === undefined) {
         context.addIssue({
           code: 'custom',
@@ -95,6 +105,8 @@ const environmentSchema = z
  *   MODEL_TIMEOUT_MS           1-29000                                         default 20000
  *   CONTEXT_MAX_MESSAGES       1-1000                                          default 20
  *   CONTEXT_MAX_TOKENS         1-10000000                                      default 8000
+ *   SUMMARY_MAX_TOKENS         50-100000, at most half of CONTEXT_MAX_TOKENS   default 1000 (or a quarter of
+ *                                                                              CONTEXT_MAX_TOKENS, if less)
  */
 export function readAgentConfig(environment: Record<string, string | undefined>): AgentConfig {
   const env = readEnvironment(environmentSchema, environment);
@@ -117,5 +129,7 @@ export function readAgentConfig(environment: Record<string, string | undefined>)
     model,
     modelTimeoutMs: env.MODEL_TIMEOUT_MS,
     context: { maxMessages: env.CONTEXT_MAX_MESSAGES, maxTokens: env.CONTEXT_MAX_TOKENS },
+    summaryMaxTokens:
+      env.SUMMARY_MAX_TOKENS ?? Math.max(1, Math.min(1000, Math.floor(env.CONTEXT_MAX_TOKENS / 4))),
   };
 }

@@ -103,6 +103,13 @@ export const routes: readonly RouteDefinition[] = [
     attachments: 'read',
   },
   {
+    id: 'GetSummaries',
+    method: 'GET',
+    path: '/v1/conversations/{conversationId}/summaries',
+    entry: 'get-summaries.ts',
+    access: 'read',
+  },
+  {
     id: 'GetConversation',
     method: 'GET',
     path: '/v1/conversations/{conversationId}',

@@ -43,6 +43,17 @@ export const keys = {
 /** Markers are spread over this many partitions, so that no one partition takes every offloading write. */
 export const markerShards = 16;
 
+/** The tenant and conversation of a conversation's partition key; undefined for any other partition. */
+export function conversationOfPartition(pk: string): { tenant: string; conversationId: string } | undefined {
+  const match = /^T#([^#]+)#C#([^#]+)$/.exec(pk);
+  if (match === null) return undefined;
+  try {
+    return { tenant: decodeURIComponent(match[1] as string), conversationId: match[2] as string };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The seq of a message item, from its sort key. */
 export function seqOf(sk: string): number {
   return Number(sk.slice(keys.messagePrefix.length));

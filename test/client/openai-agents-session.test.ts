@@ -246,6 +246,7 @@ describe.each(memoryBackends)('AgentMemorySession on $name', (backend) => {
         load: memory.load.bind(memory),
         loadRecent: memory.loadRecent.bind(memory),
         loadAll: memory.loadAll.bind(memory),
+        loadContext: memory.loadContext.bind(memory),
         getConversation: memory.getConversation.bind(memory),
         deleteConversation: memory.deleteConversation.bind(memory),
         async replaceSuffix(conversationId, edit, options) {

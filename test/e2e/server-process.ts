@@ -15,6 +15,7 @@ export const noModelEnvironment = {
   MODEL_TIMEOUT_MS: undefined,
   CONTEXT_MAX_MESSAGES: undefined,
   CONTEXT_MAX_TOKENS: undefined,
+  SUMMARY_MAX_TOKENS: undefined,
 };
 
 export interface ServerOptions {

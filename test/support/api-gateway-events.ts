@@ -73,7 +73,7 @@ export function conversationEvent(
   method: string,
   conversationId: string,
   options: Omit<EventOptions, 'method' | 'path' | 'pathParameters'> & {
-    readonly suffix?: '/messages' | '';
+    readonly suffix?: '/messages' | '/summaries' | '';
   } = {},
 ): HttpEvent {
   return apiEvent({

@@ -16,6 +16,9 @@ import {
   messagePageSchema,
   requests,
   storedMessageSchema,
+  summariesQuerySchema,
+  summariesSchema,
+  summarySchema,
   turnBodySchema,
   turnResponseSchema,
   uploadPartSchema,
@@ -67,6 +70,8 @@ export const namedSchemas: ReadonlyArray<readonly [string, z.ZodMiniType]> = [
   ['UploadPart', uploadPartSchema],
   ['CreateUploadRequest', createUploadBodySchema],
   ['CreateUploadResponse', createUploadResponseSchema],
+  ['Summary', summarySchema],
+  ['Summaries', summariesSchema],
   ['Conversation', conversationSchema],
   ['Health', healthSchema],
   ['Error', errorBodySchema],
@@ -238,6 +243,20 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'An upload always comes back as an `AttachmentPart`.',
     request: requests.loadMessages,
     responses: { 200: { description: 'A page of messages.', schema: messagePageSchema } },
+    errors: ['invalid_request', ...authenticatedErrors],
+  },
+  GetSummaries: {
+    summary: "Get the conversation's summary",
+    description:
+      'The summary turns give the model in place of the older messages: what the conversation said from `fromSeq` ' +
+      'through `throughSeq`, made by the configured model in the background (a compaction never runs in a turn) ' +
+      'and kept half a context window behind the newest message. Stored messages are never changed by it. With ' +
+      '`recent`, also the newest messages after it, from the same strongly consistent read: "summary + recent", ' +
+      'what a turn reads. An unknown conversation is version 0 with no summary.',
+    request: { path: conversationPathSchema, query: summariesQuerySchema },
+    responses: {
+      200: { description: 'The summary (if any) and the recent messages.', schema: summariesSchema },
+    },
     errors: ['invalid_request', ...authenticatedErrors],
   },
   GetConversation: {

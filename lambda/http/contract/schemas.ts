@@ -87,6 +87,17 @@ export const loadMessagesQuerySchema = z.strictObject({
   ),
 });
 
+export const summariesQuerySchema = z.strictObject({
+  recent: z
+    ._default(integerParameter(z.int().check(z.minimum(0), z.maximum(pageLimits.max))), 0)
+    .check(
+      z.describe(
+        'Also return the newest this many messages after the summary (0-1000): "summary + recent", what a turn ' +
+          'reads, in one strongly consistent read.',
+      ),
+    ),
+});
+
 export const turnHeadersSchema = z.object({
   accept: z.optional(
     z
@@ -292,6 +303,7 @@ export const requests = {
 
 export type AppendMessagesBody = z.infer<typeof appendMessagesBodySchema>;
 export type LoadMessagesQuery = z.infer<typeof loadMessagesQuerySchema>;
+export type SummariesQuery = z.infer<typeof summariesQuerySchema>;
 export type TurnBody = z.infer<typeof turnBodySchema>;
 export type EditHistoryBody = z.infer<typeof editHistoryBodySchema>;
 
@@ -479,6 +491,43 @@ export const uploadPartSchema = z.object({
   attachment: z.object({
     uploadId: z.string().check(z.describe('The `uploadId` of a finished upload of this conversation.')),
   }),
+
+export const summarySchema = z.object({
+  fromSeq: seq.check(z.describe('The first seq it covers (the conversation began there).')),
+  throughSeq: seq.check(z.describe('The last seq it covers: the messages after it are not in it.')),
+  messageCount: z.int().check(z.minimum(1), z.describe('How many messages it covers.')),
+  text: z.string().check(z.describe('The summary, as the model wrote it.')),
+  createdAt: z.iso.datetime().check(z.describe('When it was made (ISO-8601 UTC).')),
+  model: z.string().check(z.describe('The model that wrote it.')),
+  basedOn: z
+    .int()
+    .check(
+      z.minimum(0),
+      z.describe('The throughSeq of the summary it folded in; 0 when it was made from the messages alone.'),
+    ),
+  usage: z.optional(
+    z.object({
+      inputTokens: z.optional(z.int()),
+      outputTokens: z.optional(z.int()),
+      totalTokens: z.optional(z.int()),
+    }),
+  ),
+});
+
+export const summariesSchema = z.object({
+  conversationId: z.string(),
+  version,
+  summaries: z
+    .array(summarySchema)
+    .check(
+      z.describe(
+        "The conversation's current summary, the one turns use (at most one: each new summary folds in the " +
+          'previous one and replaces it); empty while there is none, or while an edit made it stale.',
+      ),
+    ),
+  messages: z
+    .array(storedMessageSchema)
+    .check(z.describe('The newest `recent` messages after the summary, ascending (empty without `recent`).')),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });
@@ -515,6 +564,7 @@ export type TurnResponse = z.infer<typeof turnResponseSchema>;
 export type EditHistoryResponse = z.infer<typeof editHistoryResponseSchema>;
 export type MessagePage = z.infer<typeof messagePageSchema>;
 export type ConversationResponse = z.infer<typeof conversationSchema>;
+export type SummariesResponse = z.infer<typeof summariesSchema>;
 export type HealthResponse = z.infer<typeof healthSchema>;
 export type CreateUploadResponse = z.infer<typeof createUploadResponseSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;

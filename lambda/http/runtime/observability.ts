@@ -48,7 +48,7 @@ function countWrite(
   metrics.addMetric('consumedCapacity', MetricUnit.Count, result.consumedCapacity);
 }
 
-export function countLoad(page: HistoryPage): void {
+export function countLoad(page: Pick<HistoryPage, 'messages' | 'consumedCapacity'>): void {
   metrics.addMetric('messagesLoaded', MetricUnit.Count, page.messages.length);
   metrics.addMetric('consumedCapacity', MetricUnit.Count, page.consumedCapacity);
 }

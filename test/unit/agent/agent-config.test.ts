@@ -18,7 +18,7 @@ const errorOf = (environment: Record<string, string | undefined>) => {
 };
 
 describe('readAgentConfig', () => {
-  it('defaults to the offline model, 20 s, 20 messages and 8000 tokens', () => {
+  it('defaults to the offline model, 20 s, 20 messages, 8000 tokens and summaries of 1000', () => {
     // Act
     const config = readAgentConfig({});
 
@@ -27,6 +27,7 @@ describe('readAgentConfig', () => {
       model: { provider: 'offline', modelId: 'offline' },
       modelTimeoutMs: 20_000,
       context: { maxMessages: 20, maxTokens: 8000 },
+      summaryMaxTokens: 1000,
     });
   });
 
@@ -38,6 +39,7 @@ describe('readAgentConfig', () => {
       MODEL_TIMEOUT_MS: '15000',
       CONTEXT_MAX_MESSAGES: '40',
       CONTEXT_MAX_TOKENS: '16000',
+      SUMMARY_MAX_TOKENS: '2000',
     });
 
     // Assess
@@ -45,7 +47,18 @@ describe('readAgentConfig', () => {
       model: { provider: 'bedrock', modelId: 'us.amazon.nova-lite-v1:0' },
       modelTimeoutMs: 15_000,
       context: { maxMessages: 40, maxTokens: 16_000 },
+      summaryMaxTokens: 2000,
     });
+  });
+
+  it('refuses a summary larger than half of the context budget, naming the variable', () => {
+    // Act
+    const error = errorOf({ CONTEXT_MAX_TOKENS: '1000', SUMMARY_MAX_TOKENS: '600' });
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain('SUMMARY_MAX_TOKENS');
+    expect(error.message).toContain('at most half of CONTEXT_MAX_TOKENS (1000)');
   });
 
   it('reads an OpenAI-compatible endpoint with a key from the environment', () => {
