@@ -5,10 +5,11 @@ import { recordsOf } from './attachments/loaded-records.js';
 import { bytesOf, getAt, setAt, sha } from './attachments/offload.js';
 import { isReferencePart, presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, SuffixMismatchError, VersionConflictError } from './errors.js';
-import { liveVersion } from './head.js';
+import { isValidSummary, liveVersion } from './head.js';
 import { canonicalJson, findReplay, idempotencyKeyOf } from './idempotency.js';
 import { newest } from './load.js';
 import { limits, type MessageInput, parseMessages, type StoredMessage } from './message.js';
+import type { SummaryGuard } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
 import type { AppendOptions, EditResult } from './store-types.js';
 import { commitAttempt, newWrite, settleAttachments } from './write.js';
@@ -16,6 +17,7 @@ import { commitAttempt, newWrite, settleAttachments } from './write.js';
 /**
  * ConversationStore.replaceSuffix: if the conversation ends with `expectedSuffix` now, removes those messages
  * and appends `replacement` in one conditional write on the version read; a lost race reads and compares again.
+ * Removing messages the summary covers removes the summary in the same write.
  */
 export async function replaceSuffix(
   store: StoreContext,
@@ -85,6 +87,7 @@ export async function replaceSuffix(
         base: version,
         remove,
         known: { head: window.head },
+        ...(remove.length === 0 ? {} : { summary: summaryGuard(window, remove, nowSeconds(store)) }),
       });
       if (outcome.done) {
         const result = outcome.result;
@@ -102,6 +105,20 @@ export async function replaceSuffix(
       await write.budget.afterFailedCondition(outcome.current !== version, outcome.error);
     }
   });
+}
+
+/** An edit that removes messages deletes the summary if it covers one of them (it would tell what is gone). */
+function summaryGuard(
+  window: Awaited<ReturnType<typeof newest>>,
+  remove: readonly number[],
+  nowSec: number,
+): SummaryGuard {
+  const { summary, head } = window;
+  const lowest = Math.min(...remove);
+  return {
+    op: summary?.op,
+    remove: summary !== undefined && isValidSummary(summary, head, nowSec) && lowest <= summary.throughSeq,
+  };
 }
 
 /**

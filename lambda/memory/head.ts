@@ -39,9 +39,8 @@ export function isLiveRecord(record: IdempotencyRecord, head: Head | undefined, 
 }
 
 /**
- * A summary a reader may use: of the head's live life (its `createdAt`), made before any edit that removed messages
- * since (`rewrites`: such an edit may have removed some it covers; the compactor re-validates it then), unexpired,
- * and covering seqs of this life only.
+ * A summary a reader may use: of the head's live life (its `createdAt`), unexpired, covering seqs of this life only.
+ * (An edit that removes messages it covers deletes it with them, ./edit.ts.)
  */
 export function isValidSummary(
   summary: SummaryItem | undefined,
@@ -54,7 +53,6 @@ export function isValidSummary(
     isLiveHead(head, nowSec) &&
     isLive(summary, nowSec) &&
     summary.lifeCreatedAt === head.createdAt &&
-    summary.rewrites === (head.rewrites ?? 0) &&
     summary.throughSeq <= head.version &&
     summary.fromSeq > floorOf(head, nowSec)
   );

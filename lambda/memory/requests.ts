@@ -98,11 +98,25 @@ export interface AttemptWrites {
   readonly releases?: ItemKey;
   /** A garbage marker for the objects of the messages it removes. */
   readonly garbage?: MarkerItem;
+  /** An edit that removes messages: what it does to the summary item (ConversationStore.replaceSuffix). */
+  readonly summary?: SummaryGuard;
 }
 
 /**
- * All or nothing: the head's condition and new version, deletes of what it removes, a put per message (or,
- * when it adds none, its removal marker), and the idempotency record, conditioned on its key being free.
+ * What an edit that removes messages does to the summary: it deletes the summary when it removes messages the summary
+ * covers (a summary never outlives what it summarized), else leaves it, and either way only if the summary item is
+ * still the one it read (`op`; undefined: there was none), so that a compaction storing a summary in between makes
+ * the edit read again.
+ */
+export interface SummaryGuard {
+  readonly op: string | undefined;
+  readonly remove: boolean;
+}
+
+/**
+ * All or nothing: the head's condition and new version, an edit's summary guard, deletes of what it removes, a put
+ * per message (or, when it adds none, its removal marker), and the idempotency record, conditioned on its key being
+ * free.
  */
 export function attemptTransaction({
   pk,
@@ -111,11 +125,14 @@ export function attemptTransaction({
   record,
   releases,
   garbage,
+  summary,
 }: AttemptWrites): WriteItem[] {
   const { op, stored, version } = attempt;
   const ttl = expiring(op);
   return [
-    headWrite(pk, attempt, stored.length - remove.length, remove.length > 0),
+    headWrite(pk, attempt, stored.length - remove.length, remove.length > 0, summary?.remove === true),
+    // Second, so that its cancellation reason is known by place (./write.ts).
+    ...(summary === undefined ? [] : [summaryGuard(pk, summary)]),
     ...remove.map((seq) => ({ Delete: { Key: { pk, sk: keys.message(seq) } } })),
     ...stored.map((message: StoredMessage, index) => ({
       Put: {
@@ -174,11 +191,19 @@ export function attemptTransaction({
  * there being none. A dead head: a new life whose floor is the dead version, conditioned on it still being
  * that dead head.
  */
-function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: boolean): WriteItem {
+function headWrite(
+  pk: string,
+  attempt: Attempt,
+  countDelta: number,
+  rewrite: boolean,
+  summaryRemoved: boolean,
+): WriteItem {
   const { op, base, restartOver, version } = attempt;
   const live = op.expiresAt === undefined ? {} : { liveUntil: op.expiresAt };
+  // The compactor's wake (./table.ts): every 10 seqs, and when an edit removed the summary.
   const summaryDue =
-    rewrite || Math.floor(version / summaryCheckInterval) > Math.floor(attempt.start / summaryCheckInterval);
+    summaryRemoved ||
+    Math.floor(version / summaryCheckInterval) > Math.floor(attempt.start / summaryCheckInterval);
   if (base === 0) {
     const head: Head & { pk: string; sk: string } = {
       pk,
@@ -233,6 +258,18 @@ function headWrite(pk: string, attempt: Attempt, countDelta: number, rewrite: bo
       ...returnOld,
     },
   };
+}
+
+/** The summary guard of an edit (SummaryGuard): a Delete or a ConditionCheck of the summary item it read. */
+function summaryGuard(pk: string, guard: SummaryGuard): WriteItem {
+  const key = { pk, sk: keys.summary };
+  const condition =
+    guard.op === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : { ConditionExpression: 'op = :summaryOp', ExpressionAttributeValues: { ':summaryOp': guard.op } };
+  return guard.remove
+    ? { Delete: { Key: key, ...condition } }
+    : { ConditionCheck: { Key: key, ...condition } };
 }
 
 // ---- Delete: tombstone first, then the dead life, then the head ----
@@ -339,8 +376,9 @@ export interface SummaryBasis {
 
 /**
  * A summary, all or nothing: a check that the head is still the life, and has seen no removing edit, the summary
- * was made from (appends since do not matter: they add after what it covers), and a Put that replaces the summary
- * item only if it is still the one the compaction read. Two compactions of the same state: one is stored.
+ * was made from (appends since do not matter: they add after what it covers; an edit after it is stored deletes it
+ * if it removes messages it covers, SummaryGuard), and a Put that replaces the summary item only if it is still the
+ * one the compaction read. Two compactions of the same state: one is stored.
  */
 export function summaryTransaction(
   pk: string,

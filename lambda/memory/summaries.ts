@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { partitionOf, requireSeq } from './arguments.js';
 import { InvalidRequestError, UnavailableError, WriteOutcomeUnknownError } from './errors.js';
-import { floorOf, isLive, isLiveHead, isValidSummary, liveVersion } from './head.js';
+import { floorOf, isLiveHead, isValidSummary, liveVersion } from './head.js';
 import { newest } from './load.js';
 import { limits } from './message.js';
 import type { SummaryBasis } from './requests.js';
@@ -13,11 +13,12 @@ import { keys, type SummaryItem } from './table.js';
 /*
  * Summaries: one item per conversation (`MSG#SUMMARY`, next to the head), written only by a compaction
  * (lambda/summaries/), read with the head and the newest messages in the one Query of a turn. A summary never
- * replaces a message. It is used only while it is valid (./head.ts, isValidSummary): same life, no removing edit
- * since it was made. Storing one is a conditional, idempotent transaction like an append: the head must still be
- * that life with that edit count, and the summary item must still be the one the compaction read, so two
- * compactions of one state store one summary; every attempt carries the same op id and item, so one whose
- * answer was lost finds itself in the table.
+ * replaces a message. It is used only while it is valid (./head.ts, isValidSummary: same life, unexpired), and an
+ * edit that removes messages it covers deletes it in the same write (./edit.ts). Storing one is a conditional,
+ * idempotent transaction like an append: the head must still be that life with the edit count the compaction read
+ * (an edit in between may have removed what it summarized), and the summary item must still be the one the
+ * compaction read, so two compactions of one state store one summary; every attempt carries the same op id and
+ * item, so one whose answer was lost finds itself in the table.
  */
 
 /** A page of context stops before this many bytes of messages (as a page of messages does). */
@@ -33,17 +34,11 @@ export async function loadContext(
   return (await readSummaryState(store, tenant, conversationId, options)).context;
 }
 
-/** What a compaction reads: the context a turn would get, and the summary item as stored, valid or not. */
+/** What a compaction reads: the context a turn would get, and what a new summary is stored on. */
 export interface SummaryState {
   readonly context: ConversationContext;
-  /** The live head's facts a summary is made on; undefined when the id reads as unknown. */
-  readonly life?: {
-    readonly floor: number;
-    readonly createdAt: string;
-    readonly rewrites: number;
-  };
-  /** The summary item, valid or not, while it is of this life and unexpired. */
-  readonly stored?: ConversationSummary & { readonly valid: boolean; readonly rewrites: number };
+  /** The live life's floor: its first seq is the next one; undefined when the id reads as unknown. */
+  readonly floor?: number;
   /** What a summary made from this state is stored on (undefined when the id reads as unknown). */
   readonly basis?: SummaryBasis;
 }
@@ -72,13 +67,11 @@ export async function readSummaryState(
     consumedCapacity: page.capacity,
   };
   if (head === undefined || !isLiveHead(head, nowSec)) return { context };
-  const rewrites = head.rewrites ?? 0;
-  const ofThisLife = item !== undefined && item.lifeCreatedAt === head.createdAt && isLive(item, nowSec);
   return {
     context,
-    life: { floor: floorOf(head, nowSec), createdAt: head.createdAt, rewrites },
-    ...(ofThisLife && item ? { stored: { ...publicSummary(item), valid, rewrites: item.rewrites } } : {}),
-    basis: { lifeCreatedAt: head.createdAt, rewrites, replacesOp: item?.op },
+    floor: floorOf(head, nowSec),
+    // The item is replaced whatever it holds: a past life's, an expired one, or the valid one.
+    basis: { lifeCreatedAt: head.createdAt, rewrites: head.rewrites ?? 0, replacesOp: item?.op },
   };
 }
 
@@ -121,7 +114,6 @@ export async function storeSummary(
     model: draft.model,
     ...(draft.usage === undefined ? {} : { usage: draft.usage }),
     lifeCreatedAt: basis.lifeCreatedAt,
-    rewrites: basis.rewrites,
     op: randomBytes(12).toString('base64url'),
     ...(store.ttlSeconds === undefined ? {} : { expiresAt: nowSec + store.ttlSeconds }),
   };

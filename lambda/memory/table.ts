@@ -139,10 +139,9 @@ export interface IdempotencyRecord extends Expiring {
 
 /**
  * The summary item: the conversation from `fromSeq` through `throughSeq` (`messageCount` messages), summarized.
- * It is valid while its life and its messages are as they were: the head's `createdAt` (a new life has another)
- * and `rewrites` (an edit that removed messages may have removed some it covers) are the ones it was made on.
- * `op` identifies the compaction that wrote it: the next one replaces it only if it is still that one, and one
- * whose answer was lost finds itself by it.
+ * It is valid while its life is: the head's `createdAt` (a new life has another) is the one it was made on; an edit
+ * that removes messages it covers deletes it. `op` identifies the compaction that wrote it: the next one (or an
+ * edit) replaces it only if it is still that one, and one whose answer was lost finds itself by it.
  */
 export interface SummaryItem extends Expiring {
   readonly text: string;
@@ -159,7 +158,6 @@ export interface SummaryItem extends Expiring {
     readonly totalTokens?: number;
   };
   readonly lifeCreatedAt: string;
-  readonly rewrites: number;
   readonly op: string;
 }
 

@@ -24,7 +24,7 @@ import {
   type Operation,
   storedMessages,
 } from './operation.js';
-import { attemptTransaction, headKey, type MarkerItem } from './requests.js';
+import { attemptTransaction, headKey, type MarkerItem, type SummaryGuard } from './requests.js';
 import type { RetryBudget } from './retry-budget.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import type { AppendResult } from './store-types.js';
@@ -103,6 +103,8 @@ function notApplied(error: unknown): boolean {
 export interface AttemptTarget {
   readonly base: number;
   readonly remove: readonly number[];
+  /** An edit's summary guard (./requests.ts). */
+  readonly summary?: SummaryGuard;
   /** The head as last read (`head` undefined: there was none); absent when the write has not read it. */
   readonly known?: { readonly head: Head | undefined };
 }
@@ -133,7 +135,7 @@ export async function commitAttempt(
   target: AttemptTarget,
 ): Promise<AttemptOutcome> {
   const { pk, conversationId, op, idempotency } = write;
-  const { base, remove, known } = target;
+  const { base, remove, known, summary } = target;
   const nowSec = nowSeconds(store);
   const restartOver =
     base === 0 && known?.head !== undefined && !isLiveHead(known.head, nowSec) ? known.head : undefined;
@@ -147,6 +149,7 @@ export async function commitAttempt(
       ...(idempotency === undefined ? {} : { record: { ...idempotency, floor } }),
       ...(write.staged === undefined ? {} : { releases: write.staged.marker }),
       ...(write.garbage === undefined || remove.length === 0 ? {} : { garbage: write.garbage }),
+      ...(summary === undefined ? {} : { summary }),
     }),
     write.budget,
   );
@@ -156,6 +159,7 @@ export async function commitAttempt(
   const reasons = outcome.status === 'rejected' ? outcome.reasons : [];
   const headReason = reasons[0];
   const keyReason = idempotency === undefined ? undefined : reasons.at(-1);
+  const summaryReason = summary === undefined ? undefined : reasons[1];
   const unsure = outcome.status === 'unknown' || outcome.unsure;
   // The head as DynamoDB holds it now (the failed condition returns it), else as last read.
   let current: Head | undefined = conditionFailed(headReason) ? itemOf<Head>(headReason) : known?.head;
@@ -200,7 +204,7 @@ export async function commitAttempt(
     }
     throw unavailable(outcome.error);
   }
-  if (!conditionFailed(headReason) && !conditionFailed(keyReason)) {
+  if (!conditionFailed(headReason) && !conditionFailed(keyReason) && !conditionFailed(summaryReason)) {
     if (write.staged !== undefined && reasons.some(conditionFailed)) {
       // Only the marker's condition failed: a sweep took this write's uploads (it ran past its grace).
       throw new UnavailableError(
@@ -213,6 +217,7 @@ export async function commitAttempt(
       cause: outcome.error,
     });
   }
+  // Only the summary changed (a compaction stored one in between): the caller reads again, on the same head.
   return {
     done: false,
     current: liveVersion(current, nowSeconds(store)),

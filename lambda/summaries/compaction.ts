@@ -17,6 +17,8 @@ import type { Summarizer } from './summarizer.js';
  * Each model call folds the previous summary and a chunk of the messages after it (at most `chunkTokens`), and each
  * result is stored at once, conditionally (ConversationStore.storeSummary): a compaction that dies leaves the last
  * summary it stored, whole, and the next one goes on from there; one that loses a race to another stores nothing.
+ * Without a valid summary (none yet, a new life, or an edit removed messages it covered, which deletes it) the
+ * summary is made again from the first message.
  */
 
 export interface CompactionSettings {
@@ -67,29 +69,12 @@ export async function compactConversation(input: CompactionInput): Promise<Compa
   const policy = settings.policy;
   const summaryMaxTokens = settings.summaryMaxTokens ?? defaultSummaryMaxTokens;
   const state = await store.readSummaryState(tenant, conversationId, { limit: policy.maxMessages });
-  const { life, basis, context } = state;
-  if (life === undefined || basis === undefined) return { status: 'gone' };
+  const { floor, basis, context } = state;
+  if (floor === undefined || basis === undefined) return { status: 'gone' };
 
   let base = context.summary;
-  let after = context.messages;
   let next = basis;
-  const stale = state.stored !== undefined && !state.stored.valid ? state.stored : undefined;
-  if (stale !== undefined && stale.rewrites !== life.rewrites) {
-    // An edit removed messages since it was made. Edits remove the newest messages, so if its last message is
-    // still there, nothing it covers was removed: it is stored again on the new edit count, without a model call.
-    const { messages } = await store.load(tenant, conversationId, {
-      after: stale.throughSeq - 1,
-      before: stale.throughSeq + 1,
-      limit: 1,
-    });
-    if (messages.length === 1) {
-      const { valid: _valid, rewrites: _rewrites, createdAt: _createdAt, ...draft } = stale;
-      const outcome = await store.storeSummary(tenant, conversationId, draft, basis);
-      if (outcome.status !== 'stored') return { status: 'lost', reason: outcome.status, stored: 0 };
-      // Read again: what follows the summary is now the context's.
-      return compactConversation(input);
-    }
-  }
+  const after = context.messages;
 
   // Is it due: do the messages after the summary still fit in half a window? A full read means there may be more.
   const half: ContextPolicy = {
@@ -103,11 +88,10 @@ export async function compactConversation(input: CompactionInput): Promise<Compa
   const through = (after[after.length - kept.length - 1] as StoredMessage).seq;
 
   // Fold (base, through] into the summary, chunk by chunk, storing each step.
-  let cursor = base?.throughSeq ?? life.floor;
+  let cursor = base?.throughSeq ?? floor;
   let stored = 0;
   let modelCalls = 0;
   let last = base;
-  after = [];
   while (cursor < through) {
     if (input.deadline !== undefined && Date.now() >= input.deadline) break;
     const page = await store.load(tenant, conversationId, {
@@ -126,7 +110,7 @@ export async function compactConversation(input: CompactionInput): Promise<Compa
     modelCalls++;
     const draft = {
       text,
-      fromSeq: base?.fromSeq ?? life.floor + 1,
+      fromSeq: base?.fromSeq ?? floor + 1,
       throughSeq: (chunk.at(-1) as StoredMessage).seq,
       messageCount: (base?.messageCount ?? 0) + chunk.length,
       basedOn: base?.throughSeq ?? 0,

@@ -1,4 +1,5 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatModel, ChatRequest } from '../../lambda/agent/chat-model.js';
 import { OfflineModel } from '../../lambda/agent/offline-model.js';
@@ -9,6 +10,7 @@ import { keys } from '../../lambda/memory/table.js';
 import { compactConversation } from '../../lambda/summaries/compaction.js';
 import { OfflineSummarizer } from '../../lambda/summaries/offline-summarizer.js';
 import type { Summarizer, SummaryRequest } from '../../lambda/summaries/summarizer.js';
+import { localClientConfig } from '../../local/dynamodb-local.js';
 import { createTestTable } from '../support/dynamodb.js';
 
 type Table = Awaited<ReturnType<typeof createTestTable>>;
@@ -234,20 +236,21 @@ describe('summaries on DynamoDB Local', () => {
     expect(items[0]?.text).toContain(fact);
   });
 
-  it('makes a summary stale when an edit removes messages, and stores it again unchanged when they were newer', async () => {
+  it('keeps the summary through an edit of messages it does not cover, without a model call', async () => {
     // Prepare
     const id = newId();
     await fill(store, id, conversation(40));
     await compact(id);
     const messages = await everything(id);
     const last = messages.at(-1) as StoredMessage;
+    const [before] = await summaryItems(id);
 
     // Act: an edit of the newest message, which the summary does not cover.
     await store.replaceSuffix(tenant, id, {
       expectedSuffix: [{ role: last.role, content: last.content }],
       replacement: [assistant('Reply 40, edited.')],
     });
-    const whileStale = await store.loadContext(tenant, id, { limit: 20 });
+    const context = await store.loadContext(tenant, id, { limit: 20 });
     const counting: Summarizer & { calls: number } = {
       modelId: 'offline',
       calls: 0,
@@ -258,11 +261,54 @@ describe('summaries on DynamoDB Local', () => {
     };
     const result = await compact(id, counting);
 
-    // Assess: unused while stale, then the same summary again, without a model call.
-    expect(whileStale.summary).toBeUndefined();
+    // Assess: the same item, still used, nothing to do.
+    expect(context.summary?.throughSeq).toBe(30);
+    expect(context.messages.map((message) => message.seq)).toEqual([
+      ...Array.from({ length: 9 }, (_, i) => 31 + i),
+      41,
+    ]);
+    expect(await summaryItems(id)).toEqual([before]);
     expect(result).toMatchObject({ status: 'not due', summary: { throughSeq: 30 } });
     expect(counting.calls).toBe(0);
-    expect((await store.loadContext(tenant, id, { limit: 20 })).summary?.throughSeq).toBe(30);
+    expect((await head(id))?.summaryDue).toBeUndefined();
+  });
+
+  it('deletes the summary in the edit that removes messages it covers, even one stored after the edit read', async () => {
+    // Prepare: a summary through 30. The edit's store sends its transaction only after a compaction has stored a
+    // newer summary (through 40, after 10 more messages) than the one the edit read.
+    const id = newId();
+    await fill(store, id, conversation(40));
+    await compact(id);
+    await fill(store, id, conversation(10));
+    let compacted: Promise<unknown> | undefined;
+    const editingClient = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(table.endpoint)), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const editing = makeStore({ client: editingClient });
+    editingClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && compacted === undefined) {
+          compacted = compact(id);
+          await compacted;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'compactFirst' },
+    );
+    const suffix = (await everything(id)).slice(-15);
+
+    // Act: removes 36-50; the summary through 40 covers 36-40.
+    const result = await editing.replaceSuffix(tenant, id, {
+      expectedSuffix: suffix.map(({ role, content }) => ({ role, content }) as MessageInput),
+      replacement: [],
+    });
+
+    // Assess: the compaction stored its summary through 40 first; the edit read again and deleted it.
+    expect(await compacted).toMatchObject({ status: 'compacted', summary: { throughSeq: 40 } });
+    expect(result.removed.map((message) => message.seq)).toEqual(suffix.map((message) => message.seq));
+    expect(await summaryItems(id)).toEqual([]);
+    expect((await store.loadContext(tenant, id, { limit: 20 })).summary).toBeUndefined();
+    expect((await head(id))?.summaryDue).toBe(true);
   });
 
   it('makes a new summary, without the removed messages, when an edit removed messages it covered', async () => {
@@ -338,7 +384,7 @@ describe('summaries on DynamoDB Local', () => {
     expect(context.summary).toBeUndefined();
   });
 
-  it('marks the head summaryDue on a write that crosses a multiple of 10 or removes messages, and only then', async () => {
+  it('marks the head summaryDue on a write that crosses a multiple of 10 or removes the summary, and only then', async () => {
     // Prepare
     const id = newId();
     const marks: Array<boolean | undefined> = [];
@@ -357,9 +403,16 @@ describe('summaries on DynamoDB Local', () => {
       expectedSuffix: [conversation(27).at(-1) as MessageInput],
       replacement: [],
     });
-    await mark(); // 41: removed one
+    await mark(); // 41: removed one, no summary to remove
+    await compact(id);
+    const newest = (await everything(id)).slice(-12);
+    await store.replaceSuffix(tenant, id, {
+      expectedSuffix: newest.map(({ role, content }) => ({ role, content }) as MessageInput),
+      replacement: [],
+    });
+    await mark(); // 42: removed messages the summary covered, and the summary
 
     // Assess
-    expect(marks).toEqual([undefined, true, undefined, true, true]);
+    expect(marks).toEqual([undefined, true, undefined, true, undefined, true]);
   });
 });

@@ -35,7 +35,7 @@ const summary = {
   model: 'offline',
   basedOn: 0,
 };
-const summaryItem = { pk, sk: keys.summary, ...summary, lifeCreatedAt: createdAt, rewrites: 0, op: 'op-1' };
+const summaryItem = { pk, sk: keys.summary, ...summary, lifeCreatedAt: createdAt, op: 'op-1' };
 
 const get = (query?: Record<string, string>) =>
   handler(conversationEvent('GET', 'conv-1', { suffix: '/summaries', query }));
@@ -84,9 +84,10 @@ describe('getSummaries handler', () => {
     expect(dynamo).toHaveReceivedCommandWith(QueryCommand, { Limit: 7 });
   });
 
-  it('answers no summary when an edit removed messages since it was made', async () => {
-    // Prepare
-    dynamo.on(QueryCommand).resolves({ Items: [headItem(12, 1), summaryItem, messageItem(12)] });
+  it("answers no summary when the one stored is a past life's", async () => {
+    // Prepare: the id was deleted and written again since the summary was made.
+    const pastLife = { ...summaryItem, lifeCreatedAt: '2024-12-31T00:00:00.000Z' };
+    dynamo.on(QueryCommand).resolves({ Items: [headItem(12, 1), pastLife, messageItem(12)] });
 
     // Act
     const response = await get({ recent: '1' });
