@@ -11,10 +11,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   type AttachmentAccess,
@@ -164,6 +166,16 @@ export interface AgentMemoryProps {
   readonly streaming?: boolean;
 
   /**
+   * Keep a summary of each long conversation, so that a turn's context (the summary and the newest messages after
+   * it) still carries what was said before its window: a compactor function, triggered by the table's stream on
+   * the writes that carry a conversation across a multiple of 10 messages, folds what left the window into the
+   * summary with the agent's model. No turn waits for it. Off: no stream, no compactor; turns see the newest
+   * messages only.
+   * @default true
+   */
+  readonly summaries?: boolean;
+
+  /**
    * Serve the memory inspector, a web page that shows the tenant's conversations through this API, at
    * `GET /inspector` (`inspectorUrl`). The page is public and holds no data; every request it makes carries the
    * reader's bearer token to the API's authorizer, so it needs `auth` of type `jwt` (a browser cannot sign SigV4).
@@ -195,16 +207,20 @@ const writeActions = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+/** A route's table access, or the compactor's: reads, the summary's Put and the head's ConditionCheck. */
+type FunctionAccess = TableAccess | 'summaries';
+
 /**
  * IAM actions per route access level. Transactions need no action of their own: DynamoDB authorizes each
  * Put/Update/Delete/ConditionCheck inside them. Nothing else (no Scan, no Batch*, no DescribeTable). `edit`
  * is `write` plus the deletes of the messages a history edit replaces.
  */
-const tableActions: { readonly [access in TableAccess]: readonly string[] } = {
+const tableActions: { readonly [access in FunctionAccess]: readonly string[] } = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
   write: writeActions,
   edit: [...writeActions, 'dynamodb:DeleteItem'],
   delete: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+  summaries: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
   none: [],
 };
 
@@ -233,6 +249,15 @@ const attachmentSweep = {
   entry: '../../maintenance/sweep-attachments.ts',
   access: 'none',
 } as const;
+
+/** The compactor's function (lambda/summaries/stream-handler.ts), its entry relative to the route handlers. */
+const compactorFunction = {
+  id: 'Compactor',
+  entry: '../../summaries/stream-handler.ts',
+  access: 'summaries',
+} as const;
+/** Model calls of 20 s each, folding a backlog chunk by chunk; the handler stops starting them 25 s before this. */
+const compactorTimeout = Duration.minutes(5);
 
 /** The inspector page's function: public, no table access, the page built next to its bundle (inspector/). */
 const inspectorPage = {
@@ -271,6 +296,10 @@ export class AgentMemory extends Construct {
   public readonly inspectorUrl: string | undefined;
   /** The attachments bucket; undefined with `attachments: false`. */
   public readonly attachmentsBucket: s3.IBucket | undefined;
+  /** The compactor (stream-triggered); undefined with `summaries: false`. */
+  public readonly compactor: lambda.IFunction | undefined;
+  /** Where stream records the compactor failed on (after its retries) are kept; undefined without it. */
+  public readonly compactorFailures: sqs.IQueue | undefined;
 
   private readonly conversationTable: dynamodb.Table;
   private readonly bucket: s3.Bucket | undefined;
@@ -310,6 +339,8 @@ export class AgentMemory extends Construct {
       timeToLiveAttribute: ttlAttribute,
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: this.removalPolicy,
+      // The compactor's trigger: it is woken on head images marked `summaryDue` (filtered by the event source).
+      ...((props.summaries ?? true) ? { stream: dynamodb.StreamViewType.NEW_IMAGE } : {}),
     });
     this.table = this.conversationTable;
 
@@ -423,6 +454,11 @@ export class AgentMemory extends Construct {
       const streaming = this.addStreamingApi(auth, throttling, props);
       this.streamingApi = streaming;
       this.streamingUrl = streaming.url;
+    }
+    if (props.summaries ?? true) {
+      const { compactor, failures } = this.addCompactor();
+      this.compactor = compactor;
+      this.compactorFailures = failures;
     }
     this.functions = this.routeFunctions;
   }
@@ -553,6 +589,92 @@ export class AgentMemory extends Construct {
       }),
     );
     return api;
+  }
+
+  /**
+   * The compactor (lambda/summaries/stream-handler.ts): the table's stream, filtered to head images marked
+   * `summaryDue` (one write in ten messages' worth), invokes it; it runs the agent's model, with the turns' context
+   * policy, and may only read the table, put the summary item and check the head (no update, no delete). A record
+   * it keeps failing on is retried, then kept in an encrypted queue (alarmed); a compaction is safe to repeat.
+   */
+  private addCompactor(): { compactor: lambda.IFunction; failures: sqs.Queue } {
+    const model = this.agentModel;
+    const fn = this.addFunction(compactorFunction, {
+      timeout: compactorTimeout,
+      memorySize: 512,
+      ...(model === undefined
+        ? {}
+        : { environment: model.environment, initialPolicy: [...model.statements] }),
+    });
+    this.agentModel?.secret?.encryptionKey?.grantDecrypt(fn);
+    const failures = new sqs.Queue(this, 'CompactorFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: this.removalPolicy,
+    });
+    Validations.of(failures).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "It is the compactor's on-failure destination (stream records it failed on after its retries), itself " +
+          'the dead-letter store; it is alarmed on its depth.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'It is the last stop of failed stream records (their metadata, for a rerun); nothing consumes it, so ' +
+          'there is nothing to redrive from it.',
+      },
+    );
+    // The stream's read actions on the stream alone, in a policy of its own: ListStreams takes no resource but *,
+    // and acknowledging that on this policy alone keeps cdk-nag checking the function's table grants.
+    const streamArn = this.conversationTable.tableStreamArn as string;
+    const streamPolicy = new iam.Policy(this, 'CompactorStreamPolicy', {
+      roles: [fn.role as iam.IRole],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+          resources: [streamArn],
+        }),
+        new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+      ],
+    });
+    Validations.of(streamPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams supports no resource-level permission, so its resource is *; it lists stream ' +
+        "ARNs only. The record-reading actions are on this table's stream alone.",
+    });
+    const mapping = fn.addEventSourceMapping('TableStream', {
+      eventSourceArn: streamArn,
+      startingPosition: lambda.StartingPosition.LATEST,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      filters: [
+        lambda.FilterCriteria.filter({
+          dynamodb: {
+            Keys: { sk: { S: lambda.FilterRule.isEqual(keys.head) } },
+            NewImage: { summaryDue: { BOOL: lambda.FilterRule.isEqual(true) } },
+          },
+        }),
+      ],
+      reportBatchItemFailures: true,
+      retryAttempts: 5,
+      maxRecordAge: Duration.days(1),
+      onFailure: new SqsDlq(failures),
+    });
+    mapping.node.addDependency(streamPolicy);
+    this.addAlarm(
+      'CompactorFailuresAlarm',
+      failures.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      1,
+      'The compactor gave up on a conversation after its retries (see its logs; the queue holds the records).',
+    );
+    return { compactor: fn, failures };
   }
 
   /**
@@ -733,7 +855,10 @@ export class AgentMemory extends Construct {
   }
 
   private addFunction(
-    route: Pick<RouteDefinition, 'id' | 'access' | 'attachments'> & { readonly entry: string },
+    route: Pick<RouteDefinition, 'id' | 'attachments'> & {
+      readonly access: FunctionAccess;
+      readonly entry: string;
+    },
     options: RouteOptions = {},
     afterBundling?: (outputDir: string) => string[],
     attachmentAccess = route.attachments,
@@ -763,12 +888,14 @@ export class AgentMemory extends Construct {
     if (attachmentAccess !== undefined && this.bucket !== undefined)
       this.grantAttachments(fn, attachmentAccess);
     for (const statement of options.initialPolicy ?? []) fn.addToRolePolicy(statement);
-    // API Gateway invokes synchronously: failures reach the caller and the Errors alarm, never a queue.
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
-        'Invoked only synchronously by API Gateway: a dead-letter queue applies to asynchronous invocations, ' +
-        'while here every failure is returned to the caller and counted by the function Errors alarm.',
+        route.id === compactorFunction.id
+          ? 'Invoked by a DynamoDB stream event source mapping, whose on-failure destination (an SQS queue) keeps ' +
+            'what it failed on; a dead-letter queue applies to asynchronous invocations only.'
+          : 'Invoked only synchronously by API Gateway: a dead-letter queue applies to asynchronous invocations, ' +
+            'while here every failure is returned to the caller and counted by the function Errors alarm.',
     });
     this.routeFunctions[route.id] = fn;
     this.addFunctionMonitoring(route.id, fn);

@@ -44,8 +44,16 @@ const streamingFunctions = routes
 /** The hourly sweep of orphaned attachments (the stack keeps attachments by default): no route, no table grant. */
 const sweepFunction = { id: 'SweepAttachments', access: 'none' } as const;
 
+/** The compactor: woken by the table's stream, it stores summaries (lambda/summaries/). */
+const compactorId = 'Compactor';
+
 /** Every function of the IAM stack. */
-const allFunctions = [...httpRoutes, ...streamingFunctions, sweepFunction];
+const allFunctions = [
+  ...httpRoutes,
+  ...streamingFunctions,
+  sweepFunction,
+  { id: compactorId, access: 'summaries' as const },
+];
 
 /** Written out here, not imported: the test states the intended least privilege independently. */
 const expectedTableActions = {
@@ -66,6 +74,8 @@ const expectedTableActions = {
     'dynamodb:UpdateItem',
   ],
   delete: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+  // Reads, the summary's Put and the head's check: no update, no delete.
+  summaries: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   none: [],
 } as const;
 
@@ -177,9 +187,9 @@ describe('AgentMemory', () => {
   });
 
   describe('functions', () => {
-    it('creates one function per route plus the $default route function and the streaming turn function, and the attachment sweep', () => {
+    it('creates one function per route plus the $default route function, the streaming turn function, the attachment sweep and the compactor', () => {
       iamStack.template.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
-      expect(allFunctions).toHaveLength(routes.length + 3);
+      expect(allFunctions).toHaveLength(routes.length + 4);
       for (const route of allFunctions) {
         expect(iamStack.template.toJSON().Resources).toHaveProperty(
           logicalIdOf(iamStack.stack, `${route.id}/Function`),
@@ -211,7 +221,7 @@ describe('AgentMemory', () => {
             }),
           },
         });
-        if (turnFunctions.includes(id)) continue;
+        if (turnFunctions.includes(id) || id === logicalIdOf(iamStack.stack, `${compactorId}/Function`)) continue;
         // The sweep's five minutes are test/cdk/attachments.test.ts's.
         const timeout =
           id === logicalIdOf(iamStack.stack, `${resumeFunctionId}/Function`)
@@ -298,14 +308,27 @@ describe('AgentMemory', () => {
         expect(actionsOf(statement)).not.toContain('dynamodb:*');
         expect(actionsOf(statement)).not.toContain('*');
       }
-      for (const { statement } of dynamo) {
+      // The compactor reads the table's stream: its read actions on that stream, ListStreams on * (it has no
+      // resource-level permission), both in a policy of their own.
+      const streamPolicy = logicalIdOf(iamStack.stack, 'AgentMemory/CompactorStreamPolicy');
+      const streamArn = { 'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'AgentMemory/Table'), 'StreamArn'] };
+      expect(
+        dynamo
+          .filter(({ policy }) => policy === streamPolicy)
+          .map(({ statement }) => [actionsOf(statement).sort(), resourcesOf(statement)]),
+      ).toEqual([
+        [['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], [streamArn]],
+        [['dynamodb:ListStreams'], ['*']],
+      ]);
+      for (const { statement } of dynamo.filter(({ policy }) => policy !== streamPolicy)) {
         expect(resourcesOf(statement)).toEqual([tableArn]);
       }
     });
 
-    it('allows nothing on * but the X-Ray trace upload, alone in a tracing policy per function', () => {
-      const onStar = allPolicyStatements(iamStack.template).filter(({ statement }) =>
-        resourcesOf(statement).includes('*'),
+    it("allows nothing on * but the X-Ray trace upload, alone in a tracing policy per function, and the compactor's ListStreams", () => {
+      const streamPolicy = logicalIdOf(iamStack.stack, 'AgentMemory/CompactorStreamPolicy');
+      const onStar = allPolicyStatements(iamStack.template).filter(
+        ({ statement, policy }) => resourcesOf(statement).includes('*') && policy !== streamPolicy,
       );
       expect(onStar.length).toBe(allFunctions.length);
       for (const { statement } of onStar) {
@@ -489,10 +512,10 @@ describe('AgentMemory', () => {
         Namespace: 'AWS/Lambda',
         MetricName: 'Duration',
         ExtendedStatistic: 'p99',
-        // 80% of the timeout: 10 s, a turn's 29 s or the sweep's 5 minutes.
+        // 80% of the timeout: 10 s, a turn's 29 s, or the sweep's and the compactor's 5 minutes.
         Threshold: [...turnFunctionIds, resumeFunctionId].includes(route.id)
           ? 23_200
-          : route.id === sweepFunction.id
+          : route.id === sweepFunction.id || route.id === compactorId
             ? 240_000
             : 8000,
         Dimensions: dimensions,
@@ -501,8 +524,8 @@ describe('AgentMemory', () => {
 
     it('has a dashboard and no alarm actions without a topic', () => {
       iamStack.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      // The HTTP API's and the streaming API's 5xx, and three per function.
-      iamStack.template.resourceCountIs('AWS::CloudWatch::Alarm', 2 + 3 * allFunctions.length);
+      // The HTTP API's and the streaming API's 5xx, the compactor's failure queue, and three per function.
+      iamStack.template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 3 * allFunctions.length);
       iamStack.template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
     });
 
@@ -870,11 +893,95 @@ describe('AgentMemory', () => {
     it('is left out with streaming: false', () => {
       const { template } = synthConstruct({ streaming: false });
       template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
-      // One per route, the $default route's and the attachment sweep.
+      // One per route, the $default route's, the attachment sweep and the compactor.
       template.resourceCountIs(
         'AWS::Lambda::Function',
-        routes.filter((route) => route.entry !== undefined).length + 2,
+        routes.filter((route) => route.entry !== undefined).length + 3,
       );
+    });
+  });
+
+  describe('summaries', () => {
+    it("streams the table's new images, and wakes the compactor only on heads marked summaryDue", () => {
+      iamStack.template.hasResourceProperties('AWS::DynamoDB::Table', {
+        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      });
+      iamStack.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      iamStack.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalIdOf(iamStack.stack, `${compactorId}/Function`) },
+        EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'AgentMemory/Table'), 'StreamArn'] },
+        StartingPosition: 'LATEST',
+        FilterCriteria: {
+          Filters: [
+            {
+              Pattern: JSON.stringify({
+                dynamodb: { Keys: { sk: { S: ['MSG#~HEAD'] } }, NewImage: { summaryDue: { BOOL: [true] } } },
+              }),
+            },
+          ],
+        },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: 86_400,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: {
+              'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'AgentMemory/CompactorFailures'), 'Arn'],
+            },
+          },
+        },
+      });
+    });
+
+    it("runs the compactor with the turns' model and context policy, 5 minutes, no API route", () => {
+      const functions = resourcesOfType(iamStack.template, 'AWS::Lambda::Function');
+      const compactor = functions[logicalIdOf(iamStack.stack, `${compactorId}/Function`)];
+      const turn = functions[logicalIdOf(iamStack.stack, `${turnRouteId}/Function`)];
+      const variables = (fn: typeof turn) =>
+        (fn?.Properties.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+      expect(compactor?.Properties).toMatchObject({ Timeout: 300, MemorySize: 512 });
+      for (const name of [
+        'MODEL_PROVIDER',
+        'MODEL_ID',
+        'MODEL_TIMEOUT_MS',
+        'CONTEXT_MAX_MESSAGES',
+        'CONTEXT_MAX_TOKENS',
+      ]) {
+        expect(variables(compactor)[name]).toEqual(variables(turn)[name]);
+      }
+      const integrations = JSON.stringify(
+        resourcesOfType(iamStack.template, 'AWS::ApiGatewayV2::Integration'),
+      );
+      expect(integrations).not.toContain(logicalIdOf(iamStack.stack, `${compactorId}/Function`));
+    });
+
+    it('keeps the records the compactor gave up on in an encrypted, TLS-only queue, alarmed on its depth', () => {
+      const queue = logicalIdOf(iamStack.stack, 'AgentMemory/CompactorFailures');
+      iamStack.template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1_209_600,
+      });
+      iamStack.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+      iamStack.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 1,
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      });
+    });
+
+    it('is left out with summaries: false: no stream, no compactor, no queue', () => {
+      const { template } = synthConstruct({ summaries: false });
+      template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: Match.absent() });
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+      template.resourceCountIs('AWS::SQS::Queue', 0);
+      template.resourceCountIs('AWS::Lambda::Function', allFunctions.length - 1);
     });
   });
 });

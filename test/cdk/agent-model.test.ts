@@ -52,8 +52,11 @@ function turnFunction(synth: Synthesized): CfnResourceJson {
 const variablesOf = (fn: CfnResourceJson) =>
   (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
-/** The functions that run the model: the turn route's on both APIs, and the chat route's (streaming API). */
-const modelFunctionIds = ['AgentTurns', 'AgentTurnsStream', 'Chat'];
+/**
+ * The functions that run the model: the turn route's on both APIs, the chat route's (streaming API), and the
+ * compactor, which summarizes with the turns' model and context policy.
+ */
+const modelFunctionIds = ['AgentTurns', 'AgentTurnsStream', 'Chat', 'Compactor'];
 const turnPolicies = (synth: Synthesized) =>
   modelFunctionIds.map((id) => logicalIdOf(synth.stack, `${id}/Role/DefaultPolicy`));
 
