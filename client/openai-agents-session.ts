@@ -65,6 +65,20 @@ export class AgentMemorySession implements SessionHistoryTransactionAwareSession
   }
 
   /**
+   * The runner's compaction hook (a model's server-side compaction, or input that carries a compaction item):
+   * `items` starts with the compaction item and holds what it keeps. They are appended, not written over the
+   * history: the runner reads a session from its newest compaction item on, so the model is given exactly `items`
+   * from then on, while every earlier message stays stored and readable (a compaction never replaces a message).
+   * Up to 50 items are one atomic append; more are appended 50 at a time, as addItems does.
+   */
+  async replaceHistoryWithCompaction(items: AgentInputItem[]): Promise<void> {
+    if (items[0]?.type !== 'compaction') {
+      throw new TypeError('replaceHistoryWithCompaction: the items must start with a compaction item.');
+    }
+    await this.addItems(items);
+  }
+
+  /**
    * Removes the newest message and returns its item: a conditional edit on the version read and on that exact
    * message, so a message appended meanwhile is never the one removed (the pop then retries on the new end).
    */

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentInputItem } from '@openai/agents';
+import {
+  Agent,
+  type AgentInputItem,
+  type Model,
+  type ModelRequest,
+  type ModelResponse,
+  OpenAIResponsesCompactionSession,
+  Runner,
+  Usage,
+} from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationMemory } from '../../client/conversation-memory.js';
 import { IdempotencyKeyReusedError, SuffixMismatchError } from '../../client/errors.js';
@@ -305,6 +314,102 @@ describe.each(memoryBackends)('AgentMemorySession on $name', (backend) => {
       // Assess
       expect(await session.getItems()).toEqual([]);
       expect(await memory.getConversation(await session.getSessionId())).toBeUndefined();
+    });
+  });
+
+  describe('compaction', () => {
+    const compaction = (text: string): AgentInputItem => ({ type: 'compaction', encrypted_content: text });
+
+    it("appends a runner's compaction and what it keeps: the model is given only those, every message stays", async () => {
+      // Prepare: a stored conversation, and a run whose input carries a compaction item (as a model's
+      // server-side compaction, or a client that compacted, hands the runner).
+      const session = sessionOn();
+      const before = [user, reply, assistantSays('Anything else?')];
+      await session.addItems(before);
+      const inputs: AgentInputItem[][] = [];
+      const model: Model = {
+        async getResponse(request: ModelRequest): Promise<ModelResponse> {
+          inputs.push(structuredClone(request.input as AgentInputItem[]));
+          return { usage: new Usage(), output: [assistantSays('Noted.') as ModelResponse['output'][number]] };
+        },
+        // biome-ignore lint/correctness/useYield: never streamed here.
+        async *getStreamedResponse(): AsyncIterable<never> {
+          throw new Error('not streamed');
+        },
+      };
+      const runner = new Runner({ modelProvider: { getModel: () => model }, tracingDisabled: true });
+      const agent = new Agent({ name: 'compacting', instructions: 'Be brief.', model: 'scripted' });
+      const kept: AgentInputItem = { type: 'message', role: 'user', content: 'Keep this.' };
+
+      // Act
+      await runner.run(agent, [compaction('opaque-summary-1'), kept], { session });
+      const next = await runner.run(agent, 'And now?', { session });
+
+      // Assess: the model saw the compaction and what followed it, never the compacted messages...
+      expect(inputs[0]).toEqual([compaction('opaque-summary-1'), kept]);
+      expect(inputs[1]?.slice(0, 3)).toEqual([compaction('opaque-summary-1'), kept, assistantSays('Noted.')]);
+      expect(JSON.stringify(inputs)).not.toContain('What is the weather in Paris?');
+      expect(next.finalOutput).toBe('Noted.');
+      // ...and every message is still stored, the compaction after them.
+      const all = await session.getItems();
+      expect(all.slice(0, 3)).toEqual(before);
+      expect(all.slice(3, 5)).toEqual([compaction('opaque-summary-1'), kept]);
+      expect((await memory.loadAll(await session.getSessionId())).messages[3]).toMatchObject({
+        role: 'assistant',
+        content: '[compaction] earlier history was compacted',
+      });
+    });
+
+    it('refuses a replacement that does not start with a compaction item, writing nothing', async () => {
+      const session = sessionOn();
+      await session.addItems([user]);
+
+      const error = await session.replaceHistoryWithCompaction([reply]).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(TypeError);
+      expect(await session.getItems()).toEqual([user]);
+    });
+
+    it("serves as the SDK's OpenAIResponsesCompactionSession's underlying session", async () => {
+      // Prepare: the SDK's compaction session over ours, its Responses client answering `compact` (no network).
+      const underlying = sessionOn();
+      const requests: unknown[] = [];
+      // The Responses API's own shapes: what `responses.compact` answers.
+      const output = [
+        { type: 'compaction', encrypted_content: 'opaque-summary-2' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Latest.' }] },
+      ];
+      const client = {
+        responses: {
+          compact: async (request: unknown) => {
+            requests.push(structuredClone(request));
+            return { output, usage: { input_tokens: 120, output_tokens: 30, total_tokens: 150 } };
+          },
+        },
+      } as unknown as ConstructorParameters<typeof OpenAIResponsesCompactionSession>[0]['client'];
+      const session = new OpenAIResponsesCompactionSession({
+        client,
+        underlyingSession: underlying,
+        model: 'gpt-4.1-mini',
+        compactionMode: 'input',
+      });
+      const turns = Array.from({ length: 6 }, (_, i) => [
+        { type: 'message', role: 'user', content: `Question ${i + 1}` } as AgentInputItem,
+        assistantSays(`Answer ${i + 1}`),
+      ]).flat();
+      await session.addItems(turns);
+
+      // Act
+      const result = await session.runCompaction({ force: true });
+
+      // Assess: it compacted what our session held, and our session now holds its output, as items.
+      expect(result?.usage.totalTokens).toBe(150);
+      expect((requests[0] as { input: unknown[] }).input).toHaveLength(turns.length);
+      const items = await underlying.getItems();
+      expect(items).toHaveLength(2);
+      expect(items[0]).toMatchObject({ type: 'compaction', encrypted_content: 'opaque-summary-2' });
+      expect(JSON.stringify(items[1])).toContain('Latest.');
+      expect(await session.getItems()).toEqual(items);
     });
   });
 
