@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type UIMessage, validateUIMessages } from 'ai';
+import { summarySystemText } from '../lambda/agent/chat-model.js';
 import {
   type Interruption,
   storedFormOf,
@@ -14,6 +15,7 @@ import type {
   AppendResult,
   CallOptions,
   ConversationMemory,
+  ConversationSummary,
   Message,
   StoredMessage,
 } from './conversation-memory.js';
@@ -54,6 +56,13 @@ export interface LoadChatOptions extends CallOptions {
    * is a window anyway). @default every message (paged internally), as a page that shows the chat needs
    */
   readonly limit?: number;
+  /**
+   * "Summary + recent": read the chat's summary (kept by the stack's compactor, or `npm start`'s) with the newest
+   * `limit` (default 20) messages after it, in one read; `chat.summary` holds it (give `chat.summaryText` to the
+   * model as system text) and `chat.messages` the messages after it. Without a summary yet, the newest messages.
+   * @default false
+   */
+  readonly summary?: boolean;
 }
 
 /** What `toUIMessageStream`'s `onEnd` and `onStepEnd` pass (and so `ChatHistory.save` takes). */
@@ -92,10 +101,12 @@ export class AgentMemoryChatStore<UI_MESSAGE extends UIMessage = UIMessage> {
   async openChat(chatId: string, options: LoadChatOptions = {}): Promise<ChatHistory<UI_MESSAGE>> {
     const { memory, validate } = this.options;
     const { limit, signal } = options;
-    const snapshot =
-      limit === undefined
-        ? await memory.loadAll(chatId, { signal })
-        : await memory.loadRecent(chatId, limit, { signal });
+    const snapshot: { version: number; messages: StoredMessage[]; summary?: ConversationSummary } =
+      options.summary
+        ? await memory.loadContext(chatId, limit ?? 20, { signal })
+        : limit === undefined
+          ? await memory.loadAll(chatId, { signal })
+          : await memory.loadRecent(chatId, limit, { signal });
     const sources = uiMessagesOf(snapshot.messages);
     let messages = sources.map((source) => source.message) as unknown as UI_MESSAGE[];
     if (validate !== undefined && messages.length > 0) {
@@ -107,6 +118,7 @@ export class AgentMemoryChatStore<UI_MESSAGE extends UIMessage = UIMessage> {
       messages,
       sources,
       version: snapshot.version,
+      ...(snapshot.summary === undefined ? {} : { summary: snapshot.summary }),
       generateMessageId: this.options.generateMessageId ?? (() => newMessageId()),
       maxSaveAttempts: this.options.maxSaveAttempts ?? 3,
     });
@@ -142,6 +154,8 @@ export class ChatHistory<UI_MESSAGE extends UIMessage = UIMessage> {
   readonly messages: UI_MESSAGE[];
   /** Ids for assistant messages: pass as toUIMessageStream's `generateMessageId`. */
   readonly generateMessageId: () => string;
+  /** With `openChat(id, { summary: true })`: the summary of the messages before `messages`, if there is one. */
+  readonly summary: ConversationSummary | undefined;
   private readonly memory: ConversationMemory;
   private readonly maxSaveAttempts: number;
   /** What this history knows of the chat's end: the UI messages read or saved, with their stored messages. */
@@ -156,10 +170,12 @@ export class ChatHistory<UI_MESSAGE extends UIMessage = UIMessage> {
     messages: UI_MESSAGE[];
     sources: UIMessageSource[];
     version: number;
+    summary?: ConversationSummary;
     generateMessageId: () => string;
     maxSaveAttempts: number;
   }) {
     this.chatId = init.chatId;
+    this.summary = init.summary;
     this.memory = init.memory;
     this.messages = init.messages;
     this.tail = init.sources;
@@ -167,6 +183,11 @@ export class ChatHistory<UI_MESSAGE extends UIMessage = UIMessage> {
     this.currentVersion = init.version;
     this.generateMessageId = init.generateMessageId;
     this.maxSaveAttempts = init.maxSaveAttempts;
+  }
+
+  /** The summary as the model should read it (system text: what it covers, then its text); undefined without one. */
+  get summaryText(): string | undefined {
+    return this.summary === undefined ? undefined : summarySystemText(this.summary);
   }
 
   /** The chat's version as last read or saved here. */

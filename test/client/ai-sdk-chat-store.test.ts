@@ -554,4 +554,48 @@ describe.each(memoryBackends)('AgentMemoryChatStore (agent-memory/ai-sdk) on $na
     expect(promptOf(model)).toHaveLength(5);
     expect((await memory.getConversation(chatId))?.messageCount).toBe(32);
   });
+
+  it('opens a chat as "summary + recent" with summary: the summary, and the UI messages after it', async () => {
+    // Prepare: 40 messages, the user's fact in message 3, summarized (1-30).
+    const chatId = newChat();
+    await memory.append(
+      chatId,
+      Array.from(
+        { length: 40 },
+        (_, index) =>
+          ({
+            role: index % 2 === 0 ? 'user' : 'assistant',
+            content: index === 2 ? 'My name is Ada and I live in Porto.' : `m${index + 1}`,
+          }) as const,
+      ),
+    );
+    await backend.summarized(chatId);
+    const model = mockModel([{ text: 'with summary' }]);
+
+    // Act
+    const chat = await chats.openChat(chatId, { summary: true });
+    const messages = chat.messagesWith(userMessage('Where do I live?', 'u-where'));
+    const result = streamText({
+      model,
+      system: chat.summaryText,
+      messages: await convertToModelMessages(messages),
+    });
+    for await (const _ of toUIMessageStream({
+      stream: result.stream,
+      originalMessages: messages,
+      generateMessageId: chat.generateMessageId,
+      onEnd: chat.save,
+    }) as unknown as AsyncIterable<unknown>) {
+      // consume
+    }
+
+    // Assess: the summary covers 1-30 and holds the fact; the model got it as system text and the 10 messages
+    // after it; the save landed after everything stored.
+    expect(chat.summary).toMatchObject({ fromSeq: 1, throughSeq: 30, messageCount: 30 });
+    expect(chat.messages.map(textOf)).toEqual(Array.from({ length: 10 }, (_, i) => `m${31 + i}`));
+    const prompt = promptOf(model);
+    expect(JSON.stringify(prompt[0])).toContain('My name is Ada and I live in Porto.');
+    expect(prompt).toHaveLength(1 + 10 + 1);
+    expect((await memory.getConversation(chatId))?.messageCount).toBe(42);
+  });
 });

@@ -188,6 +188,44 @@ describe.each(memoryBackends)('AgentMemoryChatMessageHistory on $name', (backend
     expect(recent.map((message) => message.content)).toEqual(['It is 18°C at 14:00.', 'A note.']);
   });
 
+  it('gives "summary + recent" with summary: the summary as a SystemMessage, then the messages after it', async () => {
+    // Prepare: 40 messages, the user's fact in message 3, summarized (1-30); and a conversation without a summary.
+    const conversationId = `lc-${randomUUID()}`;
+    await historyOn(conversationId).addMessages(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0
+          ? new HumanMessage(i === 2 ? 'My name is Ada and I live in Porto.' : `Note ${i + 1}.`)
+          : new AIMessage(`Reply ${i + 1}.`),
+      ),
+    );
+    await backend.summarized(conversationId);
+    const shortId = `lc-${randomUUID()}`;
+    await historyOn(shortId).addMessages([new HumanMessage('Hi.'), new AIMessage('Hello.')]);
+
+    // Act
+    const messages = await new AgentMemoryChatMessageHistory({
+      memory,
+      conversationId,
+      summary: true,
+    }).getMessages();
+    const withoutSummary = await new AgentMemoryChatMessageHistory({
+      memory,
+      conversationId: shortId,
+      summary: true,
+    }).getMessages();
+
+    // Assess
+    const [first, ...recent] = messages;
+    expect(first).toBeInstanceOf(SystemMessage);
+    expect(first?.content).toContain('30 messages, seq 1-30');
+    expect(first?.content).toContain('My name is Ada and I live in Porto.');
+    expect(recent.map((message) => message.content)).toEqual(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? `Note ${31 + i}.` : `Reply ${31 + i}.`)),
+    );
+    expect(withoutSummary.map((message) => message.content)).toEqual(['Hi.', 'Hello.']);
+    expect(await historyOn(conversationId).getMessages()).toHaveLength(40);
+  });
+
   it('clears the conversation', async () => {
     // Prepare
     const conversationId = `lc-${randomUUID()}`;

@@ -5,6 +5,8 @@ import type { ConversationMemory } from '../../client/conversation-memory.js';
 import { StoreConversationMemory } from '../../client/store-conversation-memory.js';
 import { tenantHeaderAuth } from '../../client/tenant-header-auth.js';
 import { ConversationStore } from '../../lambda/memory/conversation-store.js';
+import { compactConversation } from '../../lambda/summaries/compaction.js';
+import { OfflineSummarizer } from '../../lambda/summaries/offline-summarizer.js';
 import { type ServerProcess, startServer, stopAllServers } from '../e2e/server-process.js';
 import { createTestTable } from '../support/dynamodb.js';
 import { testAttachmentStorage } from '../support/s3.js';
@@ -33,7 +35,16 @@ export interface MemoryBackend {
   readonly name: string;
   start(): Promise<{ memory: ConversationMemory; location: MemoryLocation }>;
   stop(): Promise<void>;
+  /**
+   * Resolves once the conversation has a summary: the in-process store compacts it here (as the stack's
+   * compactor would), the local server does so in its background (woken by the writes), which this waits for.
+   */
+  summarized(conversationId: string): Promise<void>;
 }
+
+let store: ConversationStore | undefined;
+let storeTenant = '';
+let httpMemory: ConversationMemory | undefined;
 
 /**
  * The two ConversationMemory implementations the adapters are tested on: same tests, both transports, both with
@@ -53,9 +64,22 @@ export const memoryBackends: MemoryBackend[] = [
         }),
         tenant,
       });
+      store = new ConversationStore({ client, tableName, attachments: { storage: testAttachmentStorage() } });
+      storeTenant = tenant;
       return { memory, location: { kind: 'store', tenant, dynamoDbEndpoint: endpoint, tableName } };
     },
     async stop() {},
+    async summarized(conversationId) {
+      if (store === undefined) throw new Error('not started');
+      const result = await compactConversation({
+        store,
+        summarizer: new OfflineSummarizer(),
+        tenant: storeTenant,
+        conversationId,
+        settings: { policy: { maxMessages: 20, maxTokens: 8000 } },
+      });
+      if (result.status !== 'compacted') throw new Error(`no summary: ${result.status}`);
+    },
   },
   (() => {
     let server: ServerProcess | undefined;
@@ -69,10 +93,18 @@ export const memoryBackends: MemoryBackend[] = [
         });
         const tenant = `tenant-${randomUUID()}`;
         const memory = new AgentMemoryClient({ baseUrl: server.url, auth: tenantHeaderAuth(tenant) });
+        httpMemory = memory;
         return { memory, location: { kind: 'http', tenant, serverUrl: server.url } };
       },
       async stop() {
         await stopAllServers();
+      },
+      async summarized(conversationId) {
+        const deadline = Date.now() + 30_000;
+        while ((await httpMemory?.loadContext(conversationId, 0))?.summary === undefined) {
+          if (Date.now() > deadline) throw new Error(`the local server made no summary of ${conversationId}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
       },
     };
   })(),
