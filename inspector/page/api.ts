@@ -1,15 +1,15 @@
 import { AgentMemoryClient } from '../../client/agent-memory-client.js';
 import { bearerAuth } from '../../client/bearer-auth.js';
-import type { ConversationInfo, HistoryPage } from '../../client/conversation-memory.js';
+import type { ConversationInfo, ConversationSummary, HistoryPage } from '../../client/conversation-memory.js';
 import { errorFromResponse, NotFoundError } from '../../client/errors.js';
 import type { RequestAuth } from '../../client/request-auth.js';
 import { tenantHeaderAuth } from '../../client/tenant-header-auth.js';
 
 /*
  * The page's only way to the data: the public HTTP API, through the project's own client (AgentMemoryClient) for
- * the routes it has. Routes other issues are adding (the listing of issue 16, the summaries of issue 18) are read
- * with `getJson` until the client has methods for them, and are detected by answering: a server without the route
- * answers 404 `not_found` (no route matches), and the page then offers what works without it.
+ * the routes it has. Routes other issues are adding (the listing of issue 16) are read with `getJson` until the
+ * client has methods for them, and are detected by answering: a server without the route answers 404 `not_found`
+ * (no route matches), and the page then offers what works without it.
  */
 
 /** How the page authenticates: the local server's X-Tenant-Id, or a JWT deployment's bearer token. */
@@ -94,17 +94,20 @@ export class InspectorApi {
   }
 
   /**
-   * Issue 18's summaries of one conversation; 'unsupported' while the server has no such route. Wiring: the route's
-   * path here, its items' shape in conversation-view.ts (`renderSummaries`).
+   * The conversation's summary, the one its turns are given (`GET .../summaries?recent=0`: the summary alone, one
+   * read): none while it has none; 'unsupported' from a server older than the route (404 `not_found`).
    */
   async loadSummaries(
     id: string,
     signal?: AbortSignal,
-  ): Promise<readonly Record<string, unknown>[] | 'unsupported'> {
-    const answer = await this.getJson(`/v1/conversations/${encodeURIComponent(id)}/summaries`, {}, signal);
-    if (answer === 'unsupported') return answer;
-    const list = (answer as { summaries?: unknown }).summaries ?? answer;
-    return Array.isArray(list) ? list.filter((item) => typeof item === 'object' && item !== null) : [];
+  ): Promise<readonly ConversationSummary[] | 'unsupported'> {
+    try {
+      const { summary } = await this.client.loadContext(id, 0, signal ? { signal } : {});
+      return summary === undefined ? [] : [summary];
+    } catch (error) {
+      if (error instanceof NotFoundError) return 'unsupported';
+      throw error;
+    }
   }
 
   /** A GET of a route the client has no method for yet; 404 `not_found` means the server lacks the route. */

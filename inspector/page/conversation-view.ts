@@ -1,4 +1,4 @@
-import type { ConversationInfo } from '../../client/conversation-memory.js';
+import type { ConversationInfo, ConversationSummary } from '../../client/conversation-memory.js';
 import type { InspectorApi } from './api.js';
 import { type Child, h, prettyJson, replaceChildren, time } from './element.js';
 import { renderError } from './error-view.js';
@@ -347,6 +347,7 @@ export class ConversationView {
         this.feed.merge(fresh, Math.max(head.messageCount, next.messageCount ?? 0));
         this.updateRange();
         if (fresh.length > 0) {
+          void this.loadSummaries(id, generation, signal, { quiet: true });
           this.liveStatus.textContent = `Live: ${fresh.length} new message${fresh.length === 1 ? '' : 's'} at ${new Date().toLocaleTimeString()}.`;
         }
       }
@@ -362,9 +363,17 @@ export class ConversationView {
     replaceChildren(this.notice, content ?? null);
   }
 
-  private async loadSummaries(id: string, generation: number, signal: AbortSignal): Promise<void> {
-    const heading = h('h3', { id: 'summaries-title' }, 'Summaries');
-    replaceChildren(this.summaries, heading, h('p', { class: 'loading' }, 'Loading summaries…'));
+  /** `quiet`: a live refresh, which keeps what is shown until the answer comes. */
+  private async loadSummaries(
+    id: string,
+    generation: number,
+    signal: AbortSignal,
+    options: { readonly quiet?: boolean } = {},
+  ): Promise<void> {
+    const heading = h('h3', { id: 'summaries-title' }, 'Summary');
+    if (!options.quiet) {
+      replaceChildren(this.summaries, heading, h('p', { class: 'loading' }, 'Loading the summary…'));
+    }
     try {
       const summaries = await this.api().loadSummaries(id, signal);
       if (generation !== this.generation) return;
@@ -375,13 +384,21 @@ export class ConversationView {
           h('p', { class: 'muted' }, 'This server keeps no summaries (it has no summaries route).'),
         );
       } else if (summaries.length === 0) {
-        replaceChildren(this.summaries, heading, h('p', { class: 'muted' }, 'No summaries yet.'));
+        replaceChildren(
+          this.summaries,
+          heading,
+          h(
+            'p',
+            { class: 'muted' },
+            'No summary yet: one is made once the conversation outgrows what a turn is given.',
+          ),
+        );
       } else {
         replaceChildren(this.summaries, heading, h('ol', {}, ...summaries.map(renderSummary)));
       }
     } catch (error) {
-      if (generation === this.generation && !signal.aborted) {
-        replaceChildren(this.summaries, heading, renderError('Loading summaries', error));
+      if (generation === this.generation && !signal.aborted && !options.quiet) {
+        replaceChildren(this.summaries, heading, renderError('Loading the summary', error));
       }
     }
   }
@@ -438,14 +455,33 @@ export class ConversationView {
   }
 }
 
-/** Issue 18's summary, whatever its exact fields: its text first, then the rest as JSON. */
-function renderSummary(summary: Record<string, unknown>): HTMLElement {
-  const textField = ['summary', 'text', 'content'].find((name) => typeof summary[name] === 'string');
-  const rest = Object.fromEntries(Object.entries(summary).filter(([name]) => name !== textField));
+/**
+ * A summary: what it covers (seqs, message count), its text, and who wrote it when; turns are given it in place of
+ * those messages, and the messages after `throughSeq` as they are.
+ */
+function renderSummary(summary: ConversationSummary): HTMLElement {
+  const { fromSeq, throughSeq, messageCount, model, createdAt, basedOn, usage } = summary;
+  const tokens =
+    usage?.inputTokens === undefined && usage?.outputTokens === undefined
+      ? ''
+      : `, ${usage?.inputTokens ?? '?'} tokens in, ${usage?.outputTokens ?? '?'} out`;
   return h(
     'li',
-    { class: 'summary' },
-    textField ? h('p', { class: 'text' }, summary[textField] as string) : null,
-    h('pre', { class: 'json' }, prettyJson(rest)),
+    { class: 'summary', 'data-through-seq': String(throughSeq) },
+    h(
+      'p',
+      { class: 'covers' },
+      `Covers messages #${fromSeq}–#${throughSeq} (${messageCount.toLocaleString()} message${messageCount === 1 ? '' : 's'}); turns are given it in their place, and the messages after #${throughSeq} as they are.`,
+    ),
+    h('p', { class: 'text' }, summary.text),
+    h(
+      'p',
+      { class: 'muted' },
+      `Written by ${model} `,
+      time(createdAt),
+      basedOn > 0 ? `, folding the summary through #${basedOn} into the messages after it` : '',
+      tokens,
+      '.',
+    ),
   );
 }

@@ -252,6 +252,49 @@ describe('memory inspector (Chromium against npm start)', () => {
     expect(await page.locator('.facts').innerText()).toMatch(/Version\s+6/i);
   });
 
+  it("shows the conversation's summary, what it covers, and the next one as the conversation grows", async () => {
+    // Prepare: 40 messages, the user's fact in message 3; the server's background compactor summarizes 1-30.
+    const conversation = `summary-${randomUUID()}`;
+    const fact = 'My name is Ada and I am allergic to peanuts.';
+    const messages = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        role: (from + i) % 2 === 1 ? 'user' : 'assistant',
+        content: from + i === 3 ? fact : `Message ${from + i}.`,
+      }));
+    await append(server, tenant, conversation, messages(1, 40));
+    const summaryThrough = async () => {
+      const answer = await server.request(
+        'GET',
+        `/v1/conversations/${encodeURIComponent(conversation)}/summaries?recent=0`,
+        { headers: { 'x-tenant-id': tenant } },
+      );
+      return (answer.json as { summaries: Array<{ throughSeq: number }> }).summaries[0]?.throughSeq;
+    };
+    await expect.poll(summaryThrough, { timeout: 30_000 }).toBe(30);
+
+    // Act
+    await openPage(`tenant=${tenant}&conversation=${conversation}`);
+
+    // Assess: what it covers, its text with the fact, who wrote it; next to the messages, which are all there.
+    const summary = page.locator('.summaries .summary');
+    await expect.poll(() => summary.count()).toBe(1);
+    expect(await summary.locator('.covers').innerText()).toBe(
+      'Covers messages #1–#30 (30 messages); turns are given it in their place, and the messages after #30 as they are.',
+    );
+    expect(await summary.locator('.text').innerText()).toContain(fact);
+    expect(await summary.locator('.muted').innerText()).toMatch(/^Written by offline /);
+    expect(await page.locator('.range').innerText()).toBe('Showing 40 of 40 messages (#1–#40).');
+
+    // Act: the conversation grows elsewhere; the compactor folds 31-40 in; the live view shows the new summary.
+    await append(server, tenant, conversation, messages(41, 10));
+    await expect.poll(summaryThrough, { timeout: 30_000 }).toBe(40);
+    await append(server, tenant, conversation, [{ role: 'user', content: 'One more.' }]);
+
+    // Assess
+    await expect.poll(() => summary.getAttribute('data-through-seq'), { timeout: 15_000 }).toBe('40');
+    expect(await summary.locator('.text').innerText()).toContain(fact);
+  });
+
   it('live view: an edit elsewhere is noticed (the head counts other messages) and the newest page is read again', async () => {
     // Prepare
     const conversation = `edited-${randomUUID()}`;
