@@ -1,6 +1,7 @@
 import type { ChatCostResults } from './chat-cost.js';
 import type { CheckpointCostResults, CheckpointSample } from './checkpoint-cost.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
+import type { SummaryCostResults } from './summary-cost.js';
 
 export interface AcceptanceCheck {
   readonly name: string;
@@ -172,6 +173,47 @@ export function checkChatAcceptance(results: ChatCostResults): AcceptanceCheck[]
       name: "the AI SDK guide's one-item chat refuses the write past its limit",
       passed: !results.guideLimit.writeError.startsWith('none'),
       detail: `${results.guideLimit.maxMessages} messages: ${results.guideLimit.writeError}`,
+    },
+  ];
+}
+
+/**
+ * Part 6: a turn given the summary costs the same at every length (the same two calls, modeled capacity within
+ * FLATNESS_TOLERANCE of the shortest), and the compactor keeps up: the last turn of the compaction run left no
+ * message out.
+ */
+export function checkSummaryAcceptance(results: SummaryCostResults): AcceptanceCheck[] {
+  const [first, ...rest] = results.samples;
+  const last = rest.at(-1);
+  if (first === undefined || last === undefined) {
+    return [{ name: 'summary samples', passed: false, detail: 'need turns at two conversation lengths' }];
+  }
+  const sameCalls = results.samples.every(
+    (sample) =>
+      sample.calls.min === CALLS_PER_TURN &&
+      sample.calls.max === CALLS_PER_TURN &&
+      sample.commands.join() === first.commands.join(),
+  );
+  const base = first.modeledUnits;
+  const worst = Math.max(
+    ...[last.modeledRange.min, last.modeledRange.max].map((units) => Math.abs(units - base) / base),
+  );
+  const { finalContext, turns } = results.compaction;
+  return [
+    {
+      name: `turn with a summary: exactly ${CALLS_PER_TURN} DynamoDB calls at every length`,
+      passed: sameCalls,
+      detail: results.samples.map((s) => `${s.historyLength}: ${s.commands.join(' + ')}`).join('; '),
+    },
+    {
+      name: `turn with a summary: modeled capacity flat from ${first.historyLength} to ${last.historyLength} messages`,
+      passed: worst <= FLATNESS_TOLERANCE,
+      detail: `${last.modeledUnits} vs ${base} units per turn (${formatChange((last.modeledUnits - base) / base)})`,
+    },
+    {
+      name: 'the compactor keeps up: no message left out of a turn',
+      passed: results.samples.every((s) => s.omitted === 0) && finalContext.omitted === 0,
+      detail: `after ${turns} turns: summary through #${finalContext.summaryThroughSeq}, ${finalContext.messages} messages after it, ${finalContext.omitted} left out`,
     },
   ];
 }

@@ -17,6 +17,10 @@ export interface BenchOptions {
   readonly checkpoints: number[];
   /** Chat lengths (UI messages) of part 5, besides the guide's limit; empty: part 5 skipped. */
   readonly chats: number[];
+  /** Conversation lengths of part 6 (a turn with a summary); empty: part 6 skipped. */
+  readonly summaries: number[];
+  /** Turns of part 6's compaction cost. */
+  readonly compactionTurns: number;
   /** Fresh processes per bundle (and variant) in part 3. */
   readonly coldStartRuns: number;
   /** Use this cloud assembly instead of running `cdk synth`. */
@@ -43,6 +47,9 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: npx tsx bench/run
   --chats 10,...        chat lengths of part 5, in UI messages (default 10,100,1000; quick 10,100), and always
                         the longest chat the AI SDK guide's one-item pattern still takes a turn on
   --no-chats            skip part 5 (AI SDK chats)
+  --summaries 100,...   conversation lengths of part 6, a turn given the summary (default 100,10000; quick 100,2000)
+  --compaction-turns N  turns of part 6's compaction cost (default 1000; quick 200)
+  --no-summaries        skip part 6 (summaries)
   --out DIR             results directory (default bench/results)
   --help
 `;
@@ -73,6 +80,9 @@ export function readOptions(
       'cdk-out': { type: 'string' },
       checkpoints: { type: 'string' },
       chats: { type: 'string' },
+      summaries: { type: 'string' },
+      'compaction-turns': { type: 'string' },
+      'no-summaries': { type: 'boolean', default: false },
       'no-api': { type: 'boolean', default: false },
       'no-cold-start': { type: 'boolean', default: false },
       'no-checkpoints': { type: 'boolean', default: false },
@@ -107,8 +117,17 @@ export function readOptions(
       : quick
         ? [10, 100]
         : [10, 100, 1000];
+  const summaries = values['no-summaries']
+    ? []
+    : values.summaries
+      ? list('--summaries', values.summaries)
+      : quick
+        ? [100, 2000]
+        : [100, 10_000];
   return {
     quick,
+    summaries: [...new Set(summaries)].sort((a, b) => a - b),
+    compactionTurns: positiveInteger('--compaction-turns', values['compaction-turns'], quick ? 200 : 1000),
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
     window: positiveInteger('--window', values.window, 10),
     warmupTurns: values.warmup === '0' ? 0 : positiveInteger('--warmup', values.warmup, quick ? 1 : 3),

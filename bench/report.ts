@@ -9,6 +9,7 @@ import type { CostResults, TurnSample } from './cost-vs-history.js';
 import type { ItemSizeLimitCheck } from './item-size-limit.js';
 import type { MachineInfo } from './machine.js';
 import { CONTENT_BYTES } from './messages.js';
+import { dollarsPer1000Turns, type SummaryCostResults } from './summary-cost.js';
 import type { ApiResults } from './through-api.js';
 
 export interface BenchResults {
@@ -27,6 +28,8 @@ export interface BenchResults {
     readonly coldStartRuns: number;
     readonly checkpoints: number[];
     readonly chats: number[];
+    readonly summaries: number[];
+    readonly compactionTurns: number;
   };
   readonly itemSizeLimit: ItemSizeLimitCheck;
   readonly costVsHistory: CostResults;
@@ -34,6 +37,7 @@ export interface BenchResults {
   readonly coldStart: ColdStartResults;
   readonly checkpoints: CheckpointResults;
   readonly chats: ChatResults;
+  readonly summaries: SummaryResults;
   readonly acceptance: Acceptance;
   readonly notes: string[];
 }
@@ -41,6 +45,10 @@ export interface BenchResults {
 export type ChatResults =
   | { readonly status: 'skipped'; readonly reason: string }
   | ({ readonly status: 'measured' } & ChatCostResults);
+
+export type SummaryResults =
+  | { readonly status: 'skipped'; readonly reason: string }
+  | ({ readonly status: 'measured' } & SummaryCostResults);
 
 export const RESULTS_FILE = 'results.json';
 export const CHART_FILE = 'capacity-per-turn.svg';
@@ -367,4 +375,50 @@ export function writeResults(
 
 export function machineLine(machine: MachineInfo): string {
   return `${machine.os}, ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB (load average ${machine.loadAverage.join(' ')}), Node ${machine.node}, ${machine.java}, DynamoDB Local ${machine.dynamoDbLocal}, @langchain/community ${machine.packages['@langchain/community']}, ${machine.date}`;
+}
+
+/** Part 6: a turn given the summary at each length, and what keeping the summary costs per 1,000 turns. */
+export function summaryTable(summaries: SummaryResults): string {
+  if (summaries.status === 'skipped') return `Skipped: ${summaries.reason}.`;
+  const turns = markdownTable(
+    [
+      'messages',
+      'calls',
+      'capacity units (modeled)',
+      'reported',
+      'summary through',
+      'after it',
+      'left out',
+      'median ms',
+      'p95 ms',
+    ],
+    summaries.samples.map((sample) => [
+      int(sample.historyLength),
+      sample.commands.join(' + '),
+      units(sample.modeledUnits),
+      units(sample.reportedUnits),
+      `#${int(sample.summaryThroughSeq)}`,
+      String(sample.contextMessages),
+      String(sample.omitted),
+      ms(sample.latency.medianMs),
+      ms(sample.latency.p95Ms),
+    ]),
+    [true, false, true, true, true, true, true, true, true],
+  );
+  const c = summaries.compaction;
+  const p = c.per1000Turns;
+  const dollars = dollarsPer1000Turns(c);
+  const money = (n: number) => `$${n.toFixed(n < 0.01 ? 5 : 4)}`;
+  return [
+    turns,
+    '',
+    `Keeping the summary, ${int(c.turns)} turns (${int(c.messages)} messages), the compactor woken as the stack wakes it: ` +
+      `${int(c.wakes)} wakes, ${int(c.summariesStored)} summaries stored, ${int(c.modelCalls)} model calls ` +
+      `(${int(c.inputTokens)} input and ${int(c.outputTokens)} output tokens, estimated), ${int(c.dynamoCalls)} DynamoDB calls ` +
+      `(${units(c.readUnits)} RCU + ${units(c.writeUnits)} WCU); a compaction took ${ms(c.compactionMs.medianMs)} ms (median, offline model). ` +
+      `Last turn: summary through #${int(c.finalContext.summaryThroughSeq)}, ${c.finalContext.messages} messages after it, ${c.finalContext.omitted} left out.`,
+    `Per 1,000 turns: ${p.wakes} compactor invocations, ${p.modelCalls} model calls, ${int(p.inputTokens)} input + ${int(p.outputTokens)} output tokens, ` +
+      `${p.readUnits} RCU + ${p.writeUnits} WCU; at list prices (Nova Lite, on-demand DynamoDB, Lambda arm64 at 512 MB and ` +
+      `${dollars.secondsPerModelCall} s a model call) ${money(dollars.total)}: model ${money(dollars.model)}, DynamoDB ${money(dollars.dynamo)}, Lambda ${money(dollars.lambda)}.`,
+  ].join('\n');
 }

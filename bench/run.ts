@@ -9,7 +9,12 @@
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { checkAcceptance, checkChatAcceptance, checkCheckpointAcceptance } from './acceptance.js';
+import {
+  checkAcceptance,
+  checkChatAcceptance,
+  checkCheckpointAcceptance,
+  checkSummaryAcceptance,
+} from './acceptance.js';
 import { chatCost } from './chat-cost.js';
 import { type CheckpointResults, checkpointCost } from './checkpoint-cost.js';
 import { coldStart, existingCloudAssembly } from './cold-start.js';
@@ -20,6 +25,7 @@ import { CONTENT_BYTES } from './messages.js';
 import { readOptions, USAGE } from './options.js';
 import { stderrProgress } from './progress.js';
 import * as report from './report.js';
+import { summaryCost } from './summary-cost.js';
 import { throughApi } from './through-api.js';
 
 // Lambda runs Node 22+; on an older local Node the AWS SDK warns once per process (it checks when a client is
@@ -121,12 +127,29 @@ async function main(): Promise<number> {
             })),
           };
 
+    const summaries: report.SummaryResults =
+      options.summaries.length === 0
+        ? { status: 'skipped', reason: '--no-summaries' }
+        : {
+            status: 'measured',
+            ...(await summaryCost({
+              endpoint: dynamo.endpoint,
+              sizes: options.summaries,
+              warmupTurns: options.warmupTurns,
+              measuredTurns: options.measuredTurns,
+              turns: options.compactionTurns,
+              progress,
+            })),
+          };
+
     const turnAcceptance = checkAcceptance(cost);
     const checkpointChecks = checkpoints.status === 'measured' ? checkCheckpointAcceptance(checkpoints) : [];
     const chatChecks = chats.status === 'measured' ? checkChatAcceptance(chats) : [];
+    const summaryChecks = summaries.status === 'measured' ? checkSummaryAcceptance(summaries) : [];
+    const partChecks = [...checkpointChecks, ...chatChecks, ...summaryChecks];
     const acceptance = {
-      passed: turnAcceptance.passed && [...checkpointChecks, ...chatChecks].every((check) => check.passed),
-      checks: [...turnAcceptance.checks, ...checkpointChecks, ...chatChecks],
+      passed: turnAcceptance.passed && partChecks.every((check) => check.passed),
+      checks: [...turnAcceptance.checks, ...partChecks],
     };
     const notes = report.honestyNotes({ cost, limit, api, cold, checkpoints, chats, machine });
     const results: report.BenchResults = {
@@ -145,6 +168,8 @@ async function main(): Promise<number> {
         coldStartRuns: options.coldStartRuns,
         checkpoints: options.checkpoints,
         chats: options.chats,
+        summaries: options.summaries,
+        compactionTurns: options.compactionTurns,
       },
       itemSizeLimit: limit,
       costVsHistory: cost,
@@ -152,6 +177,7 @@ async function main(): Promise<number> {
       coldStart: cold,
       checkpoints,
       chats,
+      summaries,
       acceptance,
       notes,
     };
@@ -188,6 +214,12 @@ async function main(): Promise<number> {
     );
     out();
     out(report.chatTable(chats));
+    out();
+    out(
+      '6. Long conversations: a turn given the summary (kept up by the compactor between turns), and what keeping it costs',
+    );
+    out();
+    out(report.summaryTable(summaries));
     out();
     out(`Acceptance: ${acceptance.passed ? 'PASS' : 'FAIL'}`);
     for (const check of acceptance.checks)
