@@ -75,7 +75,7 @@ export type { ConversationInfo, ConversationSummary };
 export interface ConversationContext {
   readonly conversationId: string;
   readonly version: number;
-  /** The summary turns use; undefined while there is none (or an edit made it stale). */
+  /** The summary turns use; undefined while there is none (yet, or since an edit removed messages it covered). */
   readonly summary?: ConversationSummary;
   /** The newest messages after the summary's `throughSeq`, ascending. */
   readonly messages: StoredMessage[];

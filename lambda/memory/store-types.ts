@@ -137,7 +137,7 @@ export interface ConversationContext {
   readonly version: number;
   /** Messages in the conversation (the head's count). */
   readonly messageCount: number;
-  /** The newest valid summary; undefined when there is none (yet), or an edit or a new life made it stale. */
+  /** The summary turns use; undefined when there is none (yet, since an edit removed messages it covered, or in a new life). */
   readonly summary?: ConversationSummary;
   /** The newest `limit` messages after the summary's `throughSeq`, ascending. */
   readonly messages: StoredMessage[];

@@ -522,7 +522,8 @@ export const summariesSchema = z.object({
     .check(
       z.describe(
         "The conversation's current summary, the one turns use (at most one: each new summary folds in the " +
-          'previous one and replaces it); empty while there is none, or while an edit made it stale.',
+          'previous one and replaces it); empty while there is none yet, or after an edit removed messages it ' +
+          'covered (the compactor then makes a new one).',
       ),
     ),
   messages: z
