@@ -1,5 +1,5 @@
-import { agentConfig, model } from '../http/agent.js';
-import { store } from '../http/store.js';
+import { agentConfig, model } from '../http/runtime/model.js';
+import { store } from '../http/runtime/store.js';
 import { type CompactionResult, compactConversation } from './compaction.js';
 import { summarizerFor } from './summarizer.js';
 

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { logger, metrics, publishMetrics } from '../http/observability.js';
+import { logger, metrics, publishMetrics } from '../http/runtime/observability.js';
 import { conversationOfPartition } from '../memory/table.js';
 import { compact } from './compactor.js';
 

@@ -192,8 +192,10 @@ describe('AgentMemoryStack context', () => {
         OPENAI_BASE_URL: 'https://llm.example.com/v1',
         OPENAI_API_KEY_SECRET_ARN: secretArn,
       });
-      // The turn functions of both APIs and the chat function, and no other.
+      // The turn functions of both APIs, the chat function and the compactor (it summarizes with the turns'
+      // model), and no other.
       expect(actions(synth, 'secretsmanager').flatMap((statement) => resourcesOf(statement))).toEqual([
+        secretArn,
         secretArn,
         secretArn,
         secretArn,

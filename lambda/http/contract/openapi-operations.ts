@@ -16,7 +16,6 @@ import {
   messagePageSchema,
   requests,
   storedMessageSchema,
-  summariesQuerySchema,
   summariesSchema,
   summarySchema,
   turnBodySchema,
@@ -253,7 +252,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'and kept half a context window behind the newest message. Stored messages are never changed by it. With ' +
       '`recent`, also the newest messages after it, from the same strongly consistent read: "summary + recent", ' +
       'what a turn reads. An unknown conversation is version 0 with no summary.',
-    request: { path: conversationPathSchema, query: summariesQuerySchema },
+    request: requests.summaries,
     responses: {
       200: { description: 'The summary (if any) and the recent messages.', schema: summariesSchema },
     },

@@ -298,6 +298,7 @@ export const requests = {
   },
   loadMessages: { path: conversationPathSchema, query: loadMessagesQuerySchema },
   createUpload: { path: conversationPathSchema, body: createUploadBodySchema },
+  summaries: { path: conversationPathSchema, query: summariesQuerySchema },
   chat: { headers: chatHeadersSchema, body: chatBodySchema },
 } as const;
 

@@ -1,9 +1,9 @@
-import { type SummariesResponse, summariesQuerySchema } from '../api-schemas.js';
-import { conversationHandler } from '../conversation-handler.js';
-import { countLoad } from '../observability.js';
-import { parseQuery } from '../request.js';
-import { jsonResponse } from '../responses.js';
-import { store } from '../store.js';
+import { type SummariesResponse, summariesQuerySchema } from '../contract/schemas.js';
+import { conversationHandler } from '../pipeline/conversation-handler.js';
+import { parseQuery } from '../pipeline/request.js';
+import { jsonResponse } from '../pipeline/responses.js';
+import { countLoad } from '../runtime/observability.js';
+import { store } from '../runtime/store.js';
 
 /** GET /v1/conversations/{conversationId}/summaries: the summary turns use, and with `recent` the messages after it. */
 export const handler = conversationHandler(

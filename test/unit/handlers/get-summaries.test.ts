@@ -1,54 +1,45 @@
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { keys } from '../../../lambda/memory/table.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../../lambda/http/handlers/get-summaries.js';
+import { store } from '../../../lambda/http/runtime/store.js';
+import { UnavailableError } from '../../../lambda/memory/errors.js';
 import { conversationEvent, jsonBody } from '../../support/api-gateway-events.js';
+import { stored, stubStore } from './store-stub.js';
 
-vi.hoisted(() => {
-  process.env.TABLE_NAME = 'memory-test';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-});
-
-const { handler } = await import('../../../lambda/http/handlers/get-summaries.js');
-
-const dynamo = mockClient(DynamoDBDocumentClient);
-const pk = keys.partition('tenant-a', 'conv-1');
-const createdAt = '2025-01-01T00:00:00.000Z';
-const stored = (seq: number) => ({ role: 'user', content: `m${seq}`, id: `id-${seq}`, seq, createdAt });
-const messageItem = (seq: number) => ({ pk, sk: keys.message(seq), msg: JSON.stringify(stored(seq)) });
-const headItem = (version: number, rewrites?: number) => ({
-  pk,
-  sk: keys.head,
-  version,
-  messageCount: version,
-  createdAt,
-  updatedAt: createdAt,
-  ...(rewrites === undefined ? {} : { rewrites }),
-});
+const stub = stubStore(store);
 const summary = {
   fromSeq: 1,
   throughSeq: 10,
   messageCount: 10,
-  text: 'The user said: - [3] My name is Ada.',
-  createdAt: '2025-01-02T00:00:00.000Z',
+  text: 'The user said:\n- [3] My name is Ada.',
+  createdAt: '2026-01-02T00:00:00.000Z',
   model: 'offline',
   basedOn: 0,
 };
-const summaryItem = { pk, sk: keys.summary, ...summary, lifeCreatedAt: createdAt, op: 'op-1' };
+const after = [
+  stored({ role: 'user', content: 'm11' }, 11),
+  stored({ role: 'assistant', content: 'm12' }, 12),
+];
 
 const get = (query?: Record<string, string>) =>
   handler(conversationEvent('GET', 'conv-1', { suffix: '/summaries', query }));
 
 describe('getSummaries handler', () => {
   beforeEach(() => {
-    dynamo.reset();
+    stub.reset();
+    stub.loadContext.mockResolvedValue({
+      conversationId: 'conv-1',
+      version: 12,
+      messageCount: 12,
+      summary,
+      messages: after,
+      consumedCapacity: 1,
+    });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
-  it('answers the summary from one strongly consistent Query of the head and the summary', async () => {
-    // Prepare
-    dynamo.on(QueryCommand).resolves({ Items: [headItem(12), summaryItem] });
-
+  it('answers the summary alone by default (recent=0), without the store-only fields', async () => {
     // Act
     const response = await get();
 
@@ -58,52 +49,28 @@ describe('getSummaries handler', () => {
       conversationId: 'conv-1',
       version: 12,
       summaries: [summary],
-      messages: [],
+      messages: after,
     });
-    expect(dynamo).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
-      TableName: 'memory-test',
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ScanIndexForward: false,
-      ConsistentRead: true,
-      Limit: 2,
-    });
+    expect(stub.loadContext).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 0 });
   });
 
-  it('answers the newest messages after the summary with recent', async () => {
-    // Prepare
-    dynamo.on(QueryCommand).resolves({
-      Items: [headItem(12), summaryItem, messageItem(12), messageItem(11), messageItem(10), messageItem(9)],
-    });
-
+  it('reads "summary + recent" with recent=N', async () => {
     // Act
-    const response = await get({ recent: '5' });
-
-    // Assess: it stops at the summary's last seq.
-    expect(response.statusCode).toBe(200);
-    expect(jsonBody(response)).toMatchObject({ summaries: [summary], messages: [stored(11), stored(12)] });
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, { Limit: 7 });
-  });
-
-  it("answers no summary when the one stored is a past life's", async () => {
-    // Prepare: the id was deleted and written again since the summary was made.
-    const pastLife = { ...summaryItem, lifeCreatedAt: '2024-12-31T00:00:00.000Z' };
-    dynamo.on(QueryCommand).resolves({ Items: [headItem(12, 1), pastLife, messageItem(12)] });
-
-    // Act
-    const response = await get({ recent: '1' });
+    await get({ recent: '20' });
 
     // Assess
-    expect(jsonBody(response)).toEqual({
-      conversationId: 'conv-1',
-      version: 12,
-      summaries: [],
-      messages: [stored(12)],
-    });
+    expect(stub.loadContext).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20 });
   });
 
-  it('answers version 0 and no summary for an unknown conversation', async () => {
+  it('answers an empty list when the conversation has no summary (none yet, or an edit deleted it)', async () => {
     // Prepare
-    dynamo.on(QueryCommand).resolves({ Items: [] });
+    stub.loadContext.mockResolvedValue({
+      conversationId: 'conv-1',
+      version: 0,
+      messageCount: 0,
+      messages: [],
+      consumedCapacity: 0.5,
+    });
 
     // Act
     const response = await get();
@@ -120,22 +87,20 @@ describe('getSummaries handler', () => {
 
       // Assess
       expect(response.statusCode).toBe(400);
-      expect(jsonBody(response)).toMatchObject({ error: { code: 'invalid_request' } });
-      expect(dynamo).not.toHaveReceivedCommand(QueryCommand);
+      expect(jsonBody(response).error.code).toBe('invalid_request');
+      expect(stub.loadContext).not.toHaveBeenCalled();
     },
   );
 
-  it('answers 503 when DynamoDB keeps throttling', async () => {
+  it('answers 503 when the store is unavailable', async () => {
     // Prepare
-    dynamo
-      .on(QueryCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    stub.loadContext.mockRejectedValue(new UnavailableError('DynamoDB is unavailable.'));
 
     // Act
     const response = await get();
 
     // Assess
     expect(response.statusCode).toBe(503);
-    expect(jsonBody(response)).toMatchObject({ error: { code: 'unavailable' } });
+    expect(jsonBody(response).error.code).toBe('unavailable');
   });
 });

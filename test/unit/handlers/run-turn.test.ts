@@ -60,13 +60,13 @@ const pageOf = (version: number) => ({
   messages: Array.from({ length: version }, (_, index) =>
     stored({ role: index % 2 === 0 ? 'user' : 'assistant', content: `m${index + 1}` }, index + 1),
   ),
-  nextBefore: null,
+  messageCount: version,
   consumedCapacity: 1,
 });
 
 /** A store whose conversation is at version 2 and that appends whatever it is given on the version asked. */
 function answering(stub: StoreStub): void {
-  stub.load.mockResolvedValue(pageOf(2));
+  stub.loadContext.mockResolvedValue(pageOf(2));
   stub.findIdempotentResult.mockResolvedValue(undefined);
   stub.append.mockImplementation(async (_tenant, conversationId, messages, options) =>
     appended(
@@ -136,7 +136,7 @@ describe('runTurn handler', () => {
       });
       expect(body.reply).toEqual(body.messages[1]);
       // References: the context is chosen without reading S3; only what the model gets is read.
-      expect(stub.load).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20, attachments: 'reference' });
+      expect(stub.loadContext).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20, attachments: 'reference' });
       expect(stub.append).toHaveBeenCalledWith('tenant-a', 'conv-1', expect.any(Array), {
         expectedVersion: 2,
         idempotencyKey: undefined,
@@ -203,7 +203,7 @@ describe('runTurn handler', () => {
 
     it('regenerates on the new history after losing the race at commit', async () => {
       // Prepare: another writer commits seq 3 between the load and the commit.
-      stub.load.mockResolvedValueOnce(pageOf(2)).mockResolvedValue(pageOf(3));
+      stub.loadContext.mockResolvedValueOnce(pageOf(2)).mockResolvedValue(pageOf(3));
       stub.append.mockRejectedValueOnce(new VersionConflictError(3));
       const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');
       const logInfo = vi.spyOn(offlineObservability.logger, 'info');
@@ -307,7 +307,7 @@ describe('runTurn handler', () => {
 
     it('answers 409 version_conflict with currentVersion before any model call when expectedVersion is stale', async () => {
       // Prepare
-      stub.load.mockResolvedValue(pageOf(5));
+      stub.loadContext.mockResolvedValue(pageOf(5));
       const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');
 
       // Act
@@ -369,7 +369,7 @@ describe('runTurn handler', () => {
         code: 'invalid_request',
         message: expect.stringMatching(message),
       });
-      expect(stub.load).not.toHaveBeenCalled();
+      expect(stub.loadContext).not.toHaveBeenCalled();
     });
 
     it.each([
@@ -397,12 +397,12 @@ describe('runTurn handler', () => {
       // Assess
       expect(response.statusCode).toBe(status);
       expect(jsonBody(response).error.message).toMatch(message);
-      expect(stub.load).not.toHaveBeenCalled();
+      expect(stub.loadContext).not.toHaveBeenCalled();
     });
 
     it('answers 503 unavailable with Retry-After when the store cannot read, calling no model', async () => {
       // Prepare
-      stub.load.mockRejectedValue(
+      stub.loadContext.mockRejectedValue(
         new UnavailableError('DynamoDB is throttling or unreachable. Retry shortly.'),
       );
       const addMetric = vi.spyOn(offlineObservability.metrics, 'addMetric');

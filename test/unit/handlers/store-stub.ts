@@ -7,6 +7,7 @@ const methods = [
   'append',
   'replaceSuffix',
   'load',
+  'loadContext',
   'getConversation',
   'deleteConversation',
   'findIdempotentResult',

@@ -68,7 +68,13 @@ describe('streaming turn handler (REST API, response streaming)', () => {
   beforeEach(() => {
     // An empty conversation that appends whatever it is given.
     stub.reset();
-    stub.load.mockResolvedValue({ conversationId: 'conv-1', version: 0, messages: [], consumedCapacity: 1 });
+    stub.loadContext.mockResolvedValue({
+      conversationId: 'conv-1',
+      version: 0,
+      messageCount: 0,
+      messages: [],
+      consumedCapacity: 1,
+    });
     stub.findIdempotentResult.mockResolvedValue(undefined);
     stub.append.mockImplementation(async (_tenant, conversationId, messages) =>
       appended(
@@ -122,7 +128,7 @@ describe('streaming turn handler (REST API, response streaming)', () => {
     // Assess
     expect(response.statusCode).toBe(201);
     expect(JSON.parse(response.body)).toMatchObject({ version: 2, reply: { role: 'assistant' } });
-    expect(stub.load).toHaveBeenCalledWith('tenant-j', 'conv-1', expect.anything());
+    expect(stub.loadContext).toHaveBeenCalledWith('tenant-j', 'conv-1', expect.anything());
   });
 
   it('answers 401 without an identity and 400 for a bad body with the contract body, never a stream', async () => {

@@ -62,8 +62,9 @@ describe('the write of one attempt', () => {
 
     expect(items[0]?.Update).toMatchObject({
       Key: { pk, sk: keys.head },
+      // No multiple of 10 crossed (4 -> 6): the compactor's mark of the last write is cleared.
       UpdateExpression:
-        'SET version = :version, updatedAt = :now, op = :op, liveUntil = :expiresAt ADD messageCount :count',
+        'SET version = :version, updatedAt = :now, op = :op, liveUntil = :expiresAt ADD messageCount :count REMOVE summaryDue',
       ConditionExpression:
         'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec)',
       ExpressionAttributeValues: expect.objectContaining({ ':base': 4, ':version': 6, ':count': 2 }),
@@ -75,8 +76,51 @@ describe('the write of one attempt', () => {
     const [head] = attemptTransaction({ pk, attempt: attemptOn(operation(1), 4, undefined), remove: [] });
 
     expect(head?.Update?.UpdateExpression).toBe(
-      'SET version = :version, updatedAt = :now, op = :op ADD messageCount :count REMOVE liveUntil',
+      'SET version = :version, updatedAt = :now, op = :op ADD messageCount :count REMOVE summaryDue, liveUntil',
     );
+  });
+
+  it('marks the head summaryDue on a write that crosses a multiple of 10 seqs (the compactor wakes on it)', () => {
+    const [head] = attemptTransaction({ pk, attempt: attemptOn(operation(2), 9, undefined), remove: [] });
+
+    expect(head?.Update?.UpdateExpression).toContain('summaryDue = :true');
+    expect(head?.Update?.ExpressionAttributeValues).toMatchObject({ ':true': true });
+  });
+
+  it('deletes the summary in an edit that removes messages it covers, conditioned on the summary read, and marks the head', () => {
+    const attempt = attemptOn(operation(0), 5, undefined);
+
+    const [head, guard] = attemptTransaction({
+      pk,
+      attempt,
+      remove: [4, 5],
+      summary: { op: 's1', remove: true },
+    });
+
+    expect(guard?.Delete).toEqual({
+      Key: { pk, sk: keys.summary },
+      ConditionExpression: 'op = :summaryOp',
+      ExpressionAttributeValues: { ':summaryOp': 's1' },
+    });
+    expect(head?.Update?.UpdateExpression).toContain('summaryDue = :true');
+  });
+
+  it('checks, in an edit that removes only newer messages, that the summary is still the one read (or still none)', () => {
+    const attempt = attemptOn(operation(0), 5, undefined);
+
+    const [, kept] = attemptTransaction({ pk, attempt, remove: [5], summary: { op: 's1', remove: false } });
+    const [, none] = attemptTransaction({
+      pk,
+      attempt,
+      remove: [5],
+      summary: { op: undefined, remove: false },
+    });
+
+    expect(kept?.ConditionCheck).toMatchObject({
+      Key: { pk, sk: keys.summary },
+      ConditionExpression: 'op = :summaryOp',
+    });
+    expect(none?.ConditionCheck).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)' });
   });
 
   it('writes an edit that only removes as a version bump, the deletes and its marker', () => {
