@@ -261,7 +261,7 @@ export class ConversationStore {
     return loadContext(this.context, tenant, conversationId, options);
   }
 
-  /** A compaction's read: the context, and the summary item as stored with what a new one is stored on. */
+  /** A compaction's read: the context a turn would get, and what a new summary is stored on. */
   readSummaryState(
     tenant: string,
     conversationId: string,

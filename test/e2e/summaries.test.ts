@@ -43,17 +43,21 @@ describe('local server: summaries of long conversations', () => {
 
   it('gives a turn at message 300 the summary that keeps message 3, reports what it covers, and changes no message', async () => {
     // Prepare: 299 messages, appended 10 at a time (each append crosses a multiple of 10: the compactor's wake).
+    // The last wake is at 290; the last 9 messages are appended once its compaction is done (a compaction that
+    // started after them would fold them in too: the summary would reach 289 instead of 280).
     const id = `long-${randomUUID()}`;
-    for (let first = 1; first <= 299; first += 10) {
-      const batch = Array.from({ length: Math.min(10, 300 - first) }, (_, i) => message(first + i));
+    const append = async (first: number, count: number) => {
+      const batch = Array.from({ length: count }, (_, i) => message(first + i));
       const answer = await server.request('POST', `/v1/conversations/${id}/messages`, {
         body: { messages: batch },
       });
       expect(answer.status).toBe(201);
-    }
-    const before = (await server.request('GET', `/v1/conversations/${id}/messages?limit=1000`)).json.messages;
-    // The last wake was at 290: the summary covers all but the newest half window (10) of that moment.
+    };
+    for (let first = 1; first <= 290; first += 10) await append(first, 10);
+    // It covers all but the newest half window (10) of that moment.
     const summaries = await pollSummary(server, id, 280);
+    await append(291, 9);
+    const before = (await server.request('GET', `/v1/conversations/${id}/messages?limit=1000`)).json.messages;
 
     // Act
     const turn = await server.request('POST', `/v1/conversations/${id}/turns`, {
