@@ -17,6 +17,7 @@ export {
   type TurnInput,
   type TurnOptions,
   type TurnResult,
+  type TurnContext,
   type TurnStreamEvent,
 } from './agent-memory-client.js';
 export { type BearerToken, bearerAuth } from './bearer-auth.js';

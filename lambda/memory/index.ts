@@ -20,3 +20,5 @@ export { type ErrorCode, errorStatus } from './error-codes.js';
 export * from './errors.js';
 export { limits, type MessageInput, type StoredMessage } from './message.js';
 export type * from './store-types.js';
+export type { SummaryBasis } from './requests.js';
+export type { SummaryDraft, SummaryOutcome, SummaryState } from './summaries.js';

@@ -186,8 +186,9 @@ describe('local server when DynamoDB answers are lost', () => {
   });
 
   describe('the local write fence', () => {
+    // The write fence's read of the head (local/write-fence.ts): the key, and the compactor's mark.
     const fenceRead = (request: { operation: string; body: { ProjectionExpression?: string } }) =>
-      request.operation === 'GetItem' && request.body?.ProjectionExpression === 'pk';
+      request.operation === 'GetItem' && request.body?.ProjectionExpression === 'pk, summaryDue';
 
     it('answers a write 201 when its durability read fails a few times before it succeeds', async () => {
       // Prepare: more failures than one read's SDK retries absorb.
