@@ -14,10 +14,10 @@ export {
   type ToolDefinition,
   type ToolImplementation,
   type ToolResult,
+  type TurnContext,
   type TurnInput,
   type TurnOptions,
   type TurnResult,
-  type TurnContext,
   type TurnStreamEvent,
 } from './agent-memory-client.js';
 export { type BearerToken, bearerAuth } from './bearer-auth.js';

@@ -129,6 +129,8 @@ export interface ConversationSummary {
 export interface ContextOptions {
   /** The newest messages after the summary to read with it, 0-1000. @default 20 */
   readonly limit?: number;
+  /** How values moved to S3 come back (see AppendOptions.attachments). @default 'inline' */
+  readonly attachments?: AttachmentView;
 }
 
 /** What an agent is given: the conversation's summary and the newest messages after it (one strongly consistent read). */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { partitionOf, requireSeq } from './arguments.js';
+import { presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, UnavailableError, WriteOutcomeUnknownError } from './errors.js';
 import { floorOf, isLiveHead, isValidSummary, liveVersion } from './head.js';
 import { newest } from './load.js';
@@ -63,7 +64,12 @@ export async function readSummaryState(
     version: liveVersion(head, nowSec),
     messageCount: head !== undefined && isLiveHead(head, nowSec) ? head.messageCount : 0,
     ...(valid && item ? { summary: publicSummary(item) } : {}),
-    messages: page.messages.reverse(),
+    messages: await presentMessages(
+      store,
+      { tenant, conversationId },
+      page.messages.reverse(),
+      options.attachments ?? 'inline',
+    ),
     consumedCapacity: page.capacity,
   };
   if (head === undefined || !isLiveHead(head, nowSec)) return { context };

@@ -68,7 +68,11 @@ export async function compactConversation(input: CompactionInput): Promise<Compa
   const { store, tenant, conversationId, settings } = input;
   const policy = settings.policy;
   const summaryMaxTokens = settings.summaryMaxTokens ?? defaultSummaryMaxTokens;
-  const state = await store.readSummaryState(tenant, conversationId, { limit: policy.maxMessages });
+  // References: whether it is due depends on the messages' sizes, not on bytes in S3.
+  const state = await store.readSummaryState(tenant, conversationId, {
+    limit: policy.maxMessages,
+    attachments: 'reference',
+  });
   const { floor, basis, context } = state;
   if (floor === undefined || basis === undefined) return { status: 'gone' };
 
@@ -98,6 +102,8 @@ export async function compactConversation(input: CompactionInput): Promise<Compa
       after: cursor,
       before: through + 1,
       limit: foldPageSize,
+      // Large values kept in S3 (images, files, very long texts) stay references: a summary is of what was said.
+      attachments: 'reference',
     });
     const chunk = chunkOf(page.messages, settings.chunkTokens ?? defaultChunkTokens);
     if (chunk.length === 0) break;

@@ -221,7 +221,8 @@ describe('AgentMemory', () => {
             }),
           },
         });
-        if (turnFunctions.includes(id) || id === logicalIdOf(iamStack.stack, `${compactorId}/Function`)) continue;
+        if (turnFunctions.includes(id) || id === logicalIdOf(iamStack.stack, `${compactorId}/Function`))
+          continue;
         // The sweep's five minutes are test/cdk/attachments.test.ts's.
         const timeout =
           id === logicalIdOf(iamStack.stack, `${resumeFunctionId}/Function`)

@@ -492,6 +492,7 @@ export const uploadPartSchema = z.object({
   attachment: z.object({
     uploadId: z.string().check(z.describe('The `uploadId` of a finished upload of this conversation.')),
   }),
+});
 
 export const summarySchema = z.object({
   fromSeq: seq.check(z.describe('The first seq it covers (the conversation began there).')),

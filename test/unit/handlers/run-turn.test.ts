@@ -136,7 +136,10 @@ describe('runTurn handler', () => {
       });
       expect(body.reply).toEqual(body.messages[1]);
       // References: the context is chosen without reading S3; only what the model gets is read.
-      expect(stub.loadContext).toHaveBeenCalledWith('tenant-a', 'conv-1', { limit: 20, attachments: 'reference' });
+      expect(stub.loadContext).toHaveBeenCalledWith('tenant-a', 'conv-1', {
+        limit: 20,
+        attachments: 'reference',
+      });
       expect(stub.append).toHaveBeenCalledWith('tenant-a', 'conv-1', expect.any(Array), {
         expectedVersion: 2,
         idempotencyKey: undefined,
