@@ -35,23 +35,14 @@ export class StoreConversationMemory implements memory.ConversationMemory {
     messages: readonly memory.Message[],
     options: memory.WriteOptions = {},
   ): Promise<memory.AppendResult> {
-    return this.call(options.signal, async () => {
-      const { consumedCapacity: _, ...result } = await this.store.append(
-        this.tenant,
-        conversationId,
-        messages,
-        writeOptions(options),
-      );
-      return result;
-    });
+    return this.withoutCapacity(options.signal, () =>
+      this.store.append(this.tenant, conversationId, messages, writeOptions(options)),
+    );
   }
 
   load(conversationId: string, options: memory.PageOptions = {}): Promise<memory.HistoryPage> {
     const { signal, ...page } = options;
-    return this.call(signal, async () => {
-      const { consumedCapacity: _, ...result } = await this.store.load(this.tenant, conversationId, page);
-      return result;
-    });
+    return this.withoutCapacity(signal, () => this.store.load(this.tenant, conversationId, page));
   }
 
   loadRecent(
@@ -94,15 +85,15 @@ export class StoreConversationMemory implements memory.ConversationMemory {
     edit: memory.SuffixEdit,
     options: memory.WriteOptions = {},
   ): Promise<memory.EditResult> {
-    return this.call(options.signal, async () => {
-      const { consumedCapacity: _, ...result } = await this.store.replaceSuffix(
+    const { expectedSuffix, replacement } = edit;
+    return this.withoutCapacity(options.signal, () =>
+      this.store.replaceSuffix(
         this.tenant,
         conversationId,
-        { expectedSuffix: edit.expectedSuffix, replacement: edit.replacement },
+        { expectedSuffix, replacement },
         writeOptions(options),
-      );
-      return result;
-    });
+      ),
+    );
   }
 
   getConversation(
@@ -114,6 +105,15 @@ export class StoreConversationMemory implements memory.ConversationMemory {
 
   deleteConversation(conversationId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     return this.call(options.signal, () => this.store.deleteConversation(this.tenant, conversationId));
+  }
+
+  /** A store call whose result also carries DynamoDB's consumed capacity, which ConversationMemory leaves out. */
+  private async withoutCapacity<T extends { consumedCapacity?: unknown }>(
+    signal: AbortSignal | undefined,
+    operation: () => Promise<T>,
+  ): Promise<Omit<T, 'consumedCapacity'>> {
+    const { consumedCapacity: _, ...result } = await this.call(signal, operation);
+    return result;
   }
 
   private async call<T>(signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { maxRequestBodyBytes } from '../lambda/http/contract/schemas.js';
+import { maxRequestBodyBytes } from '../lambda/http/contract/request-schemas.js';
 import { type CorsConfig, corsHeaders } from '../lambda/http/pipeline/cors.js';
 import { HttpError } from '../lambda/http/pipeline/http-errors.js';
 import { errorResponse } from '../lambda/http/pipeline/responses.js';

@@ -5,7 +5,7 @@ import {
   conversationSchema,
   errorBodySchema,
   messagePageSchema,
-} from '../../lambda/http/contract/schemas.js';
+} from '../../lambda/http/contract/response-schemas.js';
 import { type HttpAnswer, type ServerProcess, startServer, stopAllServers } from './server-process.js';
 
 /** The contract's error shape, status, code and JSON content type, in one assertion. */

@@ -12,7 +12,7 @@ import {
 } from '../../chat/ui-message-stream.js';
 import { NoPendingToolCallsError } from '../../memory/errors.js';
 import { newMessageId } from '../../memory/message-id.js';
-import { requests } from '../contract/schemas.js';
+import { requests } from '../contract/request-schemas.js';
 import type { HttpOperation } from '../pipeline/http-handler.js';
 import { parseWrite } from '../pipeline/request.js';
 import type { StreamingHttpResponse } from '../pipeline/responses.js';

@@ -3,25 +3,27 @@ import { messageInputSchema } from '../../memory/message.js';
 import type * as z from '../../validation/zod.js';
 import {
   appendMessagesBodySchema,
+  chatBodySchema,
+  createUploadBodySchema,
+  editHistoryBodySchema,
+  requests,
+  turnBodySchema,
+} from './request-schemas.js';
+import {
   appendMessagesResponseSchema,
   attachmentPartSchema,
-  chatBodySchema,
   conversationSchema,
-  createUploadBodySchema,
   createUploadResponseSchema,
-  editHistoryBodySchema,
   editHistoryResponseSchema,
   errorBodySchema,
   healthSchema,
   messagePageSchema,
-  requests,
   storedMessageSchema,
   summariesSchema,
   summarySchema,
-  turnBodySchema,
   turnResponseSchema,
   uploadPartSchema,
-} from './schemas.js';
+} from './response-schemas.js';
 
 /*
  * What the OpenAPI document says about each route of ../routes.ts (matched by route id): the same schemas the
@@ -95,6 +97,15 @@ const keyReusedOrInvalidUpload: SuccessResponse = {
 
 /** Errors of every route behind the authorizer. */
 const authenticatedErrors = ['unauthorized', 'forbidden', 'internal', 'unavailable'] as const;
+/** Errors of the routes that run the model on a write: a turn and a chat. */
+const modelTurnErrors = [
+  'invalid_request',
+  'payload_too_large',
+  'idempotency_result_gone',
+  'model_error',
+  'model_timeout',
+  ...authenticatedErrors,
+] as const;
 
 const replayHeaders = {
   'Idempotent-Replayed': {
@@ -184,14 +195,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         schema: errorBodySchema,
       },
     },
-    errors: [
-      'invalid_request',
-      'payload_too_large',
-      'idempotency_result_gone',
-      'model_error',
-      'model_timeout',
-      ...authenticatedErrors,
-    ],
+    errors: modelTurnErrors,
   },
   EditHistory: {
     summary: 'Replace the newest messages',
@@ -327,14 +331,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         schema: errorBodySchema,
       },
     },
-    errors: [
-      'invalid_request',
-      'payload_too_large',
-      'idempotency_result_gone',
-      'model_error',
-      'model_timeout',
-      ...authenticatedErrors,
-    ],
+    errors: modelTurnErrors,
   },
   ResumeChatStream: {
     summary: "Resume a chat's running reply",

@@ -1,4 +1,5 @@
-import { type CreateUploadResponse, requests } from '../contract/schemas.js';
+import { requests } from '../contract/request-schemas.js';
+import type { CreateUploadResponse } from '../contract/response-schemas.js';
 import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseJsonBody } from '../pipeline/request.js';
 import { jsonResponse } from '../pipeline/responses.js';

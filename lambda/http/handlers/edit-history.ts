@@ -1,4 +1,5 @@
-import { type EditHistoryResponse, requests } from '../contract/schemas.js';
+import { requests } from '../contract/request-schemas.js';
+import type { EditHistoryResponse } from '../contract/response-schemas.js';
 import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseWrite } from '../pipeline/request.js';
 import { writeResponse } from '../pipeline/responses.js';

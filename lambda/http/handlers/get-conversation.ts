@@ -1,4 +1,4 @@
-import type { ConversationResponse } from '../contract/schemas.js';
+import type { ConversationResponse } from '../contract/response-schemas.js';
 import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { HttpError } from '../pipeline/http-errors.js';
 import { jsonResponse } from '../pipeline/responses.js';

@@ -1,4 +1,5 @@
-import { type SummariesResponse, summariesQuerySchema } from '../contract/schemas.js';
+import { summariesQuerySchema } from '../contract/request-schemas.js';
+import type { SummariesResponse } from '../contract/response-schemas.js';
 import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseQuery } from '../pipeline/request.js';
 import { jsonResponse } from '../pipeline/responses.js';

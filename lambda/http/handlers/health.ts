@@ -1,4 +1,4 @@
-import type { HealthResponse } from '../contract/schemas.js';
+import type { HealthResponse } from '../contract/response-schemas.js';
 import { httpHandler } from '../pipeline/http-handler.js';
 import { jsonResponse } from '../pipeline/responses.js';
 

@@ -1,4 +1,5 @@
-import { loadMessagesQuerySchema, type MessagePage } from '../contract/schemas.js';
+import { loadMessagesQuerySchema } from '../contract/request-schemas.js';
+import type { MessagePage } from '../contract/response-schemas.js';
 import { conversationHandler } from '../pipeline/conversation-handler.js';
 import { parseQuery } from '../pipeline/request.js';
 import { jsonResponse } from '../pipeline/responses.js';

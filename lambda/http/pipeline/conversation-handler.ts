@@ -1,4 +1,4 @@
-import { conversationPathSchema } from '../contract/schemas.js';
+import { conversationPathSchema } from '../contract/request-schemas.js';
 import { config } from '../runtime/config.js';
 import { type HttpHandler, type HttpOperation, type HttpRequest, httpHandler } from './http-handler.js';
 import { parsePathParameters } from './request.js';

@@ -2,7 +2,7 @@ import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2WithRequest
 import { jsonDepth } from '../../memory/message.js';
 import { describeIssues } from '../../validation/issues.js';
 import type * as z from '../../validation/zod.js';
-import { maxBodyDepth, maxRequestBodyBytes } from '../contract/schemas.js';
+import { maxBodyDepth, maxRequestBodyBytes } from '../contract/request-schemas.js';
 import { HttpError } from './http-errors.js';
 import { decodePathParameter } from './route-matching.js';
 
@@ -58,7 +58,7 @@ export function parsePathParameters<S extends z.ZodMiniType>(event: HttpEvent, s
 }
 
 /**
- * A write route's headers and body, each validated with the route's contract (../contract/schemas.ts `requests`);
+ * A write route's headers and body, each validated with the route's contract (../contract/request-schemas.ts `requests`);
  * the body as sent (see parseJsonBody).
  */
 export function parseWrite<H extends z.ZodMiniType, B extends z.ZodMiniType>(

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type ErrorCode, errorStatus } from '../../memory/error-codes.js';
 import { MemoryError, UnavailableError } from '../../memory/errors.js';
-import type { ErrorBody } from '../contract/schemas.js';
+import type { ErrorBody } from '../contract/response-schemas.js';
 import { HttpError } from './http-errors.js';
 
 /** A response whose body is known when it is returned. */

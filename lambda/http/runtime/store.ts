@@ -3,7 +3,7 @@ import { ChatStreamLog } from '../../memory/chat-stream-log.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { storeDocumentClient } from '../../memory/dynamodb-client.js';
 import { limits } from '../../memory/message.js';
-import { maxRequestBodyBytes } from '../contract/schemas.js';
+import { maxRequestBodyBytes } from '../contract/request-schemas.js';
 import { config } from './config.js';
 
 /*

@@ -2,7 +2,8 @@ import { type RunTurnInput, runTurn, type TurnResult } from '../../agent/run-tur
 import { streamTurn, type TurnEvent } from '../../agent/turn-events.js';
 import { VersionConflictError } from '../../memory/errors.js';
 import { encodeServerSentEvent } from '../../streaming/server-sent-events.js';
-import { requests, type TurnResponse } from '../contract/schemas.js';
+import { requests } from '../contract/request-schemas.js';
+import type { TurnResponse } from '../contract/response-schemas.js';
 import type { ConversationRequest } from '../pipeline/conversation-handler.js';
 import type { HttpOperation } from '../pipeline/http-handler.js';
 import { parseWrite } from '../pipeline/request.js';
