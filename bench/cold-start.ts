@@ -31,19 +31,27 @@ export interface BundleResult {
   readonly bundledAt: string;
   /** With the function's environment as deployed (NODE_OPTIONS=--enable-source-maps when the template sets it). */
   readonly asDeployed: ImportTimes;
-  /** The same without NODE_OPTIONS: what source-map support costs at start. */
-  readonly withoutSourceMaps: ImportTimes;
+  /** The same without NODE_OPTIONS, what source-map support costs at start: only when the template sets it. */
+  readonly withoutSourceMaps?: ImportTimes;
 }
 
 export interface ImportTimes {
   readonly nodeOptions: string;
-  /** Median of `await import(bundle)` inside the fresh process. */
+  /** Median of `await import(bundle)` inside the fresh process, wall time. */
   readonly importMedianMs: number;
+  /**
+   * Median CPU time (user + system) of the same import: what the import itself costs, steadier than wall time
+   * on a machine that other work keeps busy (waiting for a core counts in wall time only).
+   */
+  readonly importCpuMedianMs: number;
   /** Median wall time of the whole process, spawn to exit (Node's own start included). */
   readonly processMedianMs: number;
   readonly importMs: number[];
+  readonly importCpuMs: number[];
   /** import median / baseline's import median, same variant. */
   readonly importVsBaseline?: number;
+  /** The same for the CPU time. */
+  readonly importCpuVsBaseline?: number;
 }
 
 export type ColdStartResults =
@@ -257,30 +265,36 @@ async function buildBaseline(
 
 /** Round-robin over bundles, so drift in the machine's speed spreads evenly over them. */
 async function measureImports(bundles: FunctionBundle[], options: ColdStartOptions): Promise<BundleResult[]> {
-  const variants = ['asDeployed', 'withoutSourceMaps'] as const;
-  const times = new Map<string, { importMs: number[]; processMs: number[] }>();
+  type Variant = 'asDeployed' | 'withoutSourceMaps';
+  // Without NODE_OPTIONS as deployed the two variants are the same process: it is measured once.
+  const variantsOf = (bundle: FunctionBundle): Variant[] =>
+    bundle.environment.NODE_OPTIONS ? ['asDeployed', 'withoutSourceMaps'] : ['asDeployed'];
+  const times = new Map<string, { importMs: number[]; importCpuMs: number[]; processMs: number[] }>();
   for (let runIndex = 0; runIndex < options.runs; runIndex++) {
     options.progress(`cold start: run ${runIndex + 1}/${options.runs} over ${bundles.length} bundles`);
     for (const bundle of bundles) {
-      for (const variant of variants) {
+      for (const variant of variantsOf(bundle)) {
         const environment = { ...bundle.environment };
         if (variant === 'withoutSourceMaps') delete environment.NODE_OPTIONS;
         const sample = await importOnce(bundle, environment);
         const key = `${bundle.name}/${variant}`;
-        const entry = times.get(key) ?? { importMs: [], processMs: [] };
+        const entry = times.get(key) ?? { importMs: [], importCpuMs: [], processMs: [] };
         entry.importMs.push(sample.importMs);
+        entry.importCpuMs.push(sample.importCpuMs);
         entry.processMs.push(sample.processMs);
         times.set(key, entry);
       }
     }
   }
-  const summarize = (bundle: FunctionBundle, variant: (typeof variants)[number]): ImportTimes => {
-    const entry = times.get(`${bundle.name}/${variant}`) ?? { importMs: [], processMs: [] };
+  const summarize = (bundle: FunctionBundle, variant: Variant): ImportTimes => {
+    const entry = times.get(`${bundle.name}/${variant}`) ?? { importMs: [], importCpuMs: [], processMs: [] };
     return {
       nodeOptions: variant === 'asDeployed' ? (bundle.environment.NODE_OPTIONS ?? '') : '',
       importMedianMs: round(median(entry.importMs), 1),
+      importCpuMedianMs: round(median(entry.importCpuMs), 1),
       processMedianMs: round(median(entry.processMs), 1),
       importMs: entry.importMs.map((ms) => round(ms, 1)),
+      importCpuMs: entry.importCpuMs.map((ms) => round(ms, 1)),
     };
   };
   const results = bundles.map((bundle) => {
@@ -295,20 +309,35 @@ async function measureImports(bundles: FunctionBundle[], options: ColdStartOptio
       sourceMapBytes: existsSync(mapFile) ? statSync(mapFile).size : 0,
       bundledAt: statSync(bundle.file).mtime.toISOString(),
       asDeployed: summarize(bundle, 'asDeployed'),
-      withoutSourceMaps: summarize(bundle, 'withoutSourceMaps'),
+      ...(variantsOf(bundle).includes('withoutSourceMaps')
+        ? { withoutSourceMaps: summarize(bundle, 'withoutSourceMaps') }
+        : {}),
     };
   });
+  // The baseline runs with the first function's environment: without NODE_OPTIONS there, its one measurement
+  // is also the reference of a function that sets them.
   const baseline = results.find((result) => result.kind === 'baseline');
   return results.map((result) => ({
     ...result,
     asDeployed: withRatio(result.asDeployed, baseline?.asDeployed),
-    withoutSourceMaps: withRatio(result.withoutSourceMaps, baseline?.withoutSourceMaps),
+    ...(result.withoutSourceMaps
+      ? {
+          withoutSourceMaps: withRatio(
+            result.withoutSourceMaps,
+            baseline?.withoutSourceMaps ?? baseline?.asDeployed,
+          ),
+        }
+      : {}),
   }));
 }
 
 function withRatio(times: ImportTimes, baseline: ImportTimes | undefined): ImportTimes {
   return baseline
-    ? { ...times, importVsBaseline: round(times.importMedianMs / baseline.importMedianMs, 2) }
+    ? {
+        ...times,
+        importVsBaseline: round(times.importMedianMs / baseline.importMedianMs, 2),
+        importCpuVsBaseline: round(times.importCpuMedianMs / baseline.importCpuMedianMs, 2),
+      }
     : times;
 }
 
@@ -321,11 +350,12 @@ function withRatio(times: ImportTimes, baseline: ImportTimes | undefined): Impor
 async function importOnce(
   bundle: FunctionBundle,
   environment: Record<string, string>,
-): Promise<{ importMs: number; processMs: number }> {
+): Promise<{ importMs: number; importCpuMs: number; processMs: number }> {
   const url = pathToFileURL(bundle.file).href;
   const script =
     'globalThis.awslambda={streamifyResponse:(h)=>h,HttpResponseStream:{from:(s)=>s}};' +
-    `const t=performance.now(); await import(${JSON.stringify(url)}); console.log(performance.now()-t)`;
+    `const t=performance.now(), c=process.cpuUsage(); await import(${JSON.stringify(url)});` +
+    'const u=process.cpuUsage(c); console.log(performance.now()-t, (u.user+u.system)/1000)';
   const started = performance.now();
   const result = await run(process.execPath, ['--input-type=module', '-e', script], tmpdir(), {
     PATH: process.env.PATH ?? '',
@@ -339,11 +369,11 @@ async function importOnce(
     ...environment,
   });
   const processMs = performance.now() - started;
-  const importMs = Number(result.stdout.trim().split('\n').at(-1));
-  if (result.code !== 0 || !Number.isFinite(importMs)) {
+  const [importMs, importCpuMs] = (result.stdout.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+  if (result.code !== 0 || !Number.isFinite(importMs) || !Number.isFinite(importCpuMs)) {
     throw new Error(`importing ${bundle.name} (${bundle.file}) failed: ${tail(result.output)}`);
   }
-  return { importMs, processMs };
+  return { importMs: importMs as number, importCpuMs: importCpuMs as number, processMs };
 }
 
 function run(
