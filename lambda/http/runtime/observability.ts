@@ -3,8 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ChatModel } from '../../agent/chat-model.js';
 import { ModelError, ModelTimeoutError } from '../../agent/model-errors.js';
 import type { TurnResult } from '../../agent/run-turn.js';
-import type { AppendResult, EditResult } from '../../memory/conversation-store.js';
-import type { HistoryPage } from '../../memory/store-types.js';
+import type { AppendResult, EditResult, HistoryPage } from '../../memory/store-types.js';
 
 /*
  * Powertools' logger and metrics, set up once per process. The usual POWERTOOLS_* variables still apply (log
