@@ -5,11 +5,11 @@ import type {
   TransactWriteCommandInput,
   UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { type MarkerItem, markerPut, markerRelease } from './attachments/marker-requests.js';
 import type { AttachmentRecord } from './attachments/offload.js';
 import type { StoredMessage } from './message.js';
 import type { Attempt, Operation } from './operation.js';
 import {
-  type AttachmentMarker,
   type Head,
   type IdempotencyRecord,
   keys,
@@ -316,51 +316,6 @@ export const tombstoneDelete = (pk: string, version: number): WriteItem[] => [
 function attachmentsOf(records: readonly AttachmentRecord[] | undefined): { att?: string } {
   return records === undefined || records.length === 0 ? {} : { att: JSON.stringify(records) };
 }
-
-// ---- Attachment markers (./attachments/markers.ts) ----
-
-export type MarkerItem = AttachmentMarker & { readonly pk: string; readonly sk: string };
-
-/** A marker, written on its own (a one-item transaction) or inside the transaction that makes garbage. */
-export const markerPut = (marker: MarkerItem): WriteItem => ({ Put: { Item: marker } });
-
-/** In a write's transaction: its uploads are referenced now, unless a sweep took them (then nothing commits). */
-const markerRelease = (key: ItemKey): WriteItem => ({
-  Delete: {
-    Key: key,
-    ConditionExpression: '#state = :pending',
-    ExpressionAttributeNames: { '#state': 'state' },
-    ExpressionAttributeValues: { ':pending': 'pending' },
-  },
-});
-
-/** The markers of a shard that are due. */
-export const dueMarkersQuery = (shard: number, nowSec: number): QueryRequest => ({
-  KeyConditionExpression: 'pk = :pk AND sk <= :due',
-  ExpressionAttributeValues: { ':pk': keys.markerPartition(shard), ':due': keys.marker(nowSec, '~') },
-});
-
-/** A sweep takes a marker: from then on no commit releases it. The marker as it is now, or none. */
-export const markerClaim = (key: ItemKey): UpdateRequest => ({
-  Key: key,
-  UpdateExpression: 'SET #state = :sweeping',
-  ConditionExpression: 'attribute_exists(pk)',
-  ExpressionAttributeNames: { '#state': 'state' },
-  ExpressionAttributeValues: { ':sweeping': 'sweeping' },
-  ReturnValues: 'ALL_NEW',
-});
-
-/** Once its objects are deleted. */
-export const markerDelete = (key: ItemKey): WriteItem[] => [
-  {
-    Delete: {
-      Key: key,
-      ConditionExpression: '#state = :sweeping',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':sweeping': 'sweeping' },
-    },
-  },
-];
 
 // ---- Summaries (./summaries.ts) ----
 

@@ -3,6 +3,7 @@ import {
   type StagedAttachments,
   stageAttachments,
 } from './attachments/attachment-writes.js';
+import type { MarkerItem } from './attachments/marker-requests.js';
 import { sweepSoon } from './attachments/markers.js';
 import {
   IdempotencyKeyReusedError,
@@ -24,7 +25,7 @@ import {
   type Operation,
   storedMessages,
 } from './operation.js';
-import { attemptTransaction, headKey, type MarkerItem, type SummaryGuard } from './requests.js';
+import { attemptTransaction, headKey, type SummaryGuard } from './requests.js';
 import type { RetryBudget } from './retry-budget.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import type { AppendResult } from './store-types.js';

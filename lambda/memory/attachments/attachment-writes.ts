@@ -1,9 +1,10 @@
 import { InvalidRequestError, InvalidUploadError, PayloadTooLargeError } from '../errors.js';
 import { limits, type MessageInput, parseMessages } from '../message.js';
 import type { Operation } from '../operation.js';
-import type { ItemKey, MarkerItem } from '../requests.js';
+import type { ItemKey } from '../requests.js';
 import { nowSeconds, type StoreContext } from '../store-context.js';
 import { conversationFolder, objectKey, parseUploadId, uploadKey } from './attachment-keys.js';
+import type { MarkerItem } from './marker-requests.js';
 import { markerItem, markerKey, putMarker, storageUnavailable } from './markers.js';
 import { type AttachmentRecord, type OffloadPlan, type PlannedValue, planOffload } from './offload.js';
 

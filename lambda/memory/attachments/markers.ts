@@ -1,15 +1,9 @@
 import { UnavailableError } from '../errors.js';
-import {
-  dueMarkersQuery,
-  type ItemKey,
-  type MarkerItem,
-  markerClaim,
-  markerDelete,
-  markerPut,
-} from '../requests.js';
+import type { ItemKey } from '../requests.js';
 import { nowSeconds, retryBudget, type StoreContext } from '../store-context.js';
 import { type AttachmentMarker, keys, markerShards } from '../table.js';
 import { AttachmentStorageError } from './attachment-storage.js';
+import { dueMarkersQuery, type MarkerItem, markerClaim, markerDelete, markerPut } from './marker-requests.js';
 import { sha } from './offload.js';
 
 /*
