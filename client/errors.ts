@@ -112,6 +112,20 @@ export class SuffixMismatchError extends ConversationStateError {
 const noPendingToolCalls = 'The conversation does not end with tool calls awaiting results.';
 
 /**
+ * 409 revision_conflict: a PATCH with `expectedRevision`, but the conversation's title and metadata are at another
+ * revision (`currentRevision`). Nothing changed.
+ */
+export class RevisionConflictError extends AgentMemoryError {
+  constructor(
+    readonly currentRevision: number | undefined,
+    message = "The conversation's title and metadata are at another revision.",
+    details: TypedErrorDetails = {},
+  ) {
+    super(message, { status: errorStatus.revision_conflict, ...details, code: 'revision_conflict' });
+  }
+}
+
+/**
  * 409 no_pending_tool_calls: a turn continuation (tool results), but the conversation does not end with tool calls
  * awaiting results (answered already, or other messages came after them). Nothing was stored.
  */
@@ -231,6 +245,10 @@ const typedErrors: { readonly [C in ErrorCode]: (input: TypedErrorInput) => Agen
     new SuffixMismatchError(currentVersionOf(details), message, details),
   no_pending_tool_calls: ({ message, details }) =>
     new NoPendingToolCallsError(currentVersionOf(details), message, details),
+  revision_conflict: ({ message, details }) => {
+    const value = details.details?.currentRevision;
+    return new RevisionConflictError(typeof value === 'number' ? value : undefined, message, details);
+  },
   idempotency_result_gone: ({ message, details }) => new IdempotencyResultGoneError(message, details),
   payload_too_large: ({ message, details }) => new PayloadTooLargeError(message, details),
   idempotency_key_reused: ({ message, details }) => new IdempotencyKeyReusedError(message, details),

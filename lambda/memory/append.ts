@@ -4,6 +4,7 @@ import { presentMessages } from './attachments/presentation.js';
 import { VersionConflictError } from './errors.js';
 import { liveVersion } from './head.js';
 import { idempotencyKeyOf } from './idempotency.js';
+import { requireTitle } from './metadata.js';
 import { headKey } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
 import type { AppendOptions, AppendResult } from './store-types.js';
@@ -24,13 +25,22 @@ export async function append(
 ): Promise<AppendResult> {
   const pk = partitionOf(tenant, conversationId);
   const batch = prepareMessages(store, messages);
-  const { expectedVersion } = options;
+  const { expectedVersion, title } = options;
   if (expectedVersion !== undefined) requireSeq('expectedVersion', expectedVersion);
+  if (title !== undefined) requireTitle(title);
   const key = idempotencyKeyOf(options, () => ({
     messages: batch.map(({ input }) => input),
     expectedVersion,
+    title,
   }));
-  const write = await newWrite(store, { pk, tenant, conversationId, messages: batch, idempotency: key });
+  const write = await newWrite(store, {
+    pk,
+    tenant,
+    conversationId,
+    messages: batch,
+    idempotency: key,
+    ...(title === undefined ? {} : { title }),
+  });
   const result = await settleAttachments(store, write, () => commit(store, write, expectedVersion));
   return {
     ...result,

@@ -8,8 +8,10 @@ import { createUpload, type UploadRequest, type UploadTicket } from './attachmen
 import { deleteConversation } from './delete.js';
 import { replaceSuffix } from './edit.js';
 import { findReplay, idempotencyKeyOf } from './idempotency.js';
+import { listConversations } from './list.js';
 import { getConversation, load } from './load.js';
 import { limits, type StoredMessage } from './message.js';
+import { patchConversation } from './patch.js';
 import type { SummaryBasis } from './requests.js';
 import type { StoreContext } from './store-context.js';
 import type {
@@ -19,10 +21,16 @@ import type {
   ContextOptions,
   ConversationContext,
   ConversationInfo,
+  ConversationPage,
+  ConversationPatch,
   ConversationSummary,
+  EditOptions,
   EditResult,
   HistoryPage,
+  ListOptions,
   LoadOptions,
+  PatchOptions,
+  PatchResult,
 } from './store-types.js';
 import {
   loadContext,
@@ -41,10 +49,16 @@ export type {
   ContextOptions,
   ConversationContext,
   ConversationInfo,
+  ConversationPage,
+  ConversationPatch,
   ConversationSummary,
+  EditOptions,
   EditResult,
   HistoryPage,
+  ListOptions,
   LoadOptions,
+  PatchOptions,
+  PatchResult,
   SummaryBasis,
   SummaryDraft,
   SummaryOutcome,
@@ -118,9 +132,13 @@ export interface ConversationStoreOptions {
  * a turn's context (summary and newest messages) is still one Query; storing one is conditional on the life and
  * edits it was made on, and on the summary it replaces.
  *
+ * Conversations as a resource: the head also holds the title and metadata (./patch.ts changes them) and, while
+ * the conversation lives, the keys of the tenant's listing, two keys-only indexes read by ./list.ts.
+ *
  * One file per operation: ./append.ts, ./edit.ts, ./load.ts (and getConversation), ./delete.ts,
- * ./idempotency.ts, ./summaries.ts; the head's life rules in ./head.ts, every condition and expression in ./requests.ts, and
- * the one door to DynamoDB, with its retries and error translation, in ./table-client.ts.
+ * ./idempotency.ts, ./summaries.ts, ./patch.ts, ./list.ts; the head's life rules in ./head.ts, every condition and
+ * expression in ./requests.ts, and the one door to DynamoDB, with its retries and error translation, in
+ * ./table-client.ts.
  */
 export class ConversationStore {
   readonly tableName: string;
@@ -183,7 +201,7 @@ export class ConversationStore {
     tenant: string,
     conversationId: string,
     edit: { expectedSuffix: readonly unknown[]; replacement: readonly unknown[] },
-    options: AppendOptions = {},
+    options: EditOptions = {},
   ): Promise<EditResult> {
     return replaceSuffix(this.context, tenant, conversationId, edit, options);
   }
@@ -286,6 +304,27 @@ export class ConversationStore {
 
   getConversation(tenant: string, conversationId: string): Promise<ConversationInfo | undefined> {
     return getConversation(this.context, tenant, conversationId);
+  }
+
+  /**
+   * Changes title and metadata (a JSON merge patch: `metadata` merges, `null` removes), leaving messages and
+   * version alone. ConversationNotFoundError for an unknown conversation.
+   */
+  patchConversation(
+    tenant: string,
+    conversationId: string,
+    patch: ConversationPatch,
+    options: PatchOptions = {},
+  ): Promise<PatchResult> {
+    return patchConversation(this.context, tenant, conversationId, patch, options);
+  }
+
+  /**
+   * A page of the tenant's live conversations (or of one scope, `prefix: 'user-42:'`), newest activity first to
+   * the minute; follow `nextCursor`. Eventually consistent: a new conversation is listed once the index has it.
+   */
+  listConversations(tenant: string, options: ListOptions = {}): Promise<ConversationPage> {
+    return listConversations(this.context, tenant, options);
   }
 
   /**

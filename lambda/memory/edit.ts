@@ -11,7 +11,7 @@ import { newest } from './load.js';
 import { limits, type MessageInput, parseMessages, type StoredMessage } from './message.js';
 import type { SummaryGuard } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
-import type { AppendOptions, EditResult } from './store-types.js';
+import type { EditOptions, EditResult } from './store-types.js';
 import { commitAttempt, newWrite, settleAttachments } from './write.js';
 
 /**
@@ -24,7 +24,7 @@ export async function replaceSuffix(
   tenant: string,
   conversationId: string,
   edit: { expectedSuffix: readonly unknown[]; replacement: readonly unknown[] },
-  options: AppendOptions = {},
+  options: EditOptions = {},
 ): Promise<EditResult> {
   const pk = partitionOf(tenant, conversationId);
   const largest = store.attachments ? limits.contentRequestBytes : limits.messageBytes;

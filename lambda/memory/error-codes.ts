@@ -13,6 +13,7 @@ export const errorStatus = {
   version_conflict: 409,
   suffix_mismatch: 409,
   no_pending_tool_calls: 409,
+  revision_conflict: 409,
   idempotency_result_gone: 410,
   payload_too_large: 413,
   idempotency_key_reused: 422,

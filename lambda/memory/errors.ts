@@ -45,6 +45,29 @@ export class VersionConflictError extends MemoryError {
   }
 }
 
+/** The conversation's title and metadata are not at the revision the caller expected. Nothing was changed. */
+export class RevisionConflictError extends MemoryError {
+  readonly code = 'revision_conflict';
+  constructor(
+    readonly currentRevision: number,
+    options?: ErrorOptions,
+  ) {
+    super(`The conversation's title and metadata are at revision ${currentRevision}.`, options);
+  }
+
+  override get details() {
+    return { currentRevision: this.currentRevision };
+  }
+}
+
+/** The conversation was never written, or was deleted, or expired. */
+export class ConversationNotFoundError extends MemoryError {
+  readonly code = 'not_found';
+  constructor(conversationId: string, options?: ErrorOptions) {
+    super(`Conversation '${conversationId}' does not exist.`, options);
+  }
+}
+
 /** A history edit's expected suffix is not how the conversation ends (now). Nothing was changed. */
 export class SuffixMismatchError extends MemoryError {
   readonly code = 'suffix_mismatch';

@@ -1,3 +1,4 @@
+import type { ConversationInfo } from './store-types.js';
 import { type Expiring, type Head, type IdempotencyRecord, type SummaryItem, ttlAttribute } from './table.js';
 
 /*
@@ -61,4 +62,19 @@ export function isValidSummary(
 /** Epoch seconds of a clock in epoch milliseconds. */
 export function epochSeconds(nowMs: number): number {
   return Math.floor(nowMs / 1000);
+}
+
+/** What a reader is told of a live head: GET /v1/conversations/{id}, a listed conversation, a PATCH's answer. */
+export function conversationInfo(conversationId: string, head: Head): ConversationInfo {
+  return {
+    conversationId,
+    version: head.version,
+    messageCount: head.messageCount,
+    createdAt: head.createdAt,
+    updatedAt: head.updatedAt,
+    ...(head.liveUntil === undefined ? {} : { expiresAt: new Date(head.liveUntil * 1000).toISOString() }),
+    ...(head.title === undefined ? {} : { title: head.title }),
+    ...(head.meta === undefined ? {} : { metadata: JSON.parse(head.meta) as Record<string, unknown> }),
+    revision: head.revision ?? 0,
+  };
 }

@@ -18,7 +18,9 @@ export {
 export { dynamoDbRetries, storeDocumentClient } from './dynamodb-client.js';
 export { type ErrorCode, errorStatus } from './error-codes.js';
 export * from './errors.js';
+export { listLimits } from './list.js';
 export { limits, type MessageInput, type StoredMessage } from './message.js';
+export { conversationLimits } from './metadata.js';
 export type { SummaryBasis } from './requests.js';
 export type * from './store-types.js';
 export type { SummaryDraft, SummaryOutcome, SummaryState } from './summaries.js';

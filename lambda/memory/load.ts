@@ -1,7 +1,15 @@
 import { partitionOf, requireSeq } from './arguments.js';
 import { loadedMessage, presentMessages } from './attachments/presentation.js';
 import { InvalidRequestError, UnavailableError } from './errors.js';
-import { floorOf, historyShape, isLive, isLiveHead, isValidSummary, liveVersion } from './head.js';
+import {
+  conversationInfo,
+  floorOf,
+  historyShape,
+  isLive,
+  isLiveHead,
+  isValidSummary,
+  liveVersion,
+} from './head.js';
 import { limits, type StoredMessage } from './message.js';
 import { headKey, newestQuery, type QueryRequest, seqRangeQuery } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
@@ -113,14 +121,7 @@ export async function getConversation(
 ): Promise<ConversationInfo | undefined> {
   const { item: head } = await store.table.get<Head>(headKey(partitionOf(tenant, conversationId)));
   if (head === undefined || !isLiveHead(head, nowSeconds(store))) return undefined;
-  return {
-    conversationId,
-    version: head.version,
-    messageCount: head.messageCount,
-    createdAt: head.createdAt,
-    updatedAt: head.updatedAt,
-    ...(head.liveUntil === undefined ? {} : { expiresAt: new Date(head.liveUntil * 1000).toISOString() }),
-  };
+  return conversationInfo(conversationId, head);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type Head,
   type IdempotencyRecord,
   keys,
+  type listingAttributes,
   type RemovalMarker,
   type SummaryItem,
   summaryCheckInterval,
@@ -30,6 +31,9 @@ import {
  * - an idempotency key is written once per life of the id (a record of a past life, or an expired one, is free);
  * - a delete's cleanup touches only the life it tombstoned;
  * - a summary is stored only on the life and the messages it was made from, in place of the summary it read.
+ * - a live head carries its listing keys, a dead one none (a tombstone removes them), so the listing's indexes
+ *   hold the live conversations only (expired ones excepted, which the listing's key range leaves out);
+ * - a PATCH changes title and metadata only, on the life and revision it read.
  */
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -51,6 +55,10 @@ export type UpdateRequest = Omit<UpdateCommandInput, 'TableName'>;
 export type ConditionalDeleteRequest = Pick<
   DeleteCommandInput,
   'Key' | 'ConditionExpression' | 'ExpressionAttributeValues'
+>;
+export type IndexQueryRequest = Pick<
+  QueryCommandInput,
+  'IndexName' | 'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward'
 >;
 
 /** A failed condition answers with the item as it is now: a lost race learns the current head for free. */
@@ -100,6 +108,10 @@ export interface AttemptWrites {
   readonly garbage?: MarkerItem;
   /** An edit that removes messages: what it does to the summary item (ConversationStore.replaceSuffix). */
   readonly summary?: SummaryGuard;
+  /** The head's listing keys, as of this write's clock. */
+  readonly listing: ReturnType<typeof listingAttributes>;
+  /** The title of a conversation this write starts (ignored when it continues one). */
+  readonly title?: string;
 }
 
 /**
@@ -126,11 +138,16 @@ export function attemptTransaction({
   releases,
   garbage,
   summary,
+  listing,
+  title,
 }: AttemptWrites): WriteItem[] {
   const { op, stored, version } = attempt;
   const ttl = expiring(op);
   return [
-    headWrite(pk, attempt, stored.length - remove.length, remove.length > 0, summary?.remove === true),
+    headWrite(pk, attempt, stored.length - remove.length, remove.length > 0, summary?.remove === true, {
+      listing,
+      title,
+    }),
     // Second, so that its cancellation reason is known by place (./write.ts).
     ...(summary === undefined ? [] : [summaryGuard(pk, summary)]),
     ...remove.map((seq) => ({ Delete: { Key: { pk, sk: keys.message(seq) } } })),
@@ -189,7 +206,8 @@ export function attemptTransaction({
 /**
  * The head write. A live head: a version bump conditioned on `version = base`. None: a Put conditioned on
  * there being none. A dead head: a new life whose floor is the dead version, conditioned on it still being
- * that dead head.
+ * that dead head. Either way the listing keys are set as of this write's clock: within a minute they are the
+ * same values, and the listing's indexes are not written.
  */
 function headWrite(
   pk: string,
@@ -197,6 +215,7 @@ function headWrite(
   countDelta: number,
   rewrite: boolean,
   summaryRemoved: boolean,
+  { listing, title }: Pick<AttemptWrites, 'listing' | 'title'>,
 ): WriteItem {
   const { op, base, restartOver, version } = attempt;
   const live = op.expiresAt === undefined ? {} : { liveUntil: op.expiresAt };
@@ -216,6 +235,8 @@ function headWrite(
       ...live,
       op: op.id,
       ...(summaryDue ? { summaryDue } : {}),
+      ...listing,
+      ...(title === undefined ? {} : { title }),
     };
     const condition = restartOver
       ? {
@@ -225,7 +246,8 @@ function headWrite(
       : { ConditionExpression: 'attribute_not_exists(pk)' };
     return { Put: { Item: head, ...condition, ...returnOld } };
   }
-  const set = ['version = :version', 'updatedAt = :now', 'op = :op'];
+  const set = ['version = :version', 'updatedAt = :now', 'op = :op', 'lpk = :lpk', 'lsk = :lsk'];
+  if (listing.spk !== undefined) set.push('spk = :spk');
   const add = ['messageCount :count'];
   const removed: string[] = [];
   if (summaryDue) set.push('summaryDue = :true');
@@ -251,6 +273,9 @@ function headWrite(
         ':count': countDelta,
         ':base': base,
         ':nowSec': nowSec(op),
+        ':lpk': listing.lpk,
+        ':lsk': listing.lsk,
+        ...(listing.spk === undefined ? {} : { ':spk': listing.spk }),
         ...(rewrite ? { ':one': 1 } : {}),
         ...(summaryDue ? { ':true': true } : {}),
         ...(op.expiresAt === undefined ? {} : { ':expiresAt': op.expiresAt }),
@@ -276,12 +301,13 @@ function summaryGuard(pk: string, guard: SummaryGuard): WriteItem {
 
 /**
  * Marks the head deleted, with no version in the condition: a steady stream of appends cannot starve a
- * delete. From then on the id reads as unknown and its keys are dead.
+ * delete. From then on the id reads as unknown, its keys are dead and it leaves the listing.
  */
 export const tombstoneUpdate = (pk: string): UpdateRequest => ({
   Key: headKey(pk),
   UpdateExpression:
-    'SET deleted = :true REMOVE messageCount, createdAt, updatedAt, liveUntil, floor, summaryDue',
+    'SET deleted = :true REMOVE messageCount, createdAt, updatedAt, liveUntil, floor, summaryDue, ' +
+    'title, meta, revision, patchOp, lpk, spk, lsk',
   ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleted)',
   ExpressionAttributeValues: { ':true': true },
   ReturnValues: 'ALL_NEW',
@@ -370,6 +396,161 @@ export function summaryTransaction(
     },
   ];
 }
+
+// ---- PATCH: title and metadata, on the life and revision it read ----
+
+/** What a PATCH sends: the head's title and metadata at the next revision, and its idempotency record. */
+export interface PatchWrites {
+  readonly pk: string;
+  /** The life (its createdAt) and revision the PATCH read and builds on. */
+  readonly read: { readonly createdAt: string; readonly revision: number };
+  readonly expectedVersion?: number;
+  /** The new title and metadata (undefined: removed). Absent: nothing changes, a keyed PATCH records its key. */
+  readonly change?: { readonly title: string | undefined; readonly meta: string | undefined };
+  readonly op: { readonly id: string; readonly nowSec: number; readonly expiresAt: number | undefined };
+  readonly record?: {
+    readonly key: string;
+    readonly hash: string;
+    readonly floor: number;
+    /** The conversation's version when it was written (a record of this life lies above the floor). */
+    readonly version: number;
+    /** The answer, as JSON: a replay returns it. */
+    readonly result: string;
+  };
+}
+
+/**
+ * All or nothing: the head's new title, metadata and revision (or only its condition, when nothing changes)
+ * and the idempotency record. The head must still be the live life and revision read (and at
+ * `expectedVersion`), so a PATCH computed from a head never lands on another; its messages, version and
+ * listing keys are not touched, so the listing's indexes are not written.
+ */
+export function patchTransaction({
+  pk,
+  read,
+  expectedVersion,
+  change,
+  op,
+  record,
+}: PatchWrites): WriteItem[] {
+  const condition = {
+    ConditionExpression: [
+      'attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec)',
+      'createdAt = :createdAt',
+      read.revision === 0
+        ? '(attribute_not_exists(revision) OR revision = :revision)'
+        : 'revision = :revision',
+      ...(expectedVersion === undefined ? [] : ['version = :expectedVersion']),
+    ].join(' AND '),
+    ExpressionAttributeValues: {
+      ':nowSec': op.nowSec,
+      ':createdAt': read.createdAt,
+      ':revision': read.revision,
+      ...(expectedVersion === undefined ? {} : { ':expectedVersion': expectedVersion }),
+    },
+  };
+  let head: WriteItem;
+  if (change === undefined) {
+    head = { ConditionCheck: { Key: headKey(pk), ...condition, ...returnOld } };
+  } else {
+    const set = ['revision = :next', 'patchOp = :op'];
+    // The compactor's wake is the write that set it, removed by the next write (./table.ts): a PATCH too.
+    const removed: string[] = ['summaryDue'];
+    const values: Record<string, unknown> = { ':next': read.revision + 1, ':op': op.id };
+    for (const [name, value] of [
+      ['title', change.title],
+      ['meta', change.meta],
+    ] as const) {
+      if (value === undefined) removed.push(name);
+      else {
+        set.push(`${name} = :${name}`);
+        values[`:${name}`] = value;
+      }
+    }
+    head = {
+      Update: {
+        Key: headKey(pk),
+        UpdateExpression: `SET ${set.join(', ')}${removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''}`,
+        ...condition,
+        ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ...values },
+        ...returnOld,
+      },
+    };
+  }
+  if (record === undefined) return [head];
+  const item: IdempotencyRecord & { pk: string; sk: string } = {
+    pk,
+    sk: keys.idempotency(record.key),
+    hash: record.hash,
+    version: record.version,
+    // An empty seq range: it wrote no message.
+    firstSeq: record.version + 1,
+    lastSeq: record.version,
+    op: op.id,
+    result: record.result,
+    ...(op.expiresAt === undefined ? {} : { [ttlAttribute]: op.expiresAt }),
+  };
+  return [
+    head,
+    {
+      Put: {
+        Item: item,
+        ConditionExpression: `attribute_not_exists(pk) OR ${ttlAttribute} <= :nowSec OR version <= :floor`,
+        ExpressionAttributeValues: { ':nowSec': op.nowSec, ':floor': record.floor },
+        ...returnOld,
+      },
+    },
+  ];
+}
+
+// ---- The listing: one shard of an index, newest first; the heads it names ----
+
+/**
+ * One shard's entries, newest first, strictly below `below` (a cursor) and at or above `from` (the oldest
+ * minute that may still hold a live conversation, with retention). DynamoDB has no "between, upper bound
+ * excluded", so with both bounds the entry equal to `below` comes back too, and the reader drops it.
+ */
+export function listingQuery(
+  index: string,
+  partitionAttribute: 'lpk' | 'spk',
+  partition: string,
+  range: { readonly below?: string; readonly from?: string },
+): IndexQueryRequest {
+  const { below, from } = range;
+  const sortCondition =
+    below !== undefined && from !== undefined
+      ? ' AND lsk BETWEEN :from AND :below'
+      : below !== undefined
+        ? ' AND lsk < :below'
+        : from !== undefined
+          ? ' AND lsk >= :from'
+          : '';
+  return {
+    IndexName: index,
+    KeyConditionExpression: `${partitionAttribute} = :partition${sortCondition}`,
+    ExpressionAttributeValues: {
+      ':partition': partition,
+      ...(below === undefined ? {} : { ':below': below }),
+      ...(from === undefined ? {} : { ':from': from }),
+    },
+    ScanIndexForward: false,
+  };
+}
+
+/** What the listing reads of each head it lists: no message, nothing of other items. */
+export const listedHeadAttributes = [
+  'pk',
+  'version',
+  'messageCount',
+  'createdAt',
+  'updatedAt',
+  'liveUntil',
+  'deleted',
+  'title',
+  'meta',
+  'revision',
+  'lsk',
+] as const;
 
 function expiring(op: Operation): { [ttlAttribute]?: number } {
   return op.expiresAt === undefined ? {} : { [ttlAttribute]: op.expiresAt };

@@ -1,4 +1,7 @@
 import type { StoredMessage } from './message.js';
+import type { ConversationPatch } from './metadata.js';
+
+export type { ConversationPatch };
 
 /*
  * What the store's methods take and return (ConversationStore, ./conversation-store.ts). Kept apart from the
@@ -21,7 +24,15 @@ export interface AppendOptions {
    * @default 'inline'
    */
   readonly attachments?: AttachmentView;
+  /**
+   * The title of the conversation, if this append starts it (its first write, or the first after a delete or
+   * expiry); an append to an existing conversation leaves its title alone (PATCH changes it).
+   */
+  readonly title?: string;
 }
+
+/** An edit's options: an append's, without a title (an edit never starts a titled conversation). */
+export type EditOptions = Omit<AppendOptions, 'title'>;
 
 export interface AppendResult {
   readonly conversationId: string;
@@ -66,8 +77,45 @@ export interface ConversationInfo {
   readonly version: number;
   readonly messageCount: number;
   readonly createdAt: string;
+  /** When messages were last written (a PATCH does not change it). */
   readonly updatedAt: string;
   readonly expiresAt?: string;
+  readonly title?: string;
+  readonly metadata?: Record<string, unknown>;
+  /** How many PATCHes changed title or metadata (0: none yet); `expectedRevision` of a PATCH. */
+  readonly revision: number;
+}
+
+export interface PatchOptions {
+  /** Change only if the conversation's version (its messages) is this, else VersionConflictError. */
+  readonly expectedVersion?: number;
+  /** Change only if title and metadata are at this revision, else RevisionConflictError. */
+  readonly expectedRevision?: number;
+  /** Same key + same patch = the original result, nothing written; shared with the conversation's appends. */
+  readonly idempotencyKey?: string;
+}
+
+export interface PatchResult extends ConversationInfo {
+  /** True when this is the stored result of an earlier PATCH with the same idempotency key. */
+  readonly replayed: boolean;
+  readonly consumedCapacity: number;
+}
+
+export interface ListOptions {
+  /** Only conversations whose id starts with this scope: the part of an id before its first ':', and the ':'. */
+  readonly prefix?: string;
+  /** 1-100. @default 50 */
+  readonly limit?: number;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+export interface ConversationPage {
+  /** Newest activity first (to the minute; within a minute by id, descending). */
+  readonly conversations: ConversationInfo[];
+  /** The `cursor` of the next page; null when none is left. */
+  readonly nextCursor: string | null;
+  readonly consumedCapacity: number;
 }
 
 // ---- Attachments: values the store keeps in S3 (./attachments/), as reads give them ----

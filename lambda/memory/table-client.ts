@@ -7,6 +7,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -19,6 +20,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MemoryError, PayloadTooLargeError, StoreFailureError, UnavailableError } from './errors.js';
 import type {
   ConditionalDeleteRequest,
+  IndexQueryRequest,
   ItemKey,
   QueryRequest,
   UpdateRequest,
@@ -109,6 +111,69 @@ export class TableClient {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw isTransient(error) ? unavailable(error) : translate(error);
     }
+  }
+
+  /**
+   * One page of a Query on a global secondary index: eventually consistent, the only way DynamoDB reads one.
+   */
+  async queryIndex(
+    request: IndexQueryRequest,
+    page: { readonly limit: number; readonly startKey?: Record<string, unknown> },
+  ) {
+    const output = await this.call(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...request,
+          Limit: page.limit,
+          ExclusiveStartKey: page.startKey,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return {
+      items: output.Items ?? [],
+      nextKey: output.LastEvaluatedKey,
+      capacity: sumCapacity(output.ConsumedCapacity),
+    };
+  }
+
+  /**
+   * Up to 100 items by key, strongly consistent, with only `attributes`; in no particular order. Keys DynamoDB
+   * leaves unprocessed (over a partition's throughput) are asked for again a few times, then UnavailableError.
+   */
+  async batchGet(
+    keys: readonly ItemKey[],
+    attributes: readonly string[],
+  ): Promise<{ items: Record<string, unknown>[]; capacity: number }> {
+    const names = Object.fromEntries(attributes.map((name, index) => [`#a${index}`, name]));
+    const items: Record<string, unknown>[] = [];
+    let capacity = 0;
+    let pending = [...keys];
+    for (let round = 0; pending.length > 0; round++) {
+      if (round >= 5) throw unavailable(new Error(`${pending.length} keys stayed unprocessed`));
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** round));
+      const request = pending;
+      const output = await this.call(() =>
+        this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: request,
+                ConsistentRead: true,
+                ProjectionExpression: Object.keys(names).join(', '),
+                ExpressionAttributeNames: names,
+              },
+            },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      items.push(...(output.Responses?.[this.tableName] ?? []));
+      capacity += sumCapacity(output.ConsumedCapacity);
+      pending = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as ItemKey[];
+    }
+    return { items, capacity };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 /*
@@ -7,7 +8,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   sk = MSG#0000000042      a message, seq zero-padded to 10 digits so string order is seq order
  *        MSG#~HEAD           the head: version, messageCount, times, op ('~' sorts after every digit)
  *        MSG#SUMMARY         the summary of the conversation up to a seq ('S' sorts between the digits and '~')
- *        IDEM#<key>          an idempotency record: the request's hash and the seq range it wrote
+ *        IDEM#<key>          an idempotency record: the request's hash and the seq range it wrote (a PATCH: its answer)
  *        REMOVAL#0000000042  an edit that only removed messages wrote version 42 (its operation id)
  *        STREAM#ACTIVE    the chat's running UI message stream (chat route): its id and start
  *        STREAM#<streamId>#000042   a batch of that stream's recorded chunks, for clients that resume it
@@ -21,6 +22,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * summary's size, not on the conversation's length. A summary never replaces a message: there is one summary
  * item per conversation, which each new summary replaces. The items' shapes are below; every condition and
  * expression on them is in ./requests.ts.
+ * The head of a live conversation also carries the keys of the tenant's listing (`listing` below).
  */
 export const keys = {
   partition: (tenant: string, conversationId: string) =>
@@ -102,6 +104,18 @@ export interface Head {
    * one: the compactor's trigger (the stack's stream filter wakes it on a head image that carries it).
    */
   readonly summaryDue?: boolean;
+  /** The conversation's title (1-256 characters), set by its first write or a PATCH. */
+  readonly title?: string;
+  /** Its metadata: a JSON object, as JSON text (a PATCH merges into it). */
+  readonly meta?: string;
+  /** How many PATCHes changed title or metadata in this life (absent: 0); a PATCH may be conditional on it. */
+  readonly revision?: number;
+  /** The PATCH that wrote this revision: tells a PATCH whose answer was lost that it was the last one. */
+  readonly patchOp?: string;
+  /** The listing's keys while the conversation lives (`listing` below); a tombstone removes them. */
+  readonly lpk?: string;
+  readonly spk?: string;
+  readonly lsk?: string;
 }
 
 /**
@@ -135,6 +149,8 @@ export interface IdempotencyRecord extends Expiring {
   readonly lastSeq: number;
   /** The operation that wrote it: its own retry is answered as applied, not as a replay. */
   readonly op?: string;
+  /** A PATCH's answer, as JSON: it wrote no messages to re-read (its seq range is empty). */
+  readonly result?: string;
 }
 
 /**
@@ -167,6 +183,82 @@ export interface RemovalMarker extends Expiring {
   readonly version: number;
 }
 
+/*
+ * The tenant's listing: two global secondary indexes over the heads of live conversations, keys only.
+ *
+ *   listing           lpk = <tenant>#<shard>           lsk = <minute of the last write, 10 digits>#<id>
+ *   listing-by-scope  spk = <tenant>#<shard>#<scope>   lsk (the same)
+ *
+ * The shard (0-f) is a hash of the conversation id, so a tenant's index writes spread over 16 partitions of
+ * each index (a partition takes ~1,000 writes a second; a throttled index throttles the table's writes); a page
+ * is read from all 16, newest first, and merged (./list.ts). The scope is the id up to its first ':'
+ * (`user-42:` of `user-42:ticket-7`): one user's conversations, newest first, at a page's cost.
+ *
+ * Every write of messages sets `lsk` from its own clock, so the index entry moves at most once a minute however
+ * often the conversation is written: within a minute the head changes, its index keys do not, and DynamoDB
+ * writes an index only when an indexed attribute changes. The order is therefore the minute of the last write,
+ * newest first, then the id, descending. Keys only: a PATCH (title, metadata) never writes an index; the
+ * listing reads those, and the counts, from the heads it lists.
+ */
+export const listing = {
+  index: 'listing',
+  scopedIndex: 'listing-by-scope',
+  shards: 16,
+  intervalMs: 60_000,
+} as const;
+
+export const listingKeys = {
+  /** The index partition of one shard of the tenant's listing. */
+  partition: (tenant: string, shard: string) => `${encodeURIComponent(tenant)}#${shard}`,
+  /** The index partition of one shard of a scope's listing (scope: `user-42:`). */
+  scopedPartition: (tenant: string, shard: string, scope: string) =>
+    `${encodeURIComponent(tenant)}#${shard}#${scope}`,
+  /** The sort key of a conversation last written at `nowMs`: the same all minute long. */
+  sortKey: (nowMs: number, conversationId: string) => `${minuteOf(nowMs)}#${conversationId}`,
+  /** The lowest sort key of the minute of `nowMs` (every entry of that minute sorts at or above it). */
+  minuteStart: (nowMs: number) => `${minuteOf(nowMs)}#`,
+  shardOf: (conversationId: string) => createHash('sha256').update(conversationId).digest('hex').charAt(0),
+  /** Every shard, as `shardOf` names them. */
+  allShards: Array.from({ length: listing.shards }, (_, shard) => shard.toString(16)),
+  /** The part of the id before its first ':', with the ':' (`user-42:`), if the id has one. */
+  scopeOf: (conversationId: string): string | undefined => {
+    const colon = conversationId.indexOf(':');
+    return colon > 0 ? conversationId.slice(0, colon + 1) : undefined;
+  },
+} as const;
+
+function minuteOf(nowMs: number): string {
+  return String(Math.floor(nowMs / listing.intervalMs)).padStart(10, '0');
+}
+
+/** The listing attributes of a live head written at `nowMs`. */
+export function listingAttributes(
+  tenant: string,
+  conversationId: string,
+  nowMs: number,
+): { lpk: string; spk?: string; lsk: string } {
+  const shard = listingKeys.shardOf(conversationId);
+  const scope = listingKeys.scopeOf(conversationId);
+  return {
+    lpk: listingKeys.partition(tenant, shard),
+    ...(scope === undefined ? {} : { spk: listingKeys.scopedPartition(tenant, shard, scope) }),
+    lsk: listingKeys.sortKey(nowMs, conversationId),
+  };
+}
+
+/** The listing's indexes (keys only), as CreateTable and UpdateTable take them. */
+export const listingIndexes = [
+  { name: listing.index, partitionKey: 'lpk' },
+  { name: listing.scopedIndex, partitionKey: 'spk' },
+].map(({ name, partitionKey }) => ({
+  IndexName: name,
+  KeySchema: [
+    { AttributeName: partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: 'lsk', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' as const },
+}));
+
 /** The table as the CDK stack defines it, for DynamoDB Local (tests, local server, benchmarks). */
 export function conversationTableDefinition(tableName: string): CreateTableCommandInput {
   return {
@@ -175,10 +267,14 @@ export function conversationTableDefinition(tableName: string): CreateTableComma
     AttributeDefinitions: [
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'lpk', AttributeType: 'S' },
+      { AttributeName: 'spk', AttributeType: 'S' },
+      { AttributeName: 'lsk', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ],
+    GlobalSecondaryIndexes: listingIndexes,
   };
 }

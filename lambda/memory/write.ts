@@ -29,7 +29,14 @@ import { attemptTransaction, headKey, type SummaryGuard } from './requests.js';
 import type { RetryBudget } from './retry-budget.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import type { AppendResult } from './store-types.js';
-import { type Head, type IdempotencyRecord, keys, type MessageItem, type RemovalMarker } from './table.js';
+import {
+  type Head,
+  type IdempotencyRecord,
+  keys,
+  listingAttributes,
+  type MessageItem,
+  type RemovalMarker,
+} from './table.js';
 import { conditionFailed, itemOf, unavailable } from './table-client.js';
 
 /** One logical write (an append or an edit) of one operation, across all its attempts. */
@@ -40,6 +47,10 @@ export interface Write {
   readonly op: Operation;
   readonly idempotency: IdempotencyKey | undefined;
   readonly budget: RetryBudget;
+  /** The head's listing keys as of the operation's clock (./table.ts, `listing`). */
+  readonly listing: ReturnType<typeof listingAttributes>;
+  /** The title, if this write starts the conversation. */
+  readonly title?: string;
   /** What it uploaded to S3 before its first attempt (./attachments/). */
   readonly staged?: StagedAttachments;
   /** The garbage marker of the objects of messages it removes (an edit), written by its transaction. */
@@ -47,12 +58,12 @@ export interface Write {
 }
 
 /**
- * A new write of `messages`: its operation (ids, time, op id) and retry budget, fixed for all its attempts. What
- * its messages move to S3 is uploaded now, once, under the operation's keys.
+ * A new write of `messages`: its operation (ids, time, op id), listing keys and retry budget, fixed for all its
+ * attempts. What its messages move to S3 is uploaded now, once, under the operation's keys.
  */
 export async function newWrite(
   store: StoreContext,
-  write: Pick<Write, 'pk' | 'tenant' | 'conversationId' | 'idempotency'> & {
+  write: Pick<Write, 'pk' | 'tenant' | 'conversationId' | 'idempotency' | 'title'> & {
     readonly messages: readonly PreparedMessage[];
   },
 ): Promise<Write> {
@@ -62,6 +73,7 @@ export async function newWrite(
   return {
     ...rest,
     op: records === undefined ? op : { ...op, attachments: records },
+    listing: listingAttributes(write.tenant, write.conversationId, op.nowMs),
     budget: retryBudget(store),
     ...(staged === undefined ? {} : { staged }),
   };
@@ -147,6 +159,8 @@ export async function commitAttempt(
       pk,
       attempt,
       remove,
+      listing: write.listing,
+      ...(write.title === undefined ? {} : { title: write.title }),
       ...(idempotency === undefined ? {} : { record: { ...idempotency, floor } }),
       ...(write.staged === undefined ? {} : { releases: write.staged.marker }),
       ...(write.garbage === undefined || remove.length === 0 ? {} : { garbage: write.garbage }),

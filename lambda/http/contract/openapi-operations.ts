@@ -367,6 +367,9 @@ export const errorDescriptions: Readonly<Record<ErrorCode, string>> = {
     'The conversation is not at `expectedVersion` (or lost every retry of a race); see `currentVersion`.',
   suffix_mismatch:
     'The conversation does not end with `expectedSuffix` (now); nothing changed. See `currentVersion`.',
+  revision_conflict:
+    'A PATCH with `expectedRevision`, but title and metadata are at another revision now; nothing changed. See ' +
+    '`currentRevision`.',
   no_pending_tool_calls:
     'A continuation (`toolResults`), but the conversation does not end with an assistant message whose tool ' +
     'calls await results (they were answered already, or other messages came after them). Nothing was stored; ' +

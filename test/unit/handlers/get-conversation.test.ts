@@ -12,6 +12,9 @@ const conversation = {
   createdAt: '2025-01-01T00:00:00.000Z',
   updatedAt: '2025-01-02T00:00:00.000Z',
   expiresAt: '2025-02-01T00:00:00.000Z',
+  title: 'Refund',
+  metadata: { pinned: true },
+  revision: 2,
 };
 
 describe('getConversation handler', () => {

@@ -7,6 +7,7 @@ const head = (version: number, messageCount: number) => ({
   messageCount,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
+  revision: 0,
 });
 
 describe('inspector live view', () => {

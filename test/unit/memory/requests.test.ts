@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { attemptOn, newOperation, type Operation } from '../../../lambda/memory/operation.js';
 import { attemptTransaction, pastLifeDeletes, tombstoneUpdate } from '../../../lambda/memory/requests.js';
-import { keys } from '../../../lambda/memory/table.js';
+import { keys, listingAttributes } from '../../../lambda/memory/table.js';
 
 const pk = keys.partition('t', 'c');
 const nowMs = Date.parse('2026-01-01T00:00:00Z');
 const nowSec = nowMs / 1000;
+const listing = listingAttributes('t', 'c', nowMs);
 const user = (content: string) => ({ message: { role: 'user' as const, content } });
 const operation = (count: number, ttlSeconds?: number): Operation =>
   newOperation(
@@ -32,6 +33,7 @@ describe('the write of one attempt', () => {
   it('starts a conversation with a Put of the head conditioned on there being none', () => {
     const [head, ...messages] = attemptTransaction({
       pk,
+      listing,
       attempt: attemptOn(operation(1), 0, undefined),
       remove: [],
     });
@@ -47,7 +49,12 @@ describe('the write of one attempt', () => {
   it('starts a new life over a dead head above its seqs, conditioned on it still being that dead head', () => {
     const dead = { version: 7, messageCount: 0, createdAt: '', updatedAt: '', deleted: true };
 
-    const [head, message] = attemptTransaction({ pk, attempt: attemptOn(operation(1), 0, dead), remove: [] });
+    const [head, message] = attemptTransaction({
+      pk,
+      listing,
+      attempt: attemptOn(operation(1), 0, dead),
+      remove: [],
+    });
 
     expect(head?.Put).toMatchObject({
       Item: { version: 8, floor: 7 },
@@ -58,7 +65,12 @@ describe('the write of one attempt', () => {
   });
 
   it('moves a live head from its version only, refreshing retention on every item', () => {
-    const items = attemptTransaction({ pk, attempt: attemptOn(operation(2, 60), 4, undefined), remove: [] });
+    const items = attemptTransaction({
+      pk,
+      listing,
+      attempt: attemptOn(operation(2, 60), 4, undefined),
+      remove: [],
+    });
 
     expect(items[0]?.Update).toMatchObject({
       Key: { pk, sk: keys.head },
@@ -73,7 +85,12 @@ describe('the write of one attempt', () => {
   });
 
   it('clears a head expiry left from retention when there is none now', () => {
-    const [head] = attemptTransaction({ pk, attempt: attemptOn(operation(1), 4, undefined), remove: [] });
+    const [head] = attemptTransaction({
+      pk,
+      listing,
+      attempt: attemptOn(operation(1), 4, undefined),
+      remove: [],
+    });
 
     expect(head?.Update?.UpdateExpression).toBe(
       'SET version = :version, updatedAt = :now, op = :op ADD messageCount :count REMOVE summaryDue, liveUntil',
@@ -126,7 +143,7 @@ describe('the write of one attempt', () => {
   it('writes an edit that only removes as a version bump, the deletes and its marker', () => {
     const attempt = attemptOn(operation(0), 5, undefined);
 
-    const [head, ...rest] = attemptTransaction({ pk, attempt, remove: [4, 5] });
+    const [head, ...rest] = attemptTransaction({ pk, listing, attempt, remove: [4, 5] });
 
     expect(head?.Update?.UpdateExpression).toContain('ADD messageCount :count, rewrites :one');
     expect(head?.Update?.ExpressionAttributeValues).toMatchObject({ ':count': -2, ':version': 6 });
@@ -143,6 +160,7 @@ describe('the write of one attempt', () => {
 
     const record = attemptTransaction({
       pk,
+      listing,
       attempt,
       remove: [],
       record: { key: 'k', hash: 'h', floor: 2 },
