@@ -25,7 +25,8 @@ import {
   routes,
   type TableAccess,
 } from '../lambda/http/routes.js';
-import { keys, ttlAttribute } from '../lambda/memory/table.js';
+import { listedHeadAttributes } from '../lambda/memory/requests.js';
+import { keys, listing, listingIndexes, ttlAttribute } from '../lambda/memory/table.js';
 import {
   type AgentModelProps,
   agentModelSettings,
@@ -211,11 +212,12 @@ const writeActions = [
 type FunctionAccess = TableAccess | 'summaries';
 
 /**
- * IAM actions per route access level. Transactions need no action of their own: DynamoDB authorizes each
- * Put/Update/Delete/ConditionCheck inside them. Nothing else (no Scan, no Batch*, no DescribeTable). `edit`
- * is `write` plus the deletes of the messages a history edit replaces.
+ * IAM actions on the table per route access level. Transactions need no action of their own: DynamoDB
+ * authorizes each Put/Update/Delete/ConditionCheck inside them. Nothing else (no Scan, no DescribeTable), and
+ * nothing on the indexes. `edit` is `write` plus the deletes of the messages a history edit replaces. `list`
+ * is apart (`listingStatements`): it queries the listing indexes and reads heads by key.
  */
-const tableActions: { readonly [access in FunctionAccess]: readonly string[] } = {
+const tableActions: { readonly [access in Exclude<FunctionAccess, 'list'>]: readonly string[] } = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
   write: writeActions,
   edit: [...writeActions, 'dynamodb:DeleteItem'],
@@ -258,6 +260,28 @@ const compactorFunction = {
 } as const;
 /** Model calls of 20 s each, folding a backlog chunk by chunk; the handler stops starting them 25 s before this. */
 const compactorTimeout = Duration.minutes(5);
+
+/**
+ * The listing route's function: Query on the two listing indexes (keys only) and BatchGetItem of the heads it
+ * names, limited by IAM to the attributes of a head the listing shows, as AWS's fine-grained access control
+ * does it: it can read no message, no idempotency record, no checkpoint.
+ */
+function listingStatements(table: dynamodb.ITable): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [listing.index, listing.scopedIndex].map((index) => `${table.tableArn}/index/${index}`),
+    }),
+    new iam.PolicyStatement({
+      actions: ['dynamodb:BatchGetItem'],
+      resources: [table.tableArn],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['sk', ...listedHeadAttributes] },
+        StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      },
+    }),
+  ];
+}
 
 /** The inspector page's function: public, no table access, the page built next to its bundle (inspector/). */
 const inspectorPage = {
@@ -342,6 +366,15 @@ export class AgentMemory extends Construct {
       // The compactor's trigger: it is woken on head images marked `summaryDue` (filtered by the event source).
       ...((props.summaries ?? true) ? { stream: dynamodb.StreamViewType.NEW_IMAGE } : {}),
     });
+    // The tenant's listing (lambda/memory/table.ts): keys only, so only a head's listing keys write them.
+    for (const index of listingIndexes) {
+      this.conversationTable.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      });
+    }
     this.table = this.conversationTable;
 
     const attachments =
@@ -883,8 +916,18 @@ export class AgentMemory extends Construct {
       ...(afterBundling === undefined ? {} : { afterBundling }),
     });
     const fn = memoryFunction.function;
-    const actions = tableActions[route.access];
-    if (actions.length > 0) this.conversationTable.grants.actions(fn, ...actions);
+    // On the table alone: the table's own grants would add its indexes (`index/*`), which no route but the
+    // listing reads.
+    if (route.access === 'list') {
+      for (const statement of listingStatements(this.conversationTable)) fn.addToRolePolicy(statement);
+    } else if (tableActions[route.access].length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [...tableActions[route.access]],
+          resources: [this.conversationTable.tableArn],
+        }),
+      );
+    }
     if (attachmentAccess !== undefined && this.bucket !== undefined)
       this.grantAttachments(fn, attachmentAccess);
     for (const statement of options.initialPolicy ?? []) fn.addToRolePolicy(statement);

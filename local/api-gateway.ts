@@ -18,7 +18,7 @@ export const defaultTenant = 'local';
 
 export interface ApiGatewayServerOptions {
   readonly handlers: HandlerModules;
-  /** Awaited after every successful POST/DELETE, before the answer leaves. */
+  /** Awaited after every successful POST/PATCH/DELETE, before the answer leaves. */
   readonly writeFence: WriteFence;
   /** Called when a write left the conversation's head marked `summaryDue` (the compactor's wake). */
   readonly onSummaryDue?: (tenant: string, conversationId: string) => void;
@@ -73,7 +73,7 @@ function bodyField(body: string | undefined, field: string): string | undefined 
 
 function isSuccessfulWrite(method: string, statusCode: number | undefined): boolean {
   const status = statusCode ?? 200;
-  return (method === 'POST' || method === 'DELETE') && status >= 200 && status < 300;
+  return (method === 'POST' || method === 'PATCH' || method === 'DELETE') && status >= 200 && status < 300;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   VersionConflictError,
 } from '../memory/errors.js';
 import type { MessageInput, StoredMessage } from '../memory/message.js';
+import { requireTitle } from '../memory/metadata.js';
 import { type ChatModel, type ChatRequest, type ModelStreamEvent, summarySystemText } from './chat-model.js';
 import {
   type ContextPolicy,
@@ -96,6 +97,8 @@ export interface RunTurnInput {
   readonly toolChoice?: ToolChoice;
   /** A system prompt for this turn; sent to the model, not stored (but part of the idempotency check). */
   readonly system?: string;
+  /** The title of the conversation, if this turn starts it (ignored when it exists). */
+  readonly title?: string;
   /** Run the turn only if the conversation is at this version; else VersionConflictError, no model call. */
   readonly expectedVersion?: number;
   /** Same key + same request = the stored reply again, without a model call. */
@@ -170,7 +173,8 @@ export const defaultTurnAttempts = 3;
  * Throws the store's MemoryErrors, ModelError (502) and ModelTimeoutError (504).
  */
 export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
-  const { store, model, tenant, conversationId, system, expectedVersion, idempotencyKey, onEvent } = input;
+  const { store, model, tenant, conversationId, system, title, expectedVersion, idempotencyKey, onEvent } =
+    input;
   const policy = input.policy ?? defaultContextPolicy;
   const modelTimeoutMs = input.modelTimeoutMs ?? defaultModelTimeoutMs;
   const maxAttempts = input.maxAttempts ?? defaultTurnAttempts;
@@ -184,6 +188,7 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
   if (system !== undefined && typeof system !== 'string') {
     throw new InvalidRequestError('system must be a string.');
   }
+  if (title !== undefined) requireTitle(title);
   if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0)) {
     throw new InvalidRequestError('expectedVersion must be an integer >= 0.');
   }
@@ -194,8 +199,8 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
   // What makes a retry "the same turn". `kind` keeps it apart from an append's fingerprint under the same key.
   const fingerprint =
     message === undefined
-      ? { kind: 'tool_results', toolResults, system, expectedVersion, tools, toolChoice }
-      : { kind: 'turn', message, system, expectedVersion, tools, toolChoice };
+      ? { kind: 'tool_results', toolResults, system, expectedVersion, tools, toolChoice, title }
+      : { kind: 'turn', message, system, expectedVersion, tools, toolChoice, title };
   const reservedTokens =
     estimateTextTokens(system) +
     (message ? estimateTokens(message) : estimateTextTokens(JSON.stringify(toolResults))) +
@@ -300,7 +305,10 @@ export async function runTurn(input: RunTurnInput): Promise<TurnResult> {
     try {
       const result =
         'append' in plan
-          ? await store.append(tenant, conversationId, plan.append, options)
+          ? await store.append(tenant, conversationId, plan.append, {
+              ...options,
+              ...(title === undefined ? {} : { title }),
+            })
           : await store.replaceSuffix(
               tenant,
               conversationId,

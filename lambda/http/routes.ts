@@ -4,9 +4,10 @@
  */
 /**
  * What a route's function may do on the table: `write` appends (conditional puts and updates), `edit` also
- * deletes single messages (history edits), `delete` removes whole conversations.
+ * deletes single messages (history edits), `delete` removes whole conversations, `list` queries the listing
+ * indexes and reads heads by key (never a message).
  */
-export type TableAccess = 'read' | 'write' | 'edit' | 'delete' | 'none';
+export type TableAccess = 'read' | 'write' | 'edit' | 'delete' | 'list' | 'none';
 
 /**
  * What a route's function may do in the attachments bucket (when the deployment has one): `read` presigns and reads
@@ -19,7 +20,7 @@ export type AttachmentAccess = 'read' | 'write' | 'delete' | 'upload';
 export interface RouteFields {
   /** Stable construct id and function name part. */
   readonly id: string;
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly path: string;
   /** What the function may do on the table: least privilege per route. */
   readonly access: TableAccess;
@@ -145,6 +146,20 @@ export const routes: readonly RouteDefinition[] = [
     streamingEntry: 'resume-chat-stream.ts',
     access: 'read',
     timeoutSeconds: 29,
+  },
+  {
+    id: 'PatchConversation',
+    method: 'PATCH',
+    path: '/v1/conversations/{conversationId}',
+    entry: 'patch-conversation.ts',
+    access: 'write',
+  },
+  {
+    id: 'ListConversations',
+    method: 'GET',
+    path: '/v1/conversations',
+    entry: 'list-conversations.ts',
+    access: 'list',
   },
   { id: 'Health', method: 'GET', path: '/health', entry: 'health.ts', access: 'none', public: true },
 ];

@@ -1,3 +1,4 @@
+import * as z from '../validation/zod.js';
 import { InvalidRequestError, PayloadTooLargeError } from './errors.js';
 import { jsonDepth, limits } from './message.js';
 
@@ -30,13 +31,20 @@ export interface TitleAndMetadata {
   readonly meta: string | undefined;
 }
 
+const titleRule = `must be 1-${conversationLimits.titleLength} characters, not only white space`;
+
+/** A title: 1-256 characters (code points), not only white space. */
+export const titleSchema = z
+  .string()
+  .check(
+    z.refine(
+      (title) => [...title].length <= conversationLimits.titleLength && title.trim().length > 0,
+      titleRule,
+    ),
+  );
+
 export function requireTitle(title: unknown): asserts title is string {
-  const length = typeof title === 'string' ? [...title].length : 0;
-  if (typeof title !== 'string' || length < 1 || length > conversationLimits.titleLength || !title.trim()) {
-    throw new InvalidRequestError(
-      `title must be 1-${conversationLimits.titleLength} characters, not only white space.`,
-    );
-  }
+  if (!titleSchema.safeParse(title).success) throw new InvalidRequestError(`title ${titleRule}.`);
 }
 
 /** Checks a patch as the store is given it (the HTTP layer's schema says the same). */

@@ -246,18 +246,23 @@ export function listingAttributes(
   };
 }
 
-/** The listing's indexes (keys only), as CreateTable and UpdateTable take them. */
+/** The listing's indexes: string keys, keys only (the stack's table and DynamoDB Local's). */
 export const listingIndexes = [
-  { name: listing.index, partitionKey: 'lpk' },
-  { name: listing.scopedIndex, partitionKey: 'spk' },
-].map(({ name, partitionKey }) => ({
-  IndexName: name,
-  KeySchema: [
-    { AttributeName: partitionKey, KeyType: 'HASH' as const },
-    { AttributeName: 'lsk', KeyType: 'RANGE' as const },
-  ],
-  Projection: { ProjectionType: 'KEYS_ONLY' as const },
-}));
+  { indexName: listing.index, partitionKey: 'lpk', sortKey: 'lsk' },
+  { indexName: listing.scopedIndex, partitionKey: 'spk', sortKey: 'lsk' },
+] as const;
+
+/** A listing index as CreateTable and UpdateTable take it. */
+export function listingIndexDefinition(index: (typeof listingIndexes)[number]) {
+  return {
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'KEYS_ONLY' as const },
+  };
+}
 
 /** The table as the CDK stack defines it, for DynamoDB Local (tests, local server, benchmarks). */
 export function conversationTableDefinition(tableName: string): CreateTableCommandInput {
@@ -275,6 +280,6 @@ export function conversationTableDefinition(tableName: string): CreateTableComma
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: listingIndexes,
+    GlobalSecondaryIndexes: listingIndexes.map(listingIndexDefinition),
   };
 }

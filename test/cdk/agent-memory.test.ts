@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkpointTableActions } from '../../lambda/checkpoints/checkpoint-table.js';
-import { fallbackRoute, routes } from '../../lambda/http/routes.js';
+import { fallbackRoute, routes, type TableAccess } from '../../lambda/http/routes.js';
 import {
   actionsOf,
   allPolicyStatements,
@@ -20,7 +20,7 @@ import {
 /** The HTTP API's routes and their functions: one per route it serves, plus the `$default` route's. */
 const httpRoutes: ReadonlyArray<{
   id: string;
-  access: 'read' | 'write' | 'edit' | 'delete' | 'none';
+  access: TableAccess;
   routeKey: string;
 }> = [
   ...routes
@@ -76,6 +76,7 @@ const expectedTableActions = {
   delete: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
   // Reads, the summary's Put and the head's check: no update, no delete.
   summaries: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  list: ['dynamodb:BatchGetItem', 'dynamodb:Query'],
   none: [],
 } as const;
 
@@ -158,6 +159,34 @@ describe('AgentMemory', () => {
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
         DeletionProtectionEnabled: true,
+      });
+    });
+
+    it('has the two keys-only listing indexes: lpk or spk, sorted by lsk', () => {
+      iamStack.template.hasResourceProperties('AWS::DynamoDB::Table', {
+        AttributeDefinitions: Match.arrayWith([
+          { AttributeName: 'lpk', AttributeType: 'S' },
+          { AttributeName: 'lsk', AttributeType: 'S' },
+          { AttributeName: 'spk', AttributeType: 'S' },
+        ]),
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'listing',
+            KeySchema: [
+              { AttributeName: 'lpk', KeyType: 'HASH' },
+              { AttributeName: 'lsk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+          {
+            IndexName: 'listing-by-scope',
+            KeySchema: [
+              { AttributeName: 'spk', KeyType: 'HASH' },
+              { AttributeName: 'lsk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
       });
     });
 
@@ -298,8 +327,9 @@ describe('AgentMemory', () => {
       expect(dynamoActionsOfRole(iamStack, turnRouteId)).toEqual([...expectedTableActions.write].sort());
     });
 
-    it('grants DynamoDB actions only on this table, never dynamodb:* and never on *', () => {
+    it('grants DynamoDB actions only on this table (its indexes to the listing alone), never dynamodb:* and never on *', () => {
       const tableArn = { 'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'AgentMemory/Table'), 'Arn'] };
+      const listingPolicy = logicalIdOf(iamStack.stack, 'ListConversations/Role/DefaultPolicy');
       const statements = allPolicyStatements(iamStack.template);
       const dynamo = statements.filter(({ statement }) =>
         actionsOf(statement).some((action) => action.toLowerCase().startsWith('dynamodb:')),
@@ -321,9 +351,57 @@ describe('AgentMemory', () => {
         [['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], [streamArn]],
         [['dynamodb:ListStreams'], ['*']],
       ]);
-      for (const { statement } of dynamo.filter(({ policy }) => policy !== streamPolicy)) {
+      for (const { statement } of dynamo.filter(
+        ({ policy }) => policy !== streamPolicy && policy !== listingPolicy,
+      )) {
         expect(resourcesOf(statement)).toEqual([tableArn]);
       }
+    });
+
+    it('lets the listing query its two indexes and read heads by key, only the attributes it shows', () => {
+      // Prepare
+      const tableArn = { 'Fn::GetAtt': [logicalIdOf(iamStack.stack, 'AgentMemory/Table'), 'Arn'] };
+      const indexArn = (index: string) => ({ 'Fn::Join': ['', [tableArn, `/index/${index}`]] });
+      const listingPolicy = logicalIdOf(iamStack.stack, 'ListConversations/Role/DefaultPolicy');
+
+      // Act
+      const statements = allPolicyStatements(iamStack.template)
+        .filter(({ policy }) => policy === listingPolicy)
+        .map(({ statement }) => statement)
+        .filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
+
+      // Assess
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:Query',
+          Resource: [indexArn('listing'), indexArn('listing-by-scope')],
+        },
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:BatchGetItem',
+          Resource: tableArn,
+          Condition: {
+            'ForAllValues:StringEquals': {
+              'dynamodb:Attributes': [
+                'sk',
+                'pk',
+                'version',
+                'messageCount',
+                'createdAt',
+                'updatedAt',
+                'liveUntil',
+                'deleted',
+                'title',
+                'meta',
+                'revision',
+                'lsk',
+              ],
+            },
+            StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+          },
+        },
+      ]);
     });
 
     it("allows nothing on * but the X-Ray trace upload, alone in a tracing policy per function, and the compactor's ListStreams", () => {

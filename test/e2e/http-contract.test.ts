@@ -344,7 +344,7 @@ describe('local server: the HTTP contract over real HTTP', () => {
 
   describe('routing', () => {
     it('answers an unknown path with 404 not_found', async () => {
-      for (const path of ['/', '/v1/conversations', '/v1/conversations/a/messages/extra', '/v2/x']) {
+      for (const path of ['/', '/v1/conversation', '/v1/conversations/a/messages/extra', '/v2/x']) {
         expectError(await server.request('GET', path), 404, 'not_found');
       }
     });
@@ -356,7 +356,7 @@ describe('local server: the HTTP contract over real HTTP', () => {
         await server.request('PATCH', messagesPath('a'), { body: { messages: [] } }),
       ];
       for (const answer of answers) expectError(answer, 405, 'method_not_allowed');
-      expect(answers[0]?.headers.get('allow')).toBe('DELETE, GET');
+      expect(answers[0]?.headers.get('allow')).toBe('DELETE, GET, PATCH');
     });
   });
 

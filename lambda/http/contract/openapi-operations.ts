@@ -12,6 +12,7 @@ import {
 import {
   appendMessagesResponseSchema,
   attachmentPartSchema,
+  conversationPageSchema,
   conversationSchema,
   createUploadResponseSchema,
   editHistoryResponseSchema,
@@ -74,6 +75,8 @@ export const namedSchemas: ReadonlyArray<readonly [string, z.ZodMiniType]> = [
   ['Summary', summarySchema],
   ['Summaries', summariesSchema],
   ['Conversation', conversationSchema],
+  ['ConversationPage', conversationPageSchema],
+  ['PatchConversationRequest', requests.patchConversation.body],
   ['Health', healthSchema],
   ['Error', errorBodySchema],
 ];
@@ -120,7 +123,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description:
       'Appends 1 to 50 messages atomically (all or none), at the end or, with `expectedVersion`, only if the ' +
       'conversation is at that version. A message is at most 256 KiB of JSON nested at most 32 levels; the ' +
-      'request body at most 1 MiB.\n\n' +
+      'request body at most 1 MiB. `title` titles the conversation this append starts.\n\n' +
       attachmentsWords,
     request: requests.appendMessages,
     responses: {
@@ -264,9 +267,67 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
   },
   GetConversation: {
     summary: 'Get a conversation',
+    description:
+      'Its version and counts, title, metadata and their revision, strongly consistent. 404 for a conversation ' +
+      'never written, deleted or expired.',
     request: requests.conversation,
     responses: { 200: { description: 'The conversation metadata.', schema: conversationSchema } },
     errors: ['invalid_request', 'not_found', ...authenticatedErrors],
+  },
+  PatchConversation: {
+    summary: 'Change title and metadata',
+    description:
+      "A JSON merge patch (RFC 7386) of the conversation's `{title, metadata}`: `title` replaces the title (`null` " +
+      'removes it); `metadata` is merged into the metadata (a `null` member removes one, objects merge ' +
+      'recursively; `metadata: null` removes it all). Messages, `version` and `updatedAt` are untouched, and so ' +
+      'is its place in the listing. Each change raises `revision` by one; a PATCH that changes nothing changes ' +
+      'no revision. `expectedRevision` (title and metadata) and `expectedVersion` (messages) make it ' +
+      'conditional. Exactly once with an Idempotency-Key, also when a response is lost.',
+    request: requests.patchConversation,
+    responses: {
+      200: {
+        description:
+          'The conversation after the change; or, with `Idempotent-Replayed: true`, the original answer of an ' +
+          'earlier PATCH with this Idempotency-Key and body (nothing changed now).',
+        schema: conversationSchema,
+        headers: {
+          'Idempotent-Replayed': {
+            description: 'Present, `true`, only on a replay.',
+            schema: { type: 'string', const: 'true' },
+          },
+        },
+      },
+      // Two codes share 409, which the generated error responses cannot express: described here instead.
+      409: {
+        description:
+          '`409 revision_conflict`: title and metadata are not at `expectedRevision` (`currentRevision`). ' +
+          '`409 version_conflict`: the conversation is not at `expectedVersion` (`currentVersion`). Nothing ' +
+          'changed.',
+        schema: errorBodySchema,
+      },
+    },
+    errors: [
+      'invalid_request',
+      'not_found',
+      'payload_too_large',
+      'idempotency_key_reused',
+      ...authenticatedErrors,
+    ],
+  },
+  ListConversations: {
+    summary: "List the tenant's conversations",
+    description:
+      "The caller's tenant's live conversations, newest activity first: by the minute of the last write of " +
+      'messages, newest first, then by id, descending (a conversation written within the last minute may sit ' +
+      'below one written a few seconds before it). With `prefix` (`user-42:`), only the conversations of that ' +
+      'scope, in the same order. Each with its counts, title and metadata, as GET /v1/conversations/{id} ' +
+      'answers. Pages of `limit`, following `nextCursor`; a page costs the same however many conversations ' +
+      'there are. Deleted and expired conversations never appear. Eventually consistent: a new conversation ' +
+      'appears once the listing index has it (typically within a second), a deleted one disappears at once; a ' +
+      'conversation written while you page moves to the top, and a traversal shows it at most once.',
+    request: requests.listConversations,
+    responses: { 200: { description: 'A page of conversations.', schema: conversationPageSchema } },
+    errors: ['invalid_request', ...authenticatedErrors],
   },
   DeleteConversation: {
     summary: 'Delete a conversation',

@@ -1,12 +1,14 @@
 import { toolResultsSchema } from '../../agent/tool-results.js';
 import { toolChoiceSchema, toolsSchema } from '../../agent/tools.js';
 import { turnMessageSchema } from '../../agent/turn-message.js';
+import { listLimits } from '../../memory/list.js';
 import {
   conversationIdSchema,
   idempotencyKeySchema,
   limits,
   messageInputSchema,
 } from '../../memory/message.js';
+import { conversationLimits, titleSchema } from '../../memory/metadata.js';
 import * as z from '../../validation/zod.js';
 
 /*
@@ -52,11 +54,22 @@ export const appendMessagesHeadersSchema = z.object({
   ),
 });
 
+/** A title given with a write of messages: it titles the conversation that write starts. */
+const startingTitle = z.optional(
+  titleSchema.check(
+    z.describe(
+      'The title of the conversation, if this write starts it (its first write, or the first after a delete or ' +
+        'expiry); ignored when the conversation exists (PATCH renames it).',
+    ),
+  ),
+);
+
 export const appendMessagesBodySchema = z.strictObject({
   messages: z.array(messageInputSchema).check(z.minLength(1), z.maxLength(limits.messagesPerAppend)),
   expectedVersion: expectedVersionField(
     'Commit only if the conversation is at this version, else 409 version_conflict.',
   ),
+  title: startingTitle,
 });
 
 /** A query value that must be an integer: digits only, so `1e3`, `0x10`, ` 5` and `5.0` are 400s. */
@@ -144,6 +157,7 @@ export const turnBodySchema = z
           ),
         ),
     ),
+    title: startingTitle,
   })
   .check(
     z.refine(
@@ -239,6 +253,45 @@ export const chatHeadersSchema = z.object({
   ),
 });
 
+export const listConversationsQuerySchema = z.strictObject({
+  limit: z
+    ._default(
+      integerParameter(z.int().check(z.minimum(1), z.maximum(listLimits.maxPageSize))),
+      listLimits.pageSize,
+    )
+    .check(z.describe('How many conversations to return at most.')),
+  cursor: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9_-]{1,400}$/, "must be a page's nextCursor"),
+        z.describe('The `nextCursor` of the previous page.'),
+      ),
+  ),
+  prefix: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9._@-]{1,255}:$/,
+          "must be the part of a conversation id before its first ':', with the ':' (e.g. user-42:)",
+        ),
+        z.describe(
+          "Only the conversations whose id starts with this scope: the part of an id before its first ':', " +
+            'with the `:` (`user-42:` lists `user-42:ticket-7`, not `user-421:x` nor `user-42`), newest first.',
+        ),
+      ),
+  ),
+});
+
+export const patchConversationHeadersSchema = z.object({
+  'idempotency-key': idempotencyKeyHeader(
+    'Makes the PATCH safe to retry for the lifetime of the conversation: the same key with the same body ' +
+      'returns the original result (Idempotent-Replayed: true) and changes nothing; with a different body it ' +
+      'is 422. Keys are shared with the conversation’s appends, turns and edits.',
+  ),
+});
+
 export const chatBodySchema = z
   .looseObject({
     id: conversationIdSchema.check(
@@ -277,6 +330,44 @@ export const chatBodySchema = z
 
 export type ChatBody = z.infer<typeof chatBodySchema>;
 
+export const patchConversationBodySchema = z
+  .strictObject({
+    title: z.optional(
+      z.nullable(titleSchema).check(z.describe('The new title (1-256 characters); `null` removes it.')),
+    ),
+    metadata: z.optional(
+      z
+        .nullable(z.record(z.string(), z.unknown()))
+        .check(
+          z.describe(
+            'Merged into the metadata (JSON merge patch, RFC 7386): each member replaces the one of its name, ' +
+              `a \`null\` member removes it, objects merge recursively; \`null\` removes all metadata. At most ` +
+              `${conversationLimits.metadataBytes} bytes of JSON once merged.`,
+          ),
+        ),
+    ),
+    expectedVersion: expectedVersionField(
+      'Change only if the conversation (its messages) is at this version, else 409 version_conflict.',
+    ),
+    expectedRevision: z.optional(
+      z
+        .int()
+        .check(
+          z.minimum(0),
+          z.describe(
+            'Change only if title and metadata are at this revision, else 409 revision_conflict (for a ' +
+              'read-modify-write of the metadata).',
+          ),
+        ),
+    ),
+  })
+  .check(
+    z.refine(
+      (body) => body.title !== undefined || body.metadata !== undefined,
+      'a PATCH changes title, metadata or both',
+    ),
+  );
+
 /** What each route reads from a request, by part: its handler validates with it, the OpenAPI document shows it. */
 export const requests = {
   conversation: { path: conversationPathSchema },
@@ -295,6 +386,12 @@ export const requests = {
   createUpload: { path: conversationPathSchema, body: createUploadBodySchema },
   summaries: { path: conversationPathSchema, query: summariesQuerySchema },
   chat: { headers: chatHeadersSchema, body: chatBodySchema },
+  patchConversation: {
+    path: conversationPathSchema,
+    headers: patchConversationHeadersSchema,
+    body: patchConversationBodySchema,
+  },
+  listConversations: { query: listConversationsQuerySchema },
 } as const;
 
 export type AppendMessagesBody = z.infer<typeof appendMessagesBodySchema>;

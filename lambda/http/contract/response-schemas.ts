@@ -132,10 +132,37 @@ export const conversationSchema = z.object({
   version,
   messageCount: z.int().check(z.minimum(0)),
   createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
+  updatedAt: z.iso
+    .datetime()
+    .check(z.describe('When messages were last written (a PATCH does not change it).')),
   expiresAt: z.optional(
     z.iso.datetime().check(z.describe('When the conversation expires, if the stack sets a retention.')),
   ),
+  title: z.optional(z.string().check(z.describe('The title, if it has one.'))),
+  metadata: z.optional(
+    z.record(z.string(), z.unknown()).check(z.describe('The metadata (a JSON object), if it has any.')),
+  ),
+  revision: z
+    .int()
+    .check(
+      z.minimum(0),
+      z.describe('How many PATCHes changed title or metadata; the `expectedRevision` of the next one.'),
+    ),
+});
+
+export const conversationPageSchema = z.object({
+  conversations: z
+    .array(conversationSchema)
+    .check(
+      z.describe(
+        'Newest activity first: by the minute of the last write of messages, newest first, then by id, ' +
+          'descending. At most `limit`; fewer while `nextCursor` is not null only when conversations died ' +
+          'while the page was read.',
+      ),
+    ),
+  nextCursor: z
+    .nullable(z.string())
+    .check(z.describe('The `cursor` of the next page; null when none is left.')),
 });
 
 export const createUploadResponseSchema = z.object({
@@ -250,6 +277,9 @@ export const errorBodySchema = z.object({
           ),
         ),
     ),
+    currentRevision: z.optional(
+      z.int().check(z.minimum(0), z.describe('revision_conflict: the revision of title and metadata now.')),
+    ),
     requestId: z.optional(z.string().check(z.describe('internal: quote it when reporting the failure.'))),
     missing: z.optional(
       z.array(z.string()).check(z.describe('tool_results_mismatch: pending tool call ids without a result.')),
@@ -268,6 +298,7 @@ export type TurnResponse = z.infer<typeof turnResponseSchema>;
 export type EditHistoryResponse = z.infer<typeof editHistoryResponseSchema>;
 export type MessagePage = z.infer<typeof messagePageSchema>;
 export type ConversationResponse = z.infer<typeof conversationSchema>;
+export type ConversationPageResponse = z.infer<typeof conversationPageSchema>;
 export type SummariesResponse = z.infer<typeof summariesSchema>;
 export type HealthResponse = z.infer<typeof healthSchema>;
 export type CreateUploadResponse = z.infer<typeof createUploadResponseSchema>;

@@ -14,6 +14,7 @@ export const handler = conversationHandler('AppendMessages', async (request) => 
     expectedVersion: body.expectedVersion,
     idempotencyKey: headers['idempotency-key'],
     attachments: answerAttachments,
+    title: body.title,
   });
   countAppend(result);
   annotate({ version: result.version, replayed: result.replayed, messageCount: result.messages.length });

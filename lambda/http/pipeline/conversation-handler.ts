@@ -4,10 +4,18 @@ import { type HttpHandler, type HttpOperation, type HttpRequest, httpHandler } f
 import { parsePathParameters } from './request.js';
 import { tenantOf } from './tenancy.js';
 
-export interface ConversationRequest extends HttpRequest {
+export interface TenantRequest extends HttpRequest {
   /** From the authorizer, never from the request. */
   readonly tenant: string;
+}
+
+export interface ConversationRequest extends TenantRequest {
   readonly conversationId: string;
+}
+
+/** A handler for a route of the caller's tenant as a whole (`/v1/conversations`): the tenant first (401/403). */
+export function tenantHandler(routeId: string, operation: HttpOperation<TenantRequest>): HttpHandler {
+  return httpHandler(routeId, tenantOperation(operation));
 }
 
 /** A handler for a `/v1/conversations/{conversationId}...` route: the tenant first (401/403), then the id (400). */
@@ -20,11 +28,17 @@ export function conversationHandler(
 
 /** The operation of such a route, for a handler of another front (./http-handler.ts, streamingHttpHandler). */
 export function conversationOperation(operation: HttpOperation<ConversationRequest>): HttpOperation {
+  return tenantOperation(async (request) => {
+    const { conversationId } = parsePathParameters(request.event, conversationPathSchema);
+    request.annotate({ conversationId });
+    return operation({ ...request, conversationId });
+  });
+}
+
+function tenantOperation(operation: HttpOperation<TenantRequest>): HttpOperation {
   return async (request) => {
     const tenant = tenantOf(request.event, config.tenantClaim);
     request.annotate({ tenant });
-    const { conversationId } = parsePathParameters(request.event, conversationPathSchema);
-    request.annotate({ conversationId });
-    return operation({ ...request, tenant, conversationId });
+    return operation({ ...request, tenant });
   };
 }

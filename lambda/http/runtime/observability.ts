@@ -3,7 +3,13 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ChatModel } from '../../agent/chat-model.js';
 import { ModelError, ModelTimeoutError } from '../../agent/model-errors.js';
 import type { TurnResult } from '../../agent/run-turn.js';
-import type { AppendResult, EditResult, HistoryPage } from '../../memory/store-types.js';
+import type {
+  AppendResult,
+  ConversationPage,
+  EditResult,
+  HistoryPage,
+  PatchResult,
+} from '../../memory/store-types.js';
 
 /*
  * Powertools' logger and metrics, set up once per process. The usual POWERTOOLS_* variables still apply (log
@@ -50,6 +56,16 @@ function countWrite(
 export function countLoad(page: Pick<HistoryPage, 'messages' | 'consumedCapacity'>): void {
   metrics.addMetric('messagesLoaded', MetricUnit.Count, page.messages.length);
   metrics.addMetric('consumedCapacity', MetricUnit.Count, page.consumedCapacity);
+}
+
+export function countList(page: ConversationPage): void {
+  metrics.addMetric('conversationsListed', MetricUnit.Count, page.conversations.length);
+  metrics.addMetric('consumedCapacity', MetricUnit.Count, page.consumedCapacity);
+}
+
+export function countPatch(result: PatchResult): void {
+  metrics.addMetric(result.replayed ? 'patchReplays' : 'patches', MetricUnit.Count, 1);
+  metrics.addMetric('consumedCapacity', MetricUnit.Count, result.consumedCapacity);
 }
 
 /** A turn: its model calls (none on a replay), their latencies and the size of the context it sent. */

@@ -39,6 +39,7 @@ export const turnOperation: HttpOperation<ConversationRequest> = async (request)
     tools: body.tools,
     toolChoice: body.toolChoice,
     system: body.system,
+    title: body.title,
     expectedVersion: body.expectedVersion,
     idempotencyKey,
     policy: agentConfig.context,

@@ -23,8 +23,9 @@ describe('notFound handler', () => {
   it.each([
     ['PUT', '/v1/conversations/c1/messages', 'GET, POST'],
     ['DELETE', '/v1/conversations/c1/messages', 'GET, POST'],
-    ['POST', '/v1/conversations/user-42:ticket-7', 'DELETE, GET'],
-    ['PATCH', '/v1/conversations/c1', 'DELETE, GET'],
+    ['POST', '/v1/conversations/user-42:ticket-7', 'DELETE, GET, PATCH'],
+    ['PUT', '/v1/conversations/c1', 'DELETE, GET, PATCH'],
+    ['POST', '/v1/conversations', 'GET'],
     ['POST', '/health', 'GET'],
   ])('answers 405 method_not_allowed for %s %s with Allow: %s', async (method, path, allow) => {
     // Act
