@@ -4,17 +4,25 @@ import type { ToolChoice, ToolDefinition } from '../lambda/agent/tools.js';
 import type { TurnContext } from '../lambda/agent/turn-context.js';
 import { readServerSentEvents } from '../lambda/streaming/server-sent-events.js';
 import { restoreAttachments } from './attachment-parts.js';
+import { listConversations } from './conversation-listing.js';
 import type {
+  AppendOptions,
   AppendResult,
   CallOptions,
   ConversationContext,
   ConversationInfo,
   ConversationMemory,
+  ConversationPage,
+  ConversationPatch,
   EditResult,
   HistoryPage,
   HistorySnapshot,
+  ListOptions,
+  ListPageOptions,
   Message,
   PageOptions,
+  PatchOptions,
+  PatchResult,
   StoredMessage,
   SuffixEdit,
   WriteOptions,
@@ -75,6 +83,8 @@ export interface AgentMemoryClientOptions {
 export interface TurnOptions extends WriteOptions {
   /** A system prompt for this turn (not stored). */
   readonly system?: string;
+  /** The title of the conversation this turn starts (ignored when it exists). */
+  readonly title?: string;
   /** Tools the model may call; you run them (see runTools). Not stored. */
   readonly tools?: readonly ToolDefinition[];
   /** @default 'auto' */
@@ -138,9 +148,9 @@ type StreamOutcome =
 export type TurnInput = string | Message | { readonly toolResults: readonly ToolResult[] };
 
 interface Request {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly path: string;
-  readonly query?: Readonly<Record<string, number | undefined>>;
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
   /** Writes only: sent as Idempotency-Key on every attempt. */
   readonly idempotencyKey?: string;
@@ -270,12 +280,16 @@ export class AgentMemoryClient implements ConversationMemory {
   async append(
     conversationId: string,
     messages: readonly Message[],
-    options: WriteOptions = {},
+    options: AppendOptions = {},
   ): Promise<AppendResult> {
     const response = await this.send({
       method: 'POST',
       path: messagesPath(conversationId),
-      body: { messages, ...versionField(options.expectedVersion) },
+      body: {
+        messages,
+        ...versionField(options.expectedVersion),
+        ...(options.title === undefined ? {} : { title: options.title }),
+      },
       ...this.keyed(options),
     });
     return this.restore({ ...response.json, replayed: isReplay(response) });
@@ -363,6 +377,46 @@ export class AgentMemoryClient implements ConversationMemory {
   /** DELETE /v1/conversations/{id}: every message, idempotency record and the metadata. */
   async deleteConversation(conversationId: string, options: CallOptions = {}): Promise<void> {
     await this.send({ method: 'DELETE', path: conversationPath(conversationId), signal: options.signal });
+  }
+
+  /**
+   * PATCH /v1/conversations/{id}: title and metadata (merged). Keyed like every write, so its retries are
+   * answered from the first one's result; never retried on 409.
+   */
+  async patch(
+    conversationId: string,
+    patch: ConversationPatch,
+    options: PatchOptions = {},
+  ): Promise<PatchResult> {
+    const response = await this.send({
+      method: 'PATCH',
+      path: conversationPath(conversationId),
+      body: {
+        ...patch,
+        ...versionField(options.expectedVersion),
+        ...(options.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision }),
+      },
+      ...this.keyed(options),
+      retryConflict: false,
+    });
+    return { ...response.json, replayed: isReplay(response) };
+  }
+
+  /** GET /v1/conversations: one page of the tenant's (or a scope's) conversations, newest activity first. */
+  async listPage(options: ListPageOptions = {}): Promise<ConversationPage> {
+    const { prefix, limit, cursor, signal } = options;
+    const response = await this.send({
+      method: 'GET',
+      path: '/v1/conversations',
+      query: { prefix, limit, cursor },
+      signal,
+    });
+    return response.json;
+  }
+
+  /** Every conversation, newest activity first, one request per page: `for await (const c of memory.list())`. */
+  list(options: ListOptions = {}): AsyncGenerator<ConversationInfo, void, undefined> {
+    return listConversations((page) => this.listPage(page), options);
   }
 
   /**
@@ -721,6 +775,7 @@ function turnBody(input: TurnInput, options: TurnOptions): Record<string, unknow
       : { message: input }),
     ...versionField(options.expectedVersion),
     ...(options.system === undefined ? {} : { system: options.system }),
+    ...(options.title === undefined ? {} : { title: options.title }),
     ...(options.tools === undefined ? {} : { tools: options.tools }),
     ...(options.toolChoice === undefined ? {} : { toolChoice: options.toolChoice }),
   };

@@ -1,8 +1,10 @@
 import type { MessageInput, StoredMessage } from '../lambda/memory/message.js';
 import type {
   ConversationInfo,
+  ConversationPatch,
   ConversationSummary,
   LoadOptions,
+  ConversationPage as StoreConversationPage,
   HistoryPage as StoreHistoryPage,
 } from '../lambda/memory/store-types.js';
 
@@ -67,9 +69,11 @@ export interface HistorySnapshot {
   readonly messages: StoredMessage[];
 }
 
-/** The head of a conversation, as the API answers it. */
-/** A conversation's summary: what its messages from `fromSeq` through `throughSeq` said. */
-export type { ConversationInfo, ConversationSummary };
+/**
+ * The head of a conversation, as the API answers it (counts, title, metadata and their revision); a PATCH of its
+ * title and metadata; a conversation's summary: what its messages from `fromSeq` through `throughSeq` said.
+ */
+export type { ConversationInfo, ConversationPatch, ConversationSummary };
 
 /** "Summary + recent": the conversation's summary and the newest messages after it, from one read. */
 export interface ConversationContext {
@@ -81,9 +85,44 @@ export interface ConversationContext {
   readonly messages: StoredMessage[];
 }
 
+export interface AppendOptions extends WriteOptions {
+  /** The title of the conversation this append starts (ignored when it exists: `patch` renames it). */
+  readonly title?: string;
+}
+
+export interface PatchOptions extends WriteOptions {
+  /** Change only if title and metadata are at this revision, else RevisionConflictError. */
+  readonly expectedRevision?: number;
+}
+
+/** A PATCH's answer: the conversation after it. */
+export interface PatchResult extends ConversationInfo {
+  /** True when this is the stored result of an earlier PATCH with the same idempotency key. */
+  readonly replayed: boolean;
+}
+
+export interface ListOptions extends CallOptions {
+  /** Only one scope's conversations: the part of their ids before the first ':', with the ':' (`user-42:`). */
+  readonly prefix?: string;
+  /** Conversations per request, 1-100. @default 50 */
+  readonly limit?: number;
+}
+
+export interface ListPageOptions extends ListOptions {
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** A page of the listing, as the API answers it. */
+export type ConversationPage = Omit<StoreConversationPage, 'consumedCapacity'>;
+
 export interface ConversationMemory {
   /** Appends 1-50 messages atomically. */
-  append(conversationId: string, messages: readonly Message[], options?: WriteOptions): Promise<AppendResult>;
+  append(
+    conversationId: string,
+    messages: readonly Message[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /** One page of history (see the contract's GET .../messages). */
   load(conversationId: string, options?: PageOptions): Promise<HistoryPage>;
   /** The newest `limit` messages (any number, paged as needed), ascending, all of one version. */
@@ -101,4 +140,13 @@ export interface ConversationMemory {
   getConversation(conversationId: string, options?: CallOptions): Promise<ConversationInfo | undefined>;
   /** Removes every message and idempotency record; succeeds when nothing existed. */
   deleteConversation(conversationId: string, options?: CallOptions): Promise<void>;
+  /**
+   * Changes title and metadata (a JSON merge patch: `metadata` merges into it, `null` removes), leaving the
+   * messages alone. NotFoundError for a conversation that does not exist.
+   */
+  patch(conversationId: string, patch: ConversationPatch, options?: PatchOptions): Promise<PatchResult>;
+  /** One page of the tenant's conversations, newest activity first (to the minute). */
+  listPage(options?: ListPageOptions): Promise<ConversationPage>;
+  /** Every conversation of the tenant (or of a scope), newest activity first, read a page at a time. */
+  list(options?: ListOptions): AsyncGenerator<ConversationInfo, void, undefined>;
 }

@@ -1,6 +1,7 @@
 import type { ConversationStore } from '../lambda/memory/conversation-store.js';
 import { errorStatus } from '../lambda/memory/error-codes.js';
 import { MemoryError, UnavailableError } from '../lambda/memory/errors.js';
+import { listConversations } from './conversation-listing.js';
 import type * as memory from './conversation-memory.js';
 import { AbortedError, typedError } from './errors.js';
 import { readHistorySnapshot } from './history-snapshot.js';
@@ -33,10 +34,13 @@ export class StoreConversationMemory implements memory.ConversationMemory {
   append(
     conversationId: string,
     messages: readonly memory.Message[],
-    options: memory.WriteOptions = {},
+    options: memory.AppendOptions = {},
   ): Promise<memory.AppendResult> {
     return this.withoutCapacity(options.signal, () =>
-      this.store.append(this.tenant, conversationId, messages, writeOptions(options)),
+      this.store.append(this.tenant, conversationId, messages, {
+        ...writeOptions(options),
+        ...(options.title === undefined ? {} : { title: options.title }),
+      }),
     );
   }
 
@@ -105,6 +109,28 @@ export class StoreConversationMemory implements memory.ConversationMemory {
 
   deleteConversation(conversationId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     return this.call(options.signal, () => this.store.deleteConversation(this.tenant, conversationId));
+  }
+
+  patch(
+    conversationId: string,
+    patch: memory.ConversationPatch,
+    options: memory.PatchOptions = {},
+  ): Promise<memory.PatchResult> {
+    return this.withoutCapacity(options.signal, () =>
+      this.store.patchConversation(this.tenant, conversationId, patch, {
+        ...writeOptions(options),
+        ...(options.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision }),
+      }),
+    );
+  }
+
+  listPage(options: memory.ListPageOptions = {}): Promise<memory.ConversationPage> {
+    const { signal, ...page } = options;
+    return this.withoutCapacity(signal, () => this.store.listConversations(this.tenant, page));
+  }
+
+  list(options: memory.ListOptions = {}): AsyncGenerator<memory.ConversationInfo, void, undefined> {
+    return listConversations((page) => this.listPage(page), options);
   }
 
   /** A store call whose result also carries DynamoDB's consumed capacity, which ConversationMemory leaves out. */

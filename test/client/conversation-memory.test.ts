@@ -5,6 +5,8 @@ import {
   IdempotencyKeyReusedError,
   IdempotencyResultGoneError,
   InvalidRequestError,
+  NotFoundError,
+  RevisionConflictError,
   SuffixMismatchError,
   VersionConflictError,
 } from '../../client/errors.js';
@@ -141,5 +143,64 @@ describe.each(memoryBackends)('ConversationMemory on $name', (backend) => {
     // Assess
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+  it('titles a conversation on its first append, patches title and metadata, and lists it with them', async () => {
+    // Prepare: a scope of its own, so the listing holds only this test's conversations
+    const scope = `scope${randomUUID().slice(0, 8)}:`;
+    const ids = [`${scope}a`, `${scope}b`, `${scope}c`];
+    for (const id of ids) await memory.append(id, [say(id)], { title: `Title of ${id}` });
+
+    // Act
+    const patched = await memory.patch(ids[0] as string, { metadata: { pinned: true, tags: ['x'] } });
+    const merged = await memory.patch(
+      ids[0] as string,
+      { title: 'Renamed', metadata: { tags: null } },
+      {
+        expectedRevision: 1,
+      },
+    );
+    const listed = [];
+    for await (const conversation of memory.list({ prefix: scope, limit: 2 })) listed.push(conversation);
+
+    // Assess
+    expect(patched).toMatchObject({ title: `Title of ${ids[0]}`, metadata: { pinned: true, tags: ['x'] } });
+    expect(merged).toMatchObject({
+      title: 'Renamed',
+      metadata: { pinned: true },
+      revision: 2,
+      replayed: false,
+    });
+    expect(listed.map((c) => c.conversationId).sort()).toEqual(ids);
+    expect(listed.find((c) => c.conversationId === ids[0])).toEqual(
+      expect.objectContaining({ title: 'Renamed', metadata: { pinned: true }, revision: 2, version: 1 }),
+    );
+    // The documented order: the minute of the last write, newest first, then the id, descending.
+    const order = (c: { updatedAt: string; conversationId: string }) =>
+      `${String(Math.floor(Date.parse(c.updatedAt) / 60_000)).padStart(10, '0')}#${c.conversationId}`;
+    expect(listed.map(order)).toEqual(listed.map(order).sort().reverse());
+    const page = await memory.listPage({ prefix: scope, limit: 2 });
+    expect(page.conversations).toHaveLength(2);
+    expect(page.nextCursor).toEqual(expect.any(String));
+  });
+
+  it('refuses a stale expectedRevision with RevisionConflictError and an unknown conversation with NotFoundError', async () => {
+    // Prepare
+    const id = newId();
+    await memory.append(id, [say('hi')]);
+    await memory.patch(id, { title: 'First' });
+
+    // Act
+    const stale = await memory
+      .patch(id, { title: 'Second' }, { expectedRevision: 0 })
+      .catch((e: unknown) => e);
+    const unknown = await memory.patch(newId(), { title: 'x' }).catch((e: unknown) => e);
+    const badPrefix = await memory.listPage({ prefix: 'no-colon' }).catch((e: unknown) => e);
+
+    // Assess
+    expect(stale).toBeInstanceOf(RevisionConflictError);
+    expect(stale).toMatchObject({ status: 409, code: 'revision_conflict', currentRevision: 1 });
+    expect(unknown).toBeInstanceOf(NotFoundError);
+    expect(badPrefix).toBeInstanceOf(InvalidRequestError);
+    expect(await memory.getConversation(id)).toMatchObject({ title: 'First', revision: 1 });
   });
 });

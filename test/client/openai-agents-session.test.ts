@@ -258,6 +258,9 @@ describe.each(memoryBackends)('AgentMemorySession on $name', (backend) => {
         loadContext: memory.loadContext.bind(memory),
         getConversation: memory.getConversation.bind(memory),
         deleteConversation: memory.deleteConversation.bind(memory),
+        patch: memory.patch.bind(memory),
+        listPage: memory.listPage.bind(memory),
+        list: memory.list.bind(memory),
         async replaceSuffix(conversationId, edit, options) {
           if (!raced) {
             raced = true;

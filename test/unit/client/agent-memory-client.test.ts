@@ -8,6 +8,8 @@ import {
   InvalidRequestError,
   ModelError,
   NetworkError,
+  NotFoundError,
+  RevisionConflictError,
   SuffixMismatchError,
   TimeoutError,
   UnavailableError,
@@ -432,6 +434,86 @@ describe('AgentMemoryClient', () => {
         'limit=2&after=2',
         'limit=2&after=4',
       ]);
+    });
+
+    it('lists conversations lazily, following nextCursor, with prefix and limit in the query', async () => {
+      // Prepare
+      const info = (conversationId: string) => ({
+        conversationId,
+        version: 1,
+        messageCount: 1,
+        createdAt: '2026-11-30T12:00:00.000Z',
+        updatedAt: '2026-11-30T12:00:00.000Z',
+        revision: 0,
+      });
+      stub.reply(
+        { status: 200, body: { conversations: [info('user-42:b'), info('user-42:a')], nextCursor: 'c2' } },
+        { status: 200, body: { conversations: [info('user-42:0')], nextCursor: 'c3' } },
+      );
+      const api = client();
+
+      // Act: stop after three conversations: the third page is never asked for
+      const seen: string[] = [];
+      for await (const conversation of api.list({ prefix: 'user-42:', limit: 2 })) {
+        seen.push(conversation.conversationId);
+        if (seen.length === 3) break;
+      }
+
+      // Assess
+      expect(seen).toEqual(['user-42:b', 'user-42:a', 'user-42:0']);
+      expect(stub.requests.map((request) => request.url)).toEqual([
+        '/v1/conversations?prefix=user-42%3A&limit=2',
+        '/v1/conversations?prefix=user-42%3A&limit=2&cursor=c2',
+      ]);
+    });
+
+    it('patches with a fresh key that its retries reuse, and maps revision_conflict and not_found', async () => {
+      // Prepare
+      const patched = {
+        conversationId: 'c1',
+        version: 3,
+        messageCount: 3,
+        createdAt: '2026-11-30T12:00:00.000Z',
+        updatedAt: '2026-11-30T12:00:00.000Z',
+        title: 'Refund',
+        revision: 1,
+      };
+      stub.reply(
+        {
+          status: 503,
+          headers: { 'retry-after': '0' },
+          body: { error: { code: 'unavailable', message: 'x' } },
+        },
+        { status: 200, body: patched },
+        { status: 409, body: { error: { code: 'revision_conflict', message: 'x', currentRevision: 4 } } },
+        { status: 404, body: { error: { code: 'not_found', message: 'x' } } },
+      );
+      const api = client();
+
+      // Act
+      const result = await api.patch(
+        'c1',
+        { title: 'Refund', metadata: { pinned: null } },
+        { expectedVersion: 3 },
+      );
+      const conflict = await api
+        .patch('c1', { title: 'Other' }, { expectedRevision: 0 })
+        .catch((error: unknown) => error);
+      const missing = await api.patch('gone', { title: 'x' }).catch((error: unknown) => error);
+
+      // Assess
+      expect(result).toEqual({ ...patched, replayed: false });
+      const [first, retry, conditional] = stub.requests;
+      expect(first?.method).toBe('PATCH');
+      expect(first?.url).toBe('/v1/conversations/c1');
+      expect(first?.json).toEqual({ title: 'Refund', metadata: { pinned: null }, expectedVersion: 3 });
+      expect(first?.headers['idempotency-key']).toMatch(uuid);
+      expect(retry?.headers['idempotency-key']).toBe(first?.headers['idempotency-key']);
+      expect(conditional?.json).toEqual({ title: 'Other', expectedRevision: 0 });
+      expect(conflict).toBeInstanceOf(RevisionConflictError);
+      expect(conflict).toMatchObject({ status: 409, currentRevision: 4 });
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect(stub.requests).toHaveLength(4);
     });
 
     it('reads a multi-page history again when it changed between pages', async () => {
