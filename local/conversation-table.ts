@@ -30,7 +30,11 @@ import {
 export async function ensureConversationTable(client: DynamoDBClient, tableName: string): Promise<string> {
   try {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return await addListing(client, tableName, Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName));
+    return await addListing(
+      client,
+      tableName,
+      Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName),
+    );
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
