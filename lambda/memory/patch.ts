@@ -25,7 +25,8 @@ import type { Head } from './table.js';
  * Exactly once when an answer is lost: every attempt carries the same op id, which it writes on the head
  * (`patchOp`), and with a key its record. When an attempt may have committed unseen, the next read settles it:
  * the key's record, or the head's `patchOp` (nobody patched since), or the head still at the revision the attempt
- * expected (it did not land). Otherwise the evidence is gone and the answer is WriteOutcomeUnknownError.
+ * expected, or one past it by another PATCH (it did not land). Otherwise the evidence is gone and the answer is
+ * WriteOutcomeUnknownError.
  */
 export async function patchConversation(
   store: StoreContext,
@@ -83,14 +84,18 @@ export async function patchConversation(
     if (pending) {
       if (idempotency === undefined && head?.patchOp === op.id)
         return answer(conversationInfo(conversationId, head));
-      const untouched =
-        head !== undefined &&
-        isLiveHead(head, nowSeconds(store)) &&
-        head.createdAt === pending.createdAt &&
-        (head.revision ?? 0) === pending.revision;
-      // Without its record or op, the attempt did not land only if the head is still as it expected, and no
+      const sameLife =
+        head !== undefined && isLiveHead(head, nowSeconds(store)) && head.createdAt === pending.createdAt;
+      const revisionNow = head?.revision ?? 0;
+      // The revision the attempt would have written, held by another PATCH: it did not land, and conditioned on
+      // the revision before, no send of it ever can.
+      const overtaken = sameLife && revisionNow === pending.revision + 1;
+      // Otherwise, without its record or op, it did not land only if the head is still as it expected, and no
       // send of it can still arrive.
-      if (pending.final || (idempotency === undefined && !untouched)) throw new WriteOutcomeUnknownError();
+      const untouched = sameLife && revisionNow === pending.revision;
+      if (!overtaken && (pending.final || (idempotency === undefined && !untouched))) {
+        throw new WriteOutcomeUnknownError();
+      }
       pending = undefined;
     }
     if (head === undefined || !isLiveHead(head, nowSeconds(store))) {

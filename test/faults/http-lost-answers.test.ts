@@ -112,6 +112,30 @@ describe('local server when DynamoDB answers are lost', () => {
       expect(stored.messages[1]).toEqual(answer.json.messages[0]);
     });
 
+    it.each([
+      ['without a key', {}],
+      ['with an Idempotency-Key', { 'idempotency-key': 'patch-once' }],
+    ])('a PATCH %s is answered 200 as applied, applied once', async (_key, headers) => {
+      // Prepare
+      const id = newId();
+      await server.request('POST', messagesPath(id), { body: { messages: [user('before')] } });
+      lose(id);
+
+      // Act
+      const answer = await server.request('PATCH', `/v1/conversations/${id}`, {
+        body: { title: 'Mine', metadata: { step: 1 } },
+        headers,
+      });
+
+      // Assess: one revision, and the messages' version where the append left it
+      const stored = await server.request('GET', `/v1/conversations/${id}`);
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.headers.get('idempotent-replayed')).toBeNull();
+      expect(answer.json).toMatchObject({ title: 'Mine', metadata: { step: 1 }, revision: 1 });
+      expect(stored.json).toMatchObject({ title: 'Mine', metadata: { step: 1 }, revision: 1 });
+      expect(stored.json.version).toBe((await history(id)).version);
+    });
+
     it('an agent turn is answered 201 once and stores its user message and reply once', async () => {
       // Prepare
       const id = newId();

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ConversationStore, type ConversationStoreOptions } from '../../lambda/memory/conversation-store.js';
 import { dynamoDbRetries } from '../../lambda/memory/dynamodb-client.js';
 import {
+  RevisionConflictError,
   UnavailableError,
   VersionConflictError,
   WriteOutcomeUnknownError,
@@ -263,6 +264,150 @@ describe('ConversationStore when DynamoDB answers are lost', () => {
       expect(error).toBeInstanceOf(UnavailableError);
       expect(error).not.toBeInstanceOf(WriteOutcomeUnknownError);
       expect(await stored(id)).toEqual([]);
+    });
+  });
+
+  describe('patchConversation', () => {
+    /** The head's title, metadata and revision, as stored. */
+    const details = async (id: string) => {
+      const info = await direct.getConversation(tenant, id);
+      return { title: info?.title, metadata: info?.metadata, revision: info?.revision };
+    };
+
+    it.each(['conflict-once', 'conflict-always', 'as-new'] as const)(
+      'applies a PATCH once and answers it as applied when resends meet %s',
+      async (resends) => {
+        // Prepare
+        const id = newId();
+        await direct.append(tenant, id, [user('hi')]);
+        await direct.patchConversation(tenant, id, { metadata: { count: 1 } });
+        proxy.rule = lostAnswer({ partition: partition(id), resends });
+
+        // Act
+        const result = await faulty.patchConversation(tenant, id, { title: 'Mine', metadata: { count: 2 } });
+
+        // Assess
+        expect(result).toMatchObject({ title: 'Mine', metadata: { count: 2 }, revision: 2, replayed: false });
+        expect(await details(id)).toEqual({ title: 'Mine', metadata: { count: 2 }, revision: 2 });
+      },
+    );
+
+    it('answers its own commit as applied, with a key, when another PATCH got in before its resend', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('hi')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'conflict-always',
+        beforeResend: () => direct.patchConversation(tenant, id, { metadata: { theirs: true } }),
+      });
+
+      // Act
+      const result = await faulty.patchConversation(
+        tenant,
+        id,
+        { title: 'Mine' },
+        { idempotencyKey: 'patch-key' },
+      );
+
+      // Assess: applied once, answered as applied (not a replay), theirs on top of it
+      expect(result).toMatchObject({ title: 'Mine', revision: 1, replayed: false });
+      expect(await details(id)).toEqual({ title: 'Mine', metadata: { theirs: true }, revision: 2 });
+    });
+
+    it('answers WriteOutcomeUnknownError without a key when another PATCH got in before its resend', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('hi')]);
+      proxy.rule = lostAnswer({
+        partition: partition(id),
+        resends: 'conflict-always',
+        beforeResend: () => direct.patchConversation(tenant, id, { title: 'Theirs' }),
+      });
+
+      // Act
+      const error = await faulty.patchConversation(tenant, id, { metadata: { mine: 1 } }).catch((e) => e);
+
+      // Assess: honest about not knowing; applied once (under theirs), never twice
+      expect(error).toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(await details(id)).toEqual({ title: 'Theirs', metadata: { mine: 1 }, revision: 2 });
+    });
+
+    it('still answers a real revision conflict once its lost send is shown not to have committed', async () => {
+      // Prepare: the first send never reaches DynamoDB; another PATCH moves the revision meanwhile
+      const id = newId();
+      await direct.append(tenant, id, [user('hi')]);
+      let dropped = false;
+      proxy.rule = async (request) => {
+        if (request.operation !== 'TransactWriteItems' || dropped) return 'forward';
+        dropped = true;
+        await direct.patchConversation(tenant, id, { title: 'Theirs' });
+        return 'drop-request';
+      };
+
+      // Act
+      const error = await faulty
+        .patchConversation(tenant, id, { title: 'Mine' }, { expectedRevision: 0 })
+        .catch((e) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(RevisionConflictError);
+      expect(error).toMatchObject({ currentRevision: 1 });
+      expect(await details(id)).toEqual({ title: 'Theirs', metadata: undefined, revision: 1 });
+    });
+
+    it('settles a PATCH whose every send failed after the first committed, from its op on the head', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('hi')]);
+      proxy.rule = (request) =>
+        request.operation === 'TransactWriteItems'
+          ? { reply: dynamoDbErrors.internalServerError(), afterForwarding: true }
+          : 'forward';
+
+      // Act
+      const result = await faulty.patchConversation(tenant, id, { title: 'Once' });
+
+      // Assess
+      expect(result).toMatchObject({ title: 'Once', revision: 1, replayed: false });
+      expect(await details(id)).toEqual({ title: 'Once', metadata: undefined, revision: 1 });
+    });
+
+    it('sends a PATCH cancelled for contention again and applies it once', async () => {
+      // Prepare: DynamoDB cancels the first two transactions (TransactionConflict), without applying them.
+      const id = newId();
+      await direct.append(tenant, id, [user('hi')]);
+      let cancelled = 0;
+      proxy.rule = (request) => {
+        if (request.operation !== 'TransactWriteItems' || cancelled >= 2) return 'forward';
+        cancelled++;
+        return { reply: dynamoDbErrors.transactionConflict(request) };
+      };
+
+      // Act
+      const result = await faulty.patchConversation(tenant, id, { metadata: { tags: ['a'] } });
+
+      // Assess
+      expect(cancelled).toBe(2);
+      expect(result).toMatchObject({ metadata: { tags: ['a'] }, revision: 1, replayed: false });
+      expect(await details(id)).toEqual({ title: undefined, metadata: { tags: ['a'] }, revision: 1 });
+    });
+
+    it('answers plain Unavailable, changing nothing, when DynamoDB throttles every send', async () => {
+      // Prepare
+      const id = newId();
+      await direct.append(tenant, id, [user('hi')]);
+      const store = storeThroughProxy({ maxAttempts: 2 });
+      proxy.rule = (request) =>
+        request.operation === 'TransactWriteItems' ? { reply: dynamoDbErrors.throttling() } : 'forward';
+
+      // Act
+      const error = await store.patchConversation(tenant, id, { title: 'Never' }).catch((e) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).not.toBeInstanceOf(WriteOutcomeUnknownError);
+      expect(await details(id)).toEqual({ title: undefined, metadata: undefined, revision: 0 });
     });
   });
 
