@@ -80,7 +80,9 @@ async function addListing(
 }
 
 async function waitForIndex(client: DynamoDBClient, tableName: string, indexName: string): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
+  // DynamoDB Local builds an index in seconds, but behind other work on a busy machine it took over 30 s.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const index = Table?.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === indexName);
     if (index?.IndexStatus === 'ACTIVE') return;
