@@ -1,15 +1,11 @@
 import { AgentMemoryClient } from '../../client/agent-memory-client.js';
 import { bearerAuth } from '../../client/bearer-auth.js';
 import type { ConversationInfo, ConversationSummary, HistoryPage } from '../../client/conversation-memory.js';
-import { errorFromResponse, NotFoundError } from '../../client/errors.js';
-import type { RequestAuth } from '../../client/request-auth.js';
+import { NotFoundError } from '../../client/errors.js';
 import { tenantHeaderAuth } from '../../client/tenant-header-auth.js';
 
 /*
- * The page's only way to the data: the public HTTP API, through the project's own client (AgentMemoryClient) for
- * the routes it has. Routes other issues are adding (the listing of issue 16) are read with `getJson` until the
- * client has methods for them, and are detected by answering: a server without the route answers 404 `not_found`
- * (no route matches), and the page then offers what works without it.
+ * The page's only way to the data: the public HTTP API, through the project's own client (AgentMemoryClient).
  */
 
 /** How the page authenticates: the local server's X-Tenant-Id, or a JWT deployment's bearer token. */
@@ -17,7 +13,7 @@ export type Credentials =
   | { readonly kind: 'tenant-header'; readonly tenant: string }
   | { readonly kind: 'bearer'; readonly token: string };
 
-/** A conversation in the tenant's listing (issue 16's `GET /v1/conversations`). */
+/** A conversation in the tenant's listing (`GET /v1/conversations`), or only its id (one opened recently). */
 export interface ListedConversation {
   readonly id: string;
   readonly title?: string;
@@ -41,16 +37,14 @@ export const pageSize = 50;
 export class InspectorApi {
   readonly baseUrl: URL;
   private readonly client: AgentMemoryClient;
-  private readonly auth: RequestAuth;
 
   constructor(baseUrl: URL, credentials: Credentials) {
     this.baseUrl = baseUrl;
-    this.auth =
-      credentials.kind === 'bearer' ? bearerAuth(credentials.token) : tenantHeaderAuth(credentials.tenant);
     // Few retries: a person is waiting, and can retry.
     this.client = new AgentMemoryClient({
       baseUrl,
-      auth: this.auth,
+      auth:
+        credentials.kind === 'bearer' ? bearerAuth(credentials.token) : tenantHeaderAuth(credentials.tenant),
       timeoutMs: 15_000,
       retry: { maxAttempts: 2 },
       // Values kept in S3 stay attachment parts past the page's inline budget: the page shows images from the
@@ -78,19 +72,26 @@ export class InspectorApi {
   }
 
   /**
-   * Issue 16's listing, newest activity first; 'unsupported' while the server has no such route. Wiring: when the
-   * client gains a listing method, call it here; `conversationListPage` is where the answer's shape is read.
+   * One page of the tenant's conversations, newest activity first: all of them, or one scope's (`prefix`, the
+   * part of an id before its first ':', with the ':'); `cursor`: the previous page's `nextCursor`.
    */
   async listConversations(
-    options: { readonly prefix?: string; readonly cursor?: string; readonly limit?: number },
+    options: { readonly prefix?: string; readonly cursor?: string },
     signal?: AbortSignal,
-  ): Promise<ConversationListPage | 'unsupported'> {
-    const answer = await this.getJson(
-      '/v1/conversations',
-      { prefix: options.prefix || undefined, cursor: options.cursor, limit: String(options.limit ?? 50) },
-      signal,
-    );
-    return answer === 'unsupported' ? answer : conversationListPage(answer);
+  ): Promise<ConversationListPage> {
+    const page = await this.client.listPage({
+      limit: pageSize,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.cursor ? { cursor: options.cursor } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    return {
+      conversations: page.conversations.map(({ conversationId, ...conversation }) => ({
+        ...conversation,
+        id: conversationId,
+      })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /**
@@ -109,47 +110,4 @@ export class InspectorApi {
       throw error;
     }
   }
-
-  /** A GET of a route the client has no method for yet; 404 `not_found` means the server lacks the route. */
-  private async getJson(
-    path: string,
-    query: Readonly<Record<string, string | undefined>>,
-    signal?: AbortSignal,
-  ): Promise<unknown> {
-    const url = new URL(this.baseUrl.href);
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
-    for (const [name, value] of Object.entries(query))
-      if (value !== undefined) url.searchParams.set(name, value);
-    const headers = { accept: 'application/json' };
-    const auth = await this.auth.headersFor({ method: 'GET', url, headers, body: undefined });
-    const answer = await fetch(url, { headers: { ...headers, ...auth }, ...(signal ? { signal } : {}) });
-    const text = await answer.text();
-    let json: unknown;
-    try {
-      json = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (answer.ok) return json;
-    const error = errorFromResponse(answer.status, json, {
-      ...(answer.headers.get('apigw-requestid')
-        ? { requestId: answer.headers.get('apigw-requestid') as string }
-        : {}),
-    });
-    if (error instanceof NotFoundError) return 'unsupported';
-    throw error;
-  }
-}
-
-/** Issue 16's page: `{ conversations: [...], nextCursor }` (each item with `conversationId` or `id`). */
-export function conversationListPage(json: unknown): ConversationListPage {
-  const body = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
-  const items = Array.isArray(body.conversations) ? body.conversations : [];
-  return {
-    conversations: items
-      .filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null)
-      .map((item) => ({ ...item, id: String(item.conversationId ?? item.id ?? '') }))
-      .filter((item) => item.id.length > 0),
-    nextCursor: typeof body.nextCursor === 'string' && body.nextCursor.length > 0 ? body.nextCursor : null,
-  };
 }

@@ -2,12 +2,12 @@ import type { ConversationListPage, InspectorApi, ListedConversation } from './a
 import { h, replaceChildren, time } from './element.js';
 import { renderError } from './error-view.js';
 
-/** Ids the reader opened, per tenant, newest first: the way back to them while the server cannot list. */
+/** Ids the reader opened, per tenant, newest first. */
 const recentLimit = 10;
 
 /**
- * The side panel: open a conversation by id (always), the tenant's conversations newest first with a prefix
- * search (when the server lists them, issue 16), and the ids opened recently in this browser.
+ * The side panel: open a conversation by id, the tenant's conversations newest first with a prefix search (one
+ * user's, `user-42:`), a page at a time, and the ids opened recently in this browser.
  */
 export class ConversationList {
   readonly element: HTMLElement;
@@ -39,6 +39,8 @@ export class ConversationList {
       autocomplete: 'off',
       spellcheck: 'false',
       placeholder: 'user-42:',
+      pattern: '[A-Za-z0-9._@\\-]{1,255}:?',
+      title: "The part of the ids before their first ':' (user-42 finds user-42:ticket-7)",
     });
     this.listing = h('div', { class: 'listing' });
     this.recent = h('div', { class: 'recent' });
@@ -104,19 +106,8 @@ export class ConversationList {
     this.renderRecent();
     replaceChildren(this.listing, h('p', { class: 'loading', role: 'status' }, 'Loading conversations…'));
     try {
-      const page = await this.api().listConversations({ prefix: this.prefixInput.value.trim() }, signal);
+      const page = await this.api().listConversations({ prefix: this.scope() }, signal);
       if (signal.aborted) return;
-      if (page === 'unsupported') {
-        replaceChildren(
-          this.listing,
-          h(
-            'p',
-            { class: 'muted' },
-            'This server cannot list conversations yet (no GET /v1/conversations): open one by its id.',
-          ),
-        );
-        return;
-      }
       const list = h('ul', { class: 'conversation-list', 'aria-labelledby': 'listing-title' });
       replaceChildren(this.listing, this.prefixForm, list);
       this.appendPage(list, page);
@@ -127,6 +118,13 @@ export class ConversationList {
           renderError('Listing conversations', error, () => void this.load()),
         );
     }
+  }
+
+  /** The prefix as the listing takes it: a scope, with its ':' (`user-42` searches `user-42:`). */
+  private scope(): string | undefined {
+    const prefix = this.prefixInput.value.trim();
+    if (prefix === '') return undefined;
+    return prefix.endsWith(':') ? prefix : `${prefix}:`;
   }
 
   private appendPage(list: HTMLElement, page: ConversationListPage): void {
@@ -151,11 +149,7 @@ export class ConversationList {
           onclick: async () => {
             more.disabled = true;
             try {
-              const next = await this.api().listConversations({
-                prefix: this.prefixInput.value.trim(),
-                cursor,
-              });
-              if (next !== 'unsupported') this.appendPage(list, next);
+              this.appendPage(list, await this.api().listConversations({ prefix: this.scope(), cursor }));
             } catch (error) {
               more.replaceWith(renderError('Listing more conversations', error));
             }

@@ -383,47 +383,61 @@ describe('memory inspector (Chromium against npm start)', () => {
       .toContain('Nothing is stored under this id for this tenant');
   });
 
-  it('lists conversations when the server has the listing route (issue 16: today the panel says it cannot)', async () => {
-    // Act: today's server
-    await openPage(`tenant=${tenant}`);
-
-    // Assess
-    await expect
-      .poll(() => page.locator('.listing').innerText())
-      .toContain('This server cannot list conversations yet');
-
-    // Prepare: issue 16's answer, until the route exists (then this part runs against the server itself)
-    await page.route('**/v1/conversations?*', (route) => {
-      const url = new URL(route.request().url());
-      const second = url.searchParams.get('cursor') === 'page-2';
-      return route.fulfill({
-        json: second
-          ? {
-              conversations: [{ conversationId: 'user-42:ticket-1', title: 'Older ticket' }],
-              nextCursor: null,
-            }
-          : {
-              conversations: [
-                {
-                  conversationId: 'user-42:ticket-7',
-                  title: 'Refund',
-                  messageCount: 12,
-                  updatedAt: '2026-11-30T09:00:00Z',
-                },
-              ],
-              nextCursor: 'page-2',
-            },
+  it("lists the tenant's conversations newest first from the server's listing: pages of 50, a prefix search, deleted and other tenants' absent", async () => {
+    // Prepare: 55 titled conversations (3 of them user-42's), one deleted, one of another tenant
+    const lister = `list-${randomUUID().slice(0, 8)}`;
+    const ids = Array.from({ length: 55 }, (_, i) =>
+      i % 20 === 0 ? `user-42:ticket-${i}` : `chat-${String(i).padStart(2, '0')}`,
+    );
+    for (const id of [...ids, 'chat-deleted']) {
+      const answer = await server.request('POST', `/v1/conversations/${encodeURIComponent(id)}/messages`, {
+        headers: { 'x-tenant-id': lister },
+        body: { messages: [{ role: 'user', content: `About ${id}` }], title: `Title of ${id}` },
       });
+      expect(answer.status, answer.text).toBe(201);
+    }
+    await server.request('DELETE', '/v1/conversations/chat-deleted', { headers: { 'x-tenant-id': lister } });
+    await append(server, 'someone-else', 'user-42:secret', [{ role: 'user', content: 'not yours' }]);
+    // The contract's order: the minute of the last write, newest first, then the id, descending.
+    const all = await server.request('GET', '/v1/conversations?limit=100', {
+      headers: { 'x-tenant-id': lister },
     });
+    const minute = (at: string) => Math.floor(Date.parse(at) / 60_000);
+    const newestFirst = [...all.json.conversations]
+      .sort(
+        (a, b) => minute(b.updatedAt) - minute(a.updatedAt) || (b.conversationId < a.conversationId ? -1 : 1),
+      )
+      .map((conversation) => `Title of ${conversation.conversationId}`);
+    expect(newestFirst).toHaveLength(55);
 
-    // Act
-    await page.reload();
+    // Act: open the page, then read the second page
+    await openPage(`tenant=${lister}`);
+    const listing = page.locator('.listing .conversation-list .title');
+    await expect.poll(() => listing.count()).toBe(50);
+    const firstPage = await listing.allInnerTexts();
     await page.getByRole('button', { name: 'More conversations' }).click();
 
+    // Assess: exactly the live conversations, in the listing's order, the second page below the first
+    expect(firstPage).toEqual(newestFirst.slice(0, 50));
+    await expect.poll(() => listing.allInnerTexts()).toEqual(newestFirst);
+    expect(await page.getByRole('button', { name: 'More conversations' }).count()).toBe(0);
+    expect(await page.locator('.listing').innerText()).not.toMatch(/deleted|secret/);
+
+    // Act: the prefix search, as a person types it (without the scope's colon)
+    await page.getByLabel('Id starts with').fill('user-42');
+    await page.getByLabel('Id starts with').press('Enter');
+
+    // Assess: user-42's three, newest first, never the other tenant's user-42:secret
+    await expect
+      .poll(() => listing.allInnerTexts())
+      .toEqual(newestFirst.filter((title) => title.startsWith('Title of user-42:')));
+    expect(await listing.count()).toBe(3);
+
+    // Act: open one from the list
+    await page.locator('.listing a[data-conversation-id="user-42:ticket-20"]').click();
+
     // Assess
-    const titles = page.locator('.listing .conversation-list .title');
-    await expect.poll(() => titles.allInnerTexts()).toEqual(['Refund', 'Older ticket']);
-    await page.locator('.listing a[data-conversation-id="user-42:ticket-7"]').click();
-    expect(new URL(page.url()).searchParams.get('conversation')).toBe('user-42:ticket-7');
+    expect(new URL(page.url()).searchParams.get('conversation')).toBe('user-42:ticket-20');
+    await expect.poll(() => page.locator('article').count()).toBe(1);
   });
 });
