@@ -1,6 +1,7 @@
 import type { ChatCostResults } from './chat-cost.js';
 import type { CheckpointCostResults, CheckpointSample } from './checkpoint-cost.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
+import type { ListingCostResults } from './listing-cost.js';
 import type { SummaryCostResults } from './summary-cost.js';
 
 export interface AcceptanceCheck {
@@ -216,4 +217,52 @@ export function checkSummaryAcceptance(results: SummaryCostResults): AcceptanceC
       detail: `after ${turns} turns: summary through #${finalContext.summaryThroughSeq}, ${finalContext.messages} messages after it, ${finalContext.omitted} left out`,
     },
   ];
+}
+
+/**
+ * Part 7: a listing page makes as many calls and reads as many units (within tolerance) at every tenant size
+ * (the same page, the same kind), and a turn in the minute of its conversation's last write writes no index.
+ */
+export function checkListingAcceptance(results: ListingCostResults): AcceptanceCheck[] {
+  const sizes = [...new Set(results.samples.map((sample) => sample.conversations))].sort((a, b) => a - b);
+  const smallest = sizes[0];
+  const largest = sizes.at(-1);
+  if (smallest === undefined || largest === undefined || smallest === largest) {
+    return [{ name: 'listing samples', passed: false, detail: 'need samples at two tenant sizes' }];
+  }
+  const checks: AcceptanceCheck[] = [];
+  for (const reference of results.samples.filter((sample) => sample.conversations === smallest)) {
+    const large = results.samples.find(
+      (sample) =>
+        sample.conversations === largest && sample.kind === reference.kind && sample.page === reference.page,
+    );
+    const name = `listing (${reference.kind}, page ${reference.page}): calls and read units flat from ${smallest} to ${largest} conversations`;
+    if (large === undefined) {
+      checks.push({ name, passed: false, detail: 'no sample at the largest size' });
+      continue;
+    }
+    // A page queries each of the 16 shards, and a shard again when the page's entries crowd into it: how
+    // often depends on how the page's ids hash (19-22 Queries in the runs here), not on the tenant's size;
+    // each costs 0.5 RCU next to the page's 50 heads. Hence a wider tolerance on calls than on capacity.
+    const within = (value: number, base: number, tolerance: number) =>
+      base > 0 && Math.abs(value - base) / base <= tolerance;
+    const flat =
+      large.listed === reference.listed &&
+      large.listed > 0 &&
+      within(large.calls.max, reference.calls.max, 2.5 * FLATNESS_TOLERANCE) &&
+      within(large.reported.total, reference.reported.total, FLATNESS_TOLERANCE);
+    const base = reference.reported.total;
+    checks.push({
+      name,
+      passed: flat,
+      detail: `${large.calls.max} vs ${reference.calls.max} calls, ${large.reported.total} vs ${base} RCU, ${large.listed} vs ${reference.listed} listed`,
+    });
+  }
+  const sameMinute = results.turns.filter((turn) => turn.case.includes('same minute'));
+  checks.push({
+    name: 'a turn in the minute of the last write writes no listing index',
+    passed: sameMinute.length > 0 && sameMinute.every((turn) => turn.reported.indexes === 0),
+    detail: sameMinute.map((turn) => `${turn.case}: ${turn.reported.indexes} WCU on indexes`).join('; '),
+  });
+  return checks;
 }

@@ -8,6 +8,8 @@ export interface MeteredCall {
   readonly kind: 'read' | 'write' | 'other';
   /** ConsumedCapacity.CapacityUnits as DynamoDB reported it (0 when it reported none). */
   readonly capacityUnits: number;
+  /** The part of capacityUnits spent on global secondary indexes (reported with `indexCapacity` only). */
+  readonly indexUnits: number;
   /** Billed size of the items the response carried (DynamoDB's item-size rules). */
   readonly itemBytes: number;
   /** The HTTP response body, from Content-Length. */
@@ -47,6 +49,11 @@ export interface MeterOptions {
   readonly requestCapacity?: boolean;
   /** The client's results are a document client's (plain objects): re-marshall items to size them. */
   readonly documentClient?: boolean;
+  /**
+   * Asks every request for `ReturnConsumedCapacity: 'INDEXES'`, so that the units spent on global secondary
+   * indexes are reported apart (`indexUnits`).
+   */
+  readonly indexCapacity?: boolean;
 }
 
 /**
@@ -73,6 +80,7 @@ export class DynamoDbMeter {
         if (options.requestCapacity && input.ReturnConsumedCapacity === undefined) {
           input.ReturnConsumedCapacity = 'TOTAL';
         }
+        if (options.indexCapacity) input.ReturnConsumedCapacity = 'INDEXES';
         const kind = READS.has(command) ? 'read' : WRITES.has(command) ? 'write' : 'other';
         const started = performance.now();
         try {
@@ -107,6 +115,7 @@ export class DynamoDbMeter {
             command,
             kind,
             capacityUnits: totalUnits(output.ConsumedCapacity),
+            indexUnits: indexUnits(output.ConsumedCapacity),
             itemBytes,
             wireBytes: Number(headers['content-length'] ?? 0),
             modeledReadUnits:
@@ -125,6 +134,7 @@ export class DynamoDbMeter {
             command,
             kind,
             capacityUnits: 0,
+            indexUnits: 0,
             itemBytes: 0,
             wireBytes: 0,
             modeledReadUnits: 0,
@@ -170,9 +180,23 @@ function writeUnitsOf(
   return units(command === 'PutItemCommand' ? request.Item : undefined);
 }
 
-function totalUnits(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
-  const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
-  return list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+type Consumed = ConsumedCapacity | ConsumedCapacity[] | undefined;
+const listOf = (consumed: Consumed) => (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []);
+
+function totalUnits(consumed: Consumed): number {
+  return listOf(consumed).reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+}
+
+function indexUnits(consumed: Consumed): number {
+  return listOf(consumed).reduce(
+    (sum, entry) =>
+      sum +
+      Object.values(entry.GlobalSecondaryIndexes ?? {}).reduce(
+        (units, index) => units + (index.CapacityUnits ?? 0),
+        0,
+      ),
+    0,
+  );
 }
 
 /** What one turn cost: the sum over its calls. */

@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly summaries: number[];
   /** Turns of part 6's compaction cost. */
   readonly compactionTurns: number;
+  /** Conversations in one tenant for part 7 (the listing); empty: skipped. */
+  readonly listings: number[];
   /** Fresh processes per bundle (and variant) in part 3. */
   readonly coldStartRuns: number;
   /** Use this cloud assembly instead of running `cdk synth`. */
@@ -50,6 +52,8 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: npx tsx bench/run
   --summaries 100,...   conversation lengths of part 6, a turn given the summary (default 100,10000; quick 100,2000)
   --compaction-turns N  turns of part 6's compaction cost (default 1000; quick 200)
   --no-summaries        skip part 6 (summaries)
+  --listings 100,...    conversations in one tenant for part 7, the listing (default 100,100000; quick 100,2000)
+  --no-listings         skip part 7 (conversation listing)
   --out DIR             results directory (default bench/results)
   --help
 `;
@@ -83,10 +87,12 @@ export function readOptions(
       summaries: { type: 'string' },
       'compaction-turns': { type: 'string' },
       'no-summaries': { type: 'boolean', default: false },
+      listings: { type: 'string' },
       'no-api': { type: 'boolean', default: false },
       'no-cold-start': { type: 'boolean', default: false },
       'no-checkpoints': { type: 'boolean', default: false },
       'no-chats': { type: 'boolean', default: false },
+      'no-listings': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -124,6 +130,13 @@ export function readOptions(
       : quick
         ? [100, 2000]
         : [100, 10_000];
+  const listings = values['no-listings']
+    ? []
+    : values.listings
+      ? list('--listings', values.listings)
+      : quick
+        ? [100, 2000]
+        : [100, 100_000];
   return {
     quick,
     summaries: [...new Set(summaries)].sort((a, b) => a - b),
@@ -140,6 +153,7 @@ export function readOptions(
     coldStart: !values['no-cold-start'],
     checkpoints: [...new Set(checkpoints)].sort((a, b) => a - b),
     chats: [...new Set(chats)].sort((a, b) => a - b),
+    listings: [...new Set(listings)].sort((a, b) => a - b),
     coldStartRuns: positiveInteger('--runs', values.runs, quick ? 3 : 15),
     cloudAssembly: values['cdk-out'],
     outDir:

@@ -7,6 +7,7 @@ import type { CheckpointResults } from './checkpoint-cost.js';
 import type { BundleResult, ColdStartResults } from './cold-start.js';
 import type { CostResults, TurnSample } from './cost-vs-history.js';
 import type { ItemSizeLimitCheck } from './item-size-limit.js';
+import type { ListingCostResults } from './listing-cost.js';
 import type { MachineInfo } from './machine.js';
 import { CONTENT_BYTES } from './messages.js';
 import { dollarsPer1000Turns, type SummaryCostResults } from './summary-cost.js';
@@ -30,6 +31,7 @@ export interface BenchResults {
     readonly chats: number[];
     readonly summaries: number[];
     readonly compactionTurns: number;
+    readonly listings: number[];
   };
   readonly itemSizeLimit: ItemSizeLimitCheck;
   readonly costVsHistory: CostResults;
@@ -38,6 +40,7 @@ export interface BenchResults {
   readonly checkpoints: CheckpointResults;
   readonly chats: ChatResults;
   readonly summaries: SummaryResults;
+  readonly listings: ListingResults;
   readonly acceptance: Acceptance;
   readonly notes: string[];
 }
@@ -49,6 +52,10 @@ export type ChatResults =
 export type SummaryResults =
   | { readonly status: 'skipped'; readonly reason: string }
   | ({ readonly status: 'measured' } & SummaryCostResults);
+
+export type ListingResults =
+  | { readonly status: 'skipped'; readonly reason: string }
+  | ({ readonly status: 'measured' } & ListingCostResults);
 
 export const RESULTS_FILE = 'results.json';
 export const CHART_FILE = 'capacity-per-turn.svg';
@@ -314,6 +321,37 @@ export function chatTable(chats: ChatResults): string {
   )}\nThe guide's item holds at most ${int(limit.maxMessages)} of these messages (${kib(limit.maxItemBytes)}); a turn on it: ${limit.writeError}`;
 }
 
+/** Part 7: a page's calls and read units per tenant size, then a turn's write units, table and indexes. */
+export function listingTables(listings: ListingResults): string {
+  if (listings.status === 'skipped') return `(skipped: ${listings.reason})`;
+  const pages = markdownTable(
+    ['conversations', 'listing', 'page', 'listed', 'calls', 'RCU (table + indexes)', 'median ms'],
+    listings.samples.map((sample) => [
+      int(sample.conversations),
+      sample.kind === 'tenant' ? 'tenant' : 'prefix user-0:',
+      String(sample.page),
+      String(sample.listed),
+      `${sample.calls.min === sample.calls.max ? sample.calls.min : `${sample.calls.min}-${sample.calls.max}`} (${Object.entries(
+        sample.commands,
+      )
+        .map(([command, count]) => `${count} ${command}`)
+        .join(' + ')})`,
+      `${units(sample.reported.total)} (${units(sample.reported.table)} + ${units(sample.reported.indexes)})`,
+      ms(sample.latency.medianMs),
+    ]),
+    [true, false, true, true, false, true, true],
+  );
+  const turns = markdownTable(
+    ['write of a turn (user message + reply)', 'WCU reported (table + indexes)'],
+    listings.turns.map((turn) => [
+      turn.case,
+      `${units(turn.reported.total)} (${units(turn.reported.table)} + ${units(turn.reported.indexes)})`,
+    ]),
+    [false, true],
+  );
+  return `${pages}\n\n${turns}`;
+}
+
 /** What the numbers do and do not say; printed under the tables and stored in the JSON. */
 export function honestyNotes(input: {
   cost: CostResults;
@@ -322,6 +360,7 @@ export function honestyNotes(input: {
   cold: ColdStartResults;
   checkpoints: CheckpointResults;
   chats: ChatResults;
+  listings: ListingResults;
   machine: MachineInfo;
 }): string[] {
   const { cost, limit, cold, checkpoints, chats, machine } = input;
@@ -362,6 +401,11 @@ export function honestyNotes(input: {
     const ours = chats.samples.find((sample) => sample.system === 'agent-memory/ai-sdk');
     notes.push(
       `Part 5 stores the same AI SDK chat turn (a user UIMessage and an assistant UIMessage of ${CONTENT_BYTES} bytes of text each) two ways. Ours: AgentMemoryChatStore.openChat(id, { limit: ${chats.window} }) then ChatHistory.save, as toUIMessageStream's onEnd calls it (${ours?.commands.join(' + ')}: the head and the newest ${chats.window} messages; the head, the two messages and the save's idempotency record, which makes a retried save change nothing). The AI SDK guide's pattern (loadChat/saveChat of the whole UIMessage[] array) ported to DynamoDB as one item per chat: GetItem (strongly consistent, so a save sees the previous one) and PutItem of the whole array. Write units of a PutItem are modeled on the new item (larger than the old one); DynamoDB Local's reports are shown in results.json.`,
+    );
+  }
+  if (input.listings.status === 'measured') {
+    notes.push(
+      `Part 7 seeds each tenant's conversations as heads in the store's shape with BatchWriteItem (the newest 60 by the store's own appends), their last writes spread over 30 days, so the pages read are the store's newest writes in every size. A page: 16 eventually consistent Queries on a keys-only listing index (one per shard; a Query is charged at least 0.5 RCU) and one strongly consistent BatchGetItem of the page's heads (1 RCU per head under 4 KB). Capacity is what DynamoDB Local reported with ReturnConsumedCapacity=INDEXES, table and indexes apart; for a transaction it reports the index writes doubled, as it does the table's. The seeding time is in results.json (seedMs).`,
     );
   }
   if (cold.status === 'measured') {

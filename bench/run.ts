@@ -13,6 +13,7 @@ import {
   checkAcceptance,
   checkChatAcceptance,
   checkCheckpointAcceptance,
+  checkListingAcceptance,
   checkSummaryAcceptance,
 } from './acceptance.js';
 import { chatCost } from './chat-cost.js';
@@ -20,6 +21,7 @@ import { type CheckpointResults, checkpointCost } from './checkpoint-cost.js';
 import { coldStart, existingCloudAssembly } from './cold-start.js';
 import { costVsHistory } from './cost-vs-history.js';
 import { checkItemSizeLimit } from './item-size-limit.js';
+import { listingCost } from './listing-cost.js';
 import { machineInfo } from './machine.js';
 import { CONTENT_BYTES } from './messages.js';
 import { readOptions, USAGE } from './options.js';
@@ -142,16 +144,30 @@ async function main(): Promise<number> {
             })),
           };
 
+    const listings: report.ListingResults =
+      options.listings.length === 0
+        ? { status: 'skipped', reason: '--no-listings' }
+        : {
+            status: 'measured',
+            ...(await listingCost({
+              endpoint: dynamo.endpoint,
+              sizes: options.listings,
+              measuredPages: options.measuredTurns,
+              progress,
+            })),
+          };
+
     const turnAcceptance = checkAcceptance(cost);
     const checkpointChecks = checkpoints.status === 'measured' ? checkCheckpointAcceptance(checkpoints) : [];
     const chatChecks = chats.status === 'measured' ? checkChatAcceptance(chats) : [];
     const summaryChecks = summaries.status === 'measured' ? checkSummaryAcceptance(summaries) : [];
-    const partChecks = [...checkpointChecks, ...chatChecks, ...summaryChecks];
+    const listingChecks = listings.status === 'measured' ? checkListingAcceptance(listings) : [];
+    const partChecks = [...checkpointChecks, ...chatChecks, ...summaryChecks, ...listingChecks];
     const acceptance = {
       passed: turnAcceptance.passed && partChecks.every((check) => check.passed),
       checks: [...turnAcceptance.checks, ...partChecks],
     };
-    const notes = report.honestyNotes({ cost, limit, api, cold, checkpoints, chats, machine });
+    const notes = report.honestyNotes({ cost, limit, api, cold, checkpoints, chats, listings, machine });
     const results: report.BenchResults = {
       schemaVersion: 1,
       command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
@@ -170,6 +186,7 @@ async function main(): Promise<number> {
         chats: options.chats,
         summaries: options.summaries,
         compactionTurns: options.compactionTurns,
+        listings: options.listings,
       },
       itemSizeLimit: limit,
       costVsHistory: cost,
@@ -178,6 +195,7 @@ async function main(): Promise<number> {
       checkpoints,
       chats,
       summaries,
+      listings,
       acceptance,
       notes,
     };
@@ -220,6 +238,12 @@ async function main(): Promise<number> {
     );
     out();
     out(report.summaryTable(summaries));
+    out();
+    out(
+      "7. Conversation listing: a page of 50 of one tenant's conversations (all, or one user's prefix), and what a turn's write pays for the listing's indexes",
+    );
+    out();
+    out(report.listingTables(listings));
     out();
     out(`Acceptance: ${acceptance.passed ? 'PASS' : 'FAIL'}`);
     for (const check of acceptance.checks)

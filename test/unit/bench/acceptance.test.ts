@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkAcceptance, checkCheckpointAcceptance } from '../../../bench/acceptance.js';
+import {
+  checkAcceptance,
+  checkCheckpointAcceptance,
+  checkListingAcceptance,
+} from '../../../bench/acceptance.js';
 import type { CheckpointCostResults, CheckpointSample } from '../../../bench/checkpoint-cost.js';
 import type { CostResults, TurnSample } from '../../../bench/cost-vs-history.js';
+import type { ListingCostResults, ListingSample } from '../../../bench/listing-cost.js';
 
 function sample(historyLength: number, totalUnits: number, calls = 2): TurnSample {
   const units = { readUnits: totalUnits - 6, writeUnits: 6, totalUnits };
@@ -122,5 +127,47 @@ describe('checkCheckpointAcceptance', () => {
 
   it('fails without two thread lengths', () => {
     expect(checkCheckpointAcceptance(checkpointResults([checkpointSample(10, 5)]))[0]?.passed).toBe(false);
+  });
+});
+
+describe('checkListingAcceptance', () => {
+  const page = (conversations: number, calls: number, total: number, listed = 50): ListingSample => ({
+    conversations,
+    kind: 'tenant',
+    page: 1,
+    limit: 50,
+    listed,
+    calls: { min: calls, max: calls },
+    commands: { Query: calls - 1, BatchGetItem: 1 },
+    reported: { table: 50, indexes: total - 50, total },
+    latency: { samples: 1, medianMs: 1, p95Ms: 1, minMs: 1, maxMs: 1 },
+  });
+  const listing = (samples: ListingSample[], sameMinuteIndexUnits = 0): ListingCostResults => ({
+    measuredPages: 1,
+    seedMs: {},
+    samples,
+    turns: [
+      {
+        case: 'turn in the same minute as the last write',
+        reported: { table: 3, indexes: sameMinuteIndexUnits, total: 3 + sameMinuteIndexUnits },
+      },
+    ],
+  });
+  const passed = (results: ListingCostResults) =>
+    checkListingAcceptance(results).map((check) => check.passed);
+
+  it('passes a page that costs the same at 100 and 100,000 conversations, give or take a shard read', () => {
+    expect(passed(listing([page(100, 19, 58), page(100_000, 22, 60.5)]))).toEqual([true, true]);
+  });
+
+  it('fails a page that reads more at the larger size, or lists fewer', () => {
+    expect(passed(listing([page(100, 19, 58), page(100_000, 19, 70)]))[0]).toBe(false);
+    expect(passed(listing([page(100, 19, 58), page(100_000, 30, 63)]))[0]).toBe(false);
+    expect(passed(listing([page(100, 19, 58), page(100_000, 19, 58, 40)]))[0]).toBe(false);
+  });
+
+  it('fails when a turn in the minute of the last write writes an index, or without two sizes', () => {
+    expect(passed(listing([page(100, 19, 58), page(100_000, 19, 58)], 2))[1]).toBe(false);
+    expect(passed(listing([page(100, 19, 58)]))[0]).toBe(false);
   });
 });
