@@ -122,7 +122,7 @@ class ShardReader {
   ) {}
 
   async fill(count: number): Promise<void> {
-    const page = await this.store.table.queryIndex(this.request, { limit: count, startKey: this.nextKey });
+    const page = await this.store.table.query(this.request, { limit: count, startKey: this.nextKey });
     this.fills++;
     this.capacity += page.capacity;
     for (const item of page.items) {

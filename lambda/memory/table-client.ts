@@ -73,9 +73,12 @@ export class TableClient {
     return { item: output.Item as T | undefined, capacity: sumCapacity(output.ConsumedCapacity) };
   }
 
-  /** One page of a Query, strongly consistent. */
+  /**
+   * One page of a Query: strongly consistent on the table; on a global secondary index (`IndexName`) eventually
+   * consistent, the only way DynamoDB reads one.
+   */
   async query(
-    request: QueryRequest,
+    request: QueryRequest | IndexQueryRequest,
     page: { readonly limit?: number; readonly startKey?: Record<string, unknown> } = {},
   ) {
     const output = await this.call(() =>
@@ -83,7 +86,7 @@ export class TableClient {
         new QueryCommand({
           TableName: this.tableName,
           ...request,
-          ConsistentRead: true,
+          ...('IndexName' in request ? {} : { ConsistentRead: true }),
           ...(page.limit === undefined ? {} : { Limit: page.limit }),
           ExclusiveStartKey: page.startKey,
           ReturnConsumedCapacity: 'TOTAL',
@@ -111,31 +114,6 @@ export class TableClient {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw isTransient(error) ? unavailable(error) : translate(error);
     }
-  }
-
-  /**
-   * One page of a Query on a global secondary index: eventually consistent, the only way DynamoDB reads one.
-   */
-  async queryIndex(
-    request: IndexQueryRequest,
-    page: { readonly limit: number; readonly startKey?: Record<string, unknown> },
-  ) {
-    const output = await this.call(() =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ...request,
-          Limit: page.limit,
-          ExclusiveStartKey: page.startKey,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      ),
-    );
-    return {
-      items: output.Items ?? [],
-      nextKey: output.LastEvaluatedKey,
-      capacity: sumCapacity(output.ConsumedCapacity),
-    };
   }
 
   /**

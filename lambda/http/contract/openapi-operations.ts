@@ -117,6 +117,14 @@ const replayHeaders = {
   },
 } as const;
 
+/** A 200 that is a new result or a replay: the header is there only on a replay. */
+const replayOnlyHeaders = {
+  'Idempotent-Replayed': {
+    description: 'Present, `true`, only on a replay.',
+    schema: { type: 'string', const: 'true' },
+  },
+} as const;
+
 export const operations: Readonly<Record<string, OperationDoc>> = {
   AppendMessages: {
     summary: 'Append messages',
@@ -219,12 +227,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
           'The edit was committed; or, with `Idempotent-Replayed: true`, a replay of an earlier edit with this ' +
           'Idempotency-Key and body (nothing changed; `removed` is empty).',
         schema: editHistoryResponseSchema,
-        headers: {
-          'Idempotent-Replayed': {
-            description: 'Present, `true`, only on a replay.',
-            schema: { type: 'string', const: 'true' },
-          },
-        },
+        headers: replayOnlyHeaders,
       },
       // Two codes share 409, which the generated error responses cannot express: described here instead.
       409: {
@@ -290,12 +293,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
           'The conversation after the change; or, with `Idempotent-Replayed: true`, the original answer of an ' +
           'earlier PATCH with this Idempotency-Key and body (nothing changed now).',
         schema: conversationSchema,
-        headers: {
-          'Idempotent-Replayed': {
-            description: 'Present, `true`, only on a replay.',
-            schema: { type: 'string', const: 'true' },
-          },
-        },
+        headers: replayOnlyHeaders,
       },
       // Two codes share 409, which the generated error responses cannot express: described here instead.
       409: {
