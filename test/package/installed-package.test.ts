@@ -306,14 +306,14 @@ describe('the installed package', () => {
       const outdir = join(app, 'cdk.out');
       runOk(node, ['bin/app.js'], app, { CDK_OUTDIR: outdir });
 
-      // Assess: the construct's sixteen functions (the HTTP API's nine routes and its fallback, the streaming API's
-      // streamed turn and useChat's two routes, its JWT authorizer, the attachment sweep and the compactor) and the
-      // app's own.
+      // Assess: the construct's eighteen functions (the HTTP API's eleven routes and its fallback, the streaming
+      // API's streamed turn and useChat's two routes, its JWT authorizer, the attachment sweep and the compactor)
+      // and the app's own.
       const template = JSON.parse(readFileSync(join(outdir, 'MyAgent.template.json'), 'utf8'));
       const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
         (resource) => resource.Type === 'AWS::Lambda::Function',
       );
-      expect(functions).toHaveLength(17);
+      expect(functions).toHaveLength(19);
       // The construct's functions deploy the bundles of the package, byte for byte; only the app's own
       // function was bundled here (by the app's esbuild, as CommonJS index.js).
       const shipped = new Set(
@@ -323,7 +323,7 @@ describe('the installed package', () => {
       );
       const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
       const deployed = assets.map((name) => readdirSync(join(outdir, name)).sort().join(' '));
-      expect(deployed.sort()).toEqual([...Array(16).fill('index.mjs index.mjs.map'), 'index.js'].sort());
+      expect(deployed.sort()).toEqual([...Array(18).fill('index.mjs index.mjs.map'), 'index.js'].sort());
       for (const name of assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')))) {
         expect(shipped.has(readFileSync(join(outdir, name, 'index.mjs'), 'utf8'))).toBe(true);
       }
