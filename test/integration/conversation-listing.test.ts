@@ -304,6 +304,28 @@ describe('Listing, titles and metadata on DynamoDB Local', () => {
       expect((await store.load(tenant, 'c')).messages.map((m) => m.content)).toEqual(['one', 'two']);
     });
 
+    it('merges concurrent patches of different members: each reads again after a lost race, none is lost', async () => {
+      // Prepare
+      const tenant = `t-${randomUUID()}`;
+      const store = makeStore({ backoff: { baseMs: 1, capMs: 20 } });
+      await store.append(tenant, 'c', [user('hi')]);
+
+      // Act: eight PATCHes at once, each of its own member
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.patchConversation(tenant, 'c', { metadata: { [`m${i}`]: i } }),
+        ),
+      );
+
+      // Assess: all eight members, eight revisions, each PATCH answered with its own
+      const after = await store.getConversation(tenant, 'c');
+      expect(after?.metadata).toEqual(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`m${i}`, i])));
+      expect(after?.revision).toBe(8);
+      expect(results.map((result) => result.revision).sort((a, b) => a - b)).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8,
+      ]);
+    });
+
     it('writes nothing for a patch that changes nothing', async () => {
       // Prepare
       const tenant = `t-${randomUUID()}`;

@@ -11,6 +11,8 @@ const methods = [
   'getConversation',
   'deleteConversation',
   'findIdempotentResult',
+  'patchConversation',
+  'listConversations',
 ] as const;
 
 export type StoreStub = { [K in (typeof methods)[number]]: MockInstance<ConversationStore[K]> } & {

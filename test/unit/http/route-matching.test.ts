@@ -14,7 +14,7 @@ describe('findRoute, the one route matcher (the 404/405 handler and the local se
   });
 
   it.each([
-    ['PUT', '/v1/conversations/c', { kind: 'method_not_allowed', allow: ['DELETE', 'GET'] }],
+    ['PUT', '/v1/conversations/c', { kind: 'method_not_allowed', allow: ['DELETE', 'GET', 'PATCH'] }],
     ['GET', '/v1/conversations//messages', { kind: 'not_found' }],
     ['GET', '/v1/conversations/c/messages/', { kind: 'not_found' }],
     ['GET', '/nowhere', { kind: 'not_found' }],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  conversationInfo,
   floorOf,
   historyShape,
   isLive,
@@ -63,5 +64,46 @@ describe('the life of a conversation id', () => {
     expect(isLiveRecord(record(4), overPastLife, now)).toBe(false);
     expect(isLiveRecord(record(5, now), overPastLife, now)).toBe(false);
     expect(isLiveRecord(record(5), head({ deleted: true }), now)).toBe(false);
+  });
+});
+
+describe('what a reader is told of a head', () => {
+  it('answers title, metadata as JSON and revision, and never the listing keys or the op ids', () => {
+    const info = conversationInfo(
+      'c',
+      head({
+        title: 'Refund',
+        meta: '{"pinned":true,"tags":["billing"]}',
+        revision: 3,
+        patchOp: 'p',
+        op: 'o',
+        lpk: 'l',
+        lsk: 's',
+        liveUntil: 1_800_000_000,
+      }),
+    );
+
+    expect(info).toEqual({
+      conversationId: 'c',
+      version: 7,
+      messageCount: 7,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: new Date(1_800_000_000_000).toISOString(),
+      title: 'Refund',
+      metadata: { pinned: true, tags: ['billing'] },
+      revision: 3,
+    });
+  });
+
+  it('answers revision 0 and no title or metadata for a head never patched', () => {
+    expect(conversationInfo('c', head())).toEqual({
+      conversationId: 'c',
+      version: 7,
+      messageCount: 7,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      revision: 0,
+    });
   });
 });

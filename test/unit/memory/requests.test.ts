@@ -76,10 +76,16 @@ describe('the write of one attempt', () => {
       Key: { pk, sk: keys.head },
       // No multiple of 10 crossed (4 -> 6): the compactor's mark of the last write is cleared.
       UpdateExpression:
-        'SET version = :version, updatedAt = :now, op = :op, liveUntil = :expiresAt ADD messageCount :count REMOVE summaryDue',
+        'SET version = :version, updatedAt = :now, op = :op, lpk = :lpk, lsk = :lsk, liveUntil = :expiresAt ADD messageCount :count REMOVE summaryDue',
       ConditionExpression:
         'version = :base AND attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec)',
-      ExpressionAttributeValues: expect.objectContaining({ ':base': 4, ':version': 6, ':count': 2 }),
+      ExpressionAttributeValues: expect.objectContaining({
+        ':base': 4,
+        ':version': 6,
+        ':count': 2,
+        ':lpk': listing.lpk,
+        ':lsk': listing.lsk,
+      }),
     });
     expect(items.slice(1).map((item) => item.Put?.Item?.expiresAt)).toEqual([nowSec + 60, nowSec + 60]);
   });
@@ -93,12 +99,17 @@ describe('the write of one attempt', () => {
     });
 
     expect(head?.Update?.UpdateExpression).toBe(
-      'SET version = :version, updatedAt = :now, op = :op ADD messageCount :count REMOVE summaryDue, liveUntil',
+      'SET version = :version, updatedAt = :now, op = :op, lpk = :lpk, lsk = :lsk ADD messageCount :count REMOVE summaryDue, liveUntil',
     );
   });
 
   it('marks the head summaryDue on a write that crosses a multiple of 10 seqs (the compactor wakes on it)', () => {
-    const [head] = attemptTransaction({ pk, attempt: attemptOn(operation(2), 9, undefined), remove: [] });
+    const [head] = attemptTransaction({
+      pk,
+      listing,
+      attempt: attemptOn(operation(2), 9, undefined),
+      remove: [],
+    });
 
     expect(head?.Update?.UpdateExpression).toContain('summaryDue = :true');
     expect(head?.Update?.ExpressionAttributeValues).toMatchObject({ ':true': true });
@@ -109,6 +120,7 @@ describe('the write of one attempt', () => {
 
     const [head, guard] = attemptTransaction({
       pk,
+      listing,
       attempt,
       remove: [4, 5],
       summary: { op: 's1', remove: true },
@@ -125,9 +137,16 @@ describe('the write of one attempt', () => {
   it('checks, in an edit that removes only newer messages, that the summary is still the one read (or still none)', () => {
     const attempt = attemptOn(operation(0), 5, undefined);
 
-    const [, kept] = attemptTransaction({ pk, attempt, remove: [5], summary: { op: 's1', remove: false } });
+    const [, kept] = attemptTransaction({
+      pk,
+      listing,
+      attempt,
+      remove: [5],
+      summary: { op: 's1', remove: false },
+    });
     const [, none] = attemptTransaction({
       pk,
+      listing,
       attempt,
       remove: [5],
       summary: { op: undefined, remove: false },
