@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -188,6 +189,24 @@ describe('AgentMemory', () => {
           },
         ],
       });
+    });
+
+    it("leaves out listing-by-scope with the README's override for the first of two upgrade deploys", () => {
+      // Act: CloudFormation creates one index per update of an existing table
+      const { template } = synthConstruct(
+        {},
+        {
+          configure: (memory) =>
+            (memory.table.node.defaultChild as dynamodb.CfnTable).addPropertyDeletionOverride(
+              'GlobalSecondaryIndexes.1',
+            ),
+        },
+      );
+
+      // Assess
+      const [table] = Object.values(resourcesOfType(template, 'AWS::DynamoDB::Table'));
+      const indexes = table?.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string }>;
+      expect(indexes.map((index) => index.IndexName)).toEqual(['listing']);
     });
 
     it('is retained on stack deletion and on replacement by default', () => {
