@@ -226,6 +226,24 @@ const tableActions: { readonly [access in Exclude<FunctionAccess, 'list'>]: read
   none: [],
 };
 
+/** What `grantReadData` permits (DynamoDB's read actions but those of streams, which the table has none of). */
+const embeddingReadActions = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+] as const;
+
+/** What `grantReadWriteData` permits besides reads. */
+const embeddingWriteActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
 /**
  * S3 actions per attachment access level, on the conversations' objects (`t/*`) and on waiting uploads
  * (`uploads/*`): presigning needs the signer's own permission for what the URL does.
@@ -871,20 +889,29 @@ export class AgentMemory extends Construct {
   }
 
   /**
-   * Permits `grantee` to read the table (the standard DynamoDB read actions, on this table and its indexes),
-   * for apps that use the conversation store in their own functions.
+   * Permits `grantee` to read the table (the standard DynamoDB read actions, on this table and its two listing
+   * indexes, named: no `index/*`), for apps that use the conversation store in their own functions.
    */
   public grantReadData(grantee: iam.IGrantable): iam.Grant {
-    return this.conversationTable.grants.readData(grantee);
+    return this.grantData(grantee, embeddingReadActions);
   }
 
   /**
    * Permits `grantee` to read and write the table (the standard DynamoDB data actions, no admin actions):
-   * enough for a `ConversationStore` (`agent-memory/store`) and for LangGraph's `DynamoDBSaver`
-   * (`agent-memory/langgraph`) in your own functions.
+   * enough for a `ConversationStore` (`agent-memory/store`, its listing included) and for LangGraph's
+   * `DynamoDBSaver` (`agent-memory/langgraph`) in your own functions.
    */
   public grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
-    return this.conversationTable.grants.readWriteData(grantee);
+    return this.grantData(grantee, [...embeddingReadActions, ...embeddingWriteActions]);
+  }
+
+  private grantData(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
+    const tableArn = this.conversationTable.tableArn;
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...actions],
+      resourceArns: [tableArn, ...listingIndexes.map((index) => `${tableArn}/index/${index.indexName}`)],
+    });
   }
 
   private addFunction(

@@ -802,6 +802,12 @@ describe('AgentMemory', () => {
       expect(actionsOfRole('Writer')).not.toContain('dynamodb:*');
       // Everything the LangGraph checkpointer calls (lambda/checkpoints/checkpoint-table.ts).
       expect(actionsOfRole('Writer')).toEqual(expect.arrayContaining([...checkpointTableActions]));
+      // The listing's two indexes by name (the store lists), never every index (`index/*`: cdk-nag's IAM5).
+      const resources = JSON.stringify(
+        allPolicyStatements(synth.template).map(({ statement }) => resourcesOf(statement)),
+      );
+      expect(resources).toContain('/index/listing-by-scope');
+      expect(resources).not.toContain('/index/*');
     });
   });
 
