@@ -99,13 +99,19 @@ function newestNodeMajorInCdk(): number {
  * The table actions of a function on the whole table. The attachment markers' statements, confined to the
  * markers' partitions by a LeadingKeys condition, are test/cdk/attachments.test.ts's.
  */
+const onMarkerPartitions = (statement: { Condition?: unknown }) =>
+  JSON.stringify(statement.Condition ?? {}).includes('dynamodb:LeadingKeys');
+
 function dynamoActionsOfRole(synth: Synthesized, routeId: string): string[] {
   const policyId = logicalIdOf(synth.stack, `${routeId}/Role/DefaultPolicy`);
-  return allPolicyStatements(synth.template)
-    .filter(({ policy, statement }) => policy === policyId && statement.Condition === undefined)
-    .flatMap(({ statement }) => actionsOf(statement))
-    .filter((action) => action.startsWith('dynamodb:'))
-    .sort();
+  return (
+    allPolicyStatements(synth.template)
+      // Without the attachment markers' own statements (LeadingKeys on their partitions: test/cdk/attachments.test.ts).
+      .filter(({ policy, statement }) => policy === policyId && !onMarkerPartitions(statement))
+      .flatMap(({ statement }) => actionsOf(statement))
+      .filter((action) => action.startsWith('dynamodb:'))
+      .sort()
+  );
 }
 
 const turnsPath = '/v1/conversations/{conversationId}/turns';
