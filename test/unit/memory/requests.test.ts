@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { attemptOn, newOperation, type Operation } from '../../../lambda/memory/operation.js';
-import { attemptTransaction, pastLifeDeletes, tombstoneUpdate } from '../../../lambda/memory/requests.js';
+import {
+  attemptTransaction,
+  pastLifeDeletes,
+  patchTransaction,
+  tombstoneUpdate,
+} from '../../../lambda/memory/requests.js';
 import { keys, listingAttributes } from '../../../lambda/memory/table.js';
 
 const pk = keys.partition('t', 'c');
@@ -217,5 +222,24 @@ describe('a delete', () => {
       },
       { Delete: { Key: { pk, sk: keys.message(1) } } },
     ]);
+  });
+});
+
+describe('a PATCH', () => {
+  it('changes title, metadata and revision only, on the life and revision it read, and ends the compactor wake', () => {
+    const [head] = patchTransaction({
+      pk,
+      read: { createdAt: '2026-01-01T00:00:00.000Z', revision: 2 },
+      change: { title: 'Refund', meta: undefined },
+      op: { id: 'patch-op', nowSec, expiresAt: undefined },
+    });
+
+    expect(head?.Update).toMatchObject({
+      Key: { pk, sk: keys.head },
+      UpdateExpression: 'SET revision = :next, patchOp = :op, title = :title REMOVE summaryDue, meta',
+      ConditionExpression:
+        'attribute_not_exists(deleted) AND (attribute_not_exists(liveUntil) OR liveUntil > :nowSec) AND createdAt = :createdAt AND revision = :revision',
+      ExpressionAttributeValues: expect.objectContaining({ ':next': 3, ':revision': 2, ':title': 'Refund' }),
+    });
   });
 });
