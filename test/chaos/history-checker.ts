@@ -56,6 +56,8 @@ interface Acknowledged {
   readonly version: number;
   readonly messages: readonly Observed[];
   readonly removed: readonly Observed[];
+  /** Answered as a replay of its key's earlier request (Idempotent-Replayed). */
+  readonly replayed: boolean;
 }
 
 type Outcome = 'acknowledged' | 'rejected' | 'unknown';
@@ -175,6 +177,7 @@ function checkConversation(
       version: body.version,
       messages: body.messages.map(observe),
       removed: Array.isArray(body.removed) ? body.removed.map(observe) : [],
+      replayed: last.replayed === true,
     });
   }
 
@@ -288,11 +291,13 @@ function checkConversation(
         `${conversation}: ${ack.write.op} answered ${JSON.stringify(tags)} for ${JSON.stringify(ack.write.adds)}`,
       );
     }
+    // A replay answers what its key's edit wrote, and `removed: []` (the contract): what it removed is gone.
     const removed = ack.removed.map((message) => message.tag);
-    if (ack.write.kind === 'edit' && JSON.stringify(removed) !== JSON.stringify(ack.write.expectedSuffix)) {
+    const expectedRemoved = ack.replayed ? [] : ack.write.expectedSuffix;
+    if (ack.write.kind === 'edit' && JSON.stringify(removed) !== JSON.stringify(expectedRemoved)) {
       report(
         'answer',
-        `${conversation}: ${ack.write.op} removed ${JSON.stringify(removed)} for ${JSON.stringify(ack.write.expectedSuffix)}`,
+        `${conversation}: ${ack.write.op}${ack.replayed ? ' (replayed)' : ''} removed ${JSON.stringify(removed)} for ${JSON.stringify(expectedRemoved)}`,
       );
     }
     const seqs = ack.messages.map((message) => message.seq);

@@ -159,6 +159,38 @@ describe('checkHistory', () => {
     expect(checkHistory(validHistory())).toEqual([]);
   });
 
+  it('accepts a keyed edit whose answer was lost, answered on retry as a replay with removed: [] (the contract)', () => {
+    // Prepare
+    const history = corrupted((_history, find) => {
+      const edit = find('c2.3');
+      const applied = edit.exchanges[0];
+      edit.keyed = true;
+      edit.exchanges = [
+        { server: 'one', start: 80, end: 84, error: 'socket hang up' },
+        { ...applied, start: 85, replayed: true, body: { ...applied.body, removed: [] } },
+      ];
+    });
+
+    // Act
+    const violations = checkHistory(history);
+
+    // Assess
+    expect(violations).toEqual([]);
+  });
+
+  it('reports a fresh edit that answers removed: [] although it removed its expected suffix', () => {
+    // Prepare
+    const history = corrupted((_history, find) => {
+      lastBody(find('c2.3')).removed = [];
+    });
+
+    // Act
+    const violations = checkHistory(history);
+
+    // Assess
+    expect(violations.map((violation) => violation.check)).toContain('answer');
+  });
+
   it.each<[string, string, Parameters<typeof corrupted>[0]]>([
     [
       'a duplicate: an acknowledged message stored a second time',
