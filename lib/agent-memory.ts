@@ -25,7 +25,7 @@ import {
   routes,
   type TableAccess,
 } from '../lambda/http/routes.js';
-import { listedHeadAttributes } from '../lambda/memory/requests.js';
+import { listedHeadAttributes } from '../lambda/memory/beside-messages-requests.js';
 import { keys, listing, listingIndexes, ttlAttribute } from '../lambda/memory/table.js';
 import {
   type AgentModelProps,

@@ -1,9 +1,5 @@
-import {
-  errorDescriptions,
-  namedSchemas,
-  type OperationDoc,
-  operations,
-} from '../lambda/http/contract/openapi-operations.js';
+import { errorDescriptions, namedSchemas } from '../lambda/http/contract/openapi-components.js';
+import { type OperationDoc, operations } from '../lambda/http/contract/openapi-operations.js';
 import { type RouteDefinition, routes } from '../lambda/http/routes.js';
 import { type ErrorCode, errorStatus } from '../lambda/memory/error-codes.js';
 import * as z from '../lambda/validation/zod.js';

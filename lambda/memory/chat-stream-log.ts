@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { activeStreamRemoval, streamBatchesQuery } from './requests.js';
+import { activeStreamRemoval, streamBatchesQuery } from './beside-messages-requests.js';
 import { keys } from './table.js';
 import { TableClient } from './table-client.js';
 

@@ -5,6 +5,7 @@ import type { AttachmentStorage } from './attachments/attachment-storage.js';
 import { type SweepResult, sweepDueMarkers } from './attachments/markers.js';
 import { presentMessages, resolveReferences } from './attachments/presentation.js';
 import { createUpload, type UploadRequest, type UploadTicket } from './attachments/uploads.js';
+import type { SummaryBasis } from './beside-messages-requests.js';
 import { deleteConversation } from './delete.js';
 import { replaceSuffix } from './edit.js';
 import { findReplay, idempotencyKeyOf } from './idempotency.js';
@@ -12,7 +13,6 @@ import { listConversations } from './list.js';
 import { getConversation, load } from './load.js';
 import { limits, type StoredMessage } from './message.js';
 import { patchConversation } from './patch.js';
-import type { SummaryBasis } from './requests.js';
 import type { StoreContext } from './store-context.js';
 import type {
   AppendOptions,

@@ -10,6 +10,7 @@ export type { AttachmentStorage } from './attachments/attachment-storage.js';
 export { LazyS3AttachmentStorage } from './attachments/lazy-s3-attachment-storage.js';
 export type { SweepResult } from './attachments/markers.js';
 export type { UploadRequest, UploadTicket } from './attachments/uploads.js';
+export type { SummaryBasis } from './beside-messages-requests.js';
 export {
   type AttachmentOptions,
   ConversationStore,
@@ -21,6 +22,5 @@ export * from './errors.js';
 export { listLimits } from './list.js';
 export { limits, type MessageInput, type StoredMessage } from './message.js';
 export { conversationLimits } from './metadata.js';
-export type { SummaryBasis } from './requests.js';
 export type * from './store-types.js';
 export type { SummaryDraft, SummaryOutcome, SummaryState } from './summaries.js';

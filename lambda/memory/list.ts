@@ -1,7 +1,8 @@
 import { requireTenant } from './arguments.js';
+import { listedHeadAttributes, listingQuery } from './beside-messages-requests.js';
 import { InvalidRequestError } from './errors.js';
 import { conversationInfo, isLiveHead } from './head.js';
-import { type IndexQueryRequest, listedHeadAttributes, listingQuery } from './requests.js';
+import type { IndexQueryRequest } from './requests.js';
 import { nowSeconds, type StoreContext } from './store-context.js';
 import type { ConversationInfo, ConversationPage, ListOptions } from './store-types.js';
 import { type Head, keys, listing, listingKeys } from './table.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { partitionOf, requireSeq } from './arguments.js';
+import { type PatchWrites, patchTransaction } from './beside-messages-requests.js';
 import {
   ConversationNotFoundError,
   IdempotencyKeyReusedError,
@@ -11,7 +12,7 @@ import {
 import { conversationInfo, floorOf, isLiveHead, isLiveRecord } from './head.js';
 import { idempotencyKeyOf, readRecord } from './idempotency.js';
 import { applyPatch, type ConversationPatch, requirePatch } from './metadata.js';
-import { headKey, type PatchWrites, patchTransaction } from './requests.js';
+import { headKey } from './requests.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import type { ConversationInfo, PatchOptions, PatchResult } from './store-types.js';
 import type { Head } from './table.js';

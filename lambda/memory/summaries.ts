@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { partitionOf, requireSeq } from './arguments.js';
 import { presentMessages } from './attachments/presentation.js';
+import type { SummaryBasis } from './beside-messages-requests.js';
+import { summaryTransaction } from './beside-messages-requests.js';
 import { InvalidRequestError, UnavailableError, WriteOutcomeUnknownError } from './errors.js';
 import { floorOf, isLiveHead, isValidSummary, liveVersion } from './head.js';
 import { newest } from './load.js';
 import { limits } from './message.js';
-import type { SummaryBasis } from './requests.js';
-import { summaryTransaction } from './requests.js';
 import { nowSeconds, retryBudget, type StoreContext } from './store-context.js';
 import type { ContextOptions, ConversationContext, ConversationSummary } from './store-types.js';
 import { keys, type SummaryItem } from './table.js';

@@ -24,10 +24,8 @@ export const maxRequestBodyBytes = 1024 * 1024;
 export const pageLimits = { min: 1, max: limits.maxPageSize, default: limits.pageSize } as const;
 
 /**
- * How deep a write body may nest: the messages of an append or edit sit two levels below the root
- * (`{"messages": [ ... ]}`), a turn's message one and a tool result's content two, so this is exactly the store's
- * per-message limit (32, DynamoDB's), checked before anything recurses into the body. A turn's message is then
- * checked against that limit itself.
+ * How deep a write body may nest, checked before anything recurses into it: messages sit at most two levels below
+ * the root (`{"messages": [ ... ]}`), so this is the store's per-message limit (32, DynamoDB's) for each of them.
  */
 export const maxBodyDepth = limits.jsonDepth + 2;
 

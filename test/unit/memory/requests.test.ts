@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { patchTransaction } from '../../../lambda/memory/beside-messages-requests.js';
 import { attemptOn, newOperation, type Operation } from '../../../lambda/memory/operation.js';
-import {
-  attemptTransaction,
-  pastLifeDeletes,
-  patchTransaction,
-  tombstoneUpdate,
-} from '../../../lambda/memory/requests.js';
+import { attemptTransaction, pastLifeDeletes, tombstoneUpdate } from '../../../lambda/memory/requests.js';
 import { keys, listingAttributes } from '../../../lambda/memory/table.js';
 
 const pk = keys.partition('t', 'c');
