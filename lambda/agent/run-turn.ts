@@ -1,5 +1,5 @@
 import { modelMessagesOf } from '../chat/ui-message.js';
-import type { AppendResult, AttachmentView, ConversationStore } from '../memory/conversation-store.js';
+import type { ConversationStore } from '../memory/conversation-store.js';
 import {
   InvalidRequestError,
   NoPendingToolCallsError,
@@ -8,6 +8,7 @@ import {
 } from '../memory/errors.js';
 import type { MessageInput, StoredMessage } from '../memory/message.js';
 import { requireTitle } from '../memory/metadata.js';
+import type { AppendResult, AttachmentView } from '../memory/store-types.js';
 import { type ChatModel, type ChatRequest, type ModelStreamEvent, summarySystemText } from './chat-model.js';
 import {
   type ContextPolicy,

@@ -23,7 +23,6 @@ import type {
   ConversationInfo,
   ConversationPage,
   ConversationPatch,
-  ConversationSummary,
   EditOptions,
   EditResult,
   HistoryPage,
@@ -41,32 +40,6 @@ import {
   storeSummary,
 } from './summaries.js';
 import { TableClient } from './table-client.js';
-
-export type {
-  AppendOptions,
-  AppendResult,
-  AttachmentView,
-  ContextOptions,
-  ConversationContext,
-  ConversationInfo,
-  ConversationPage,
-  ConversationPatch,
-  ConversationSummary,
-  EditOptions,
-  EditResult,
-  HistoryPage,
-  ListOptions,
-  LoadOptions,
-  PatchOptions,
-  PatchResult,
-  SummaryBasis,
-  SummaryDraft,
-  SummaryOutcome,
-  SummaryState,
-  SweepResult,
-  UploadRequest,
-  UploadTicket,
-};
 
 /** Large content in S3: where, and from what size. */
 export interface AttachmentOptions {

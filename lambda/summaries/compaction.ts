@@ -1,6 +1,7 @@
 import { type ContextPolicy, estimateTokens, selectContext } from '../agent/context-policy.js';
-import type { ConversationStore, ConversationSummary } from '../memory/conversation-store.js';
+import type { ConversationStore } from '../memory/conversation-store.js';
 import type { StoredMessage } from '../memory/message.js';
+import type { ConversationSummary } from '../memory/store-types.js';
 import type { Summarizer } from './summarizer.js';
 
 /*
